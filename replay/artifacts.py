@@ -1,0 +1,158 @@
+"""Run artifacts on disk: named by UTC time, streamed case by case, finished atomically.
+
+While a run goes, `run-<ts>.partial.jsonl` holds a header line and one line per finished case,
+each written the moment it is known. At the end the final JSON is assembled from that file
+(cases are never all held in memory), written to a temporary file in the same folder, fsynced
+and renamed over the target, and the partial file removed. A reader sees either no artifact or a
+whole one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import IO, Any
+
+import orjson
+
+from replay.errors import ArtifactDirUnwritable, UsageError
+from replay.models import CaseResult, RunArtifact
+
+_OPTIONS = orjson.OPT_UTC_Z | orjson.OPT_NAIVE_UTC
+
+
+def stamp(moment: datetime) -> str:
+    """Format a UTC time for a file name: ``2026-11-26T19-52-26-180Z``."""
+    utc = moment.astimezone(UTC)
+    return utc.strftime("%Y-%m-%dT%H-%M-%S-") + f"{utc.microsecond // 1000:03d}Z"
+
+
+def target_path(directory: Path, moment: datetime, out: Path | None) -> Path:
+    """Return where the artifact of a run started at `moment` goes.
+
+    Raises:
+        UsageError: `out` already exists (an artifact is never overwritten).
+    """
+    if out is not None:
+        if out.exists():
+            raise UsageError(f"--out {str(out)!r} already exists; expected a new file path")
+        return out
+    return directory / f"run-{stamp(moment)}.json"
+
+
+def ensure_writable(directory: Path) -> None:
+    """Create `directory` if needed and prove a file can be written there.
+
+    Raises:
+        ArtifactDirUnwritable: it cannot be created or written.
+    """
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=directory, prefix=".probe-"):
+            pass
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        raise ArtifactDirUnwritable(
+            f"artifact directory {str(directory)!r} is not writable ({reason}); "
+            "pass --artifacts-dir or --out with a writable path"
+        ) from None
+
+
+def dumps(value: Any) -> bytes:
+    """Serialize like every artifact line: orjson, UTC times with a Z."""
+    return orjson.dumps(value, option=_OPTIONS)
+
+
+class CaseLog:
+    """The partial file of a run: a header line, then one JSON line per finished case."""
+
+    def __init__(self, path: Path, header: Mapping[str, Any]) -> None:
+        self.path = path
+        self._file: IO[bytes] = path.open("xb")
+        self._write(dumps({"header": header}))
+
+    def append(self, results: Iterable[CaseResult]) -> None:
+        """Append finished cases and push them to the disk."""
+        for result in results:
+            self._file.write(dumps(result.model_dump(mode="json")) + b"\n")
+        self._file.flush()
+        os.fsync(self._file.fileno())
+
+    def _write(self, line: bytes) -> None:
+        self._file.write(line + b"\n")
+        self._file.flush()
+
+    def close(self) -> None:
+        """Close the file (it stays on disk until `finish` removes it)."""
+        self._file.close()
+
+    def cases(self) -> Iterable[bytes]:
+        """Yield each complete case line as written; a torn last line is ignored."""
+        with self.path.open("rb") as handle:
+            handle.readline()  # the header
+            for line in handle:
+                if line.endswith(b"\n"):
+                    yield line.rstrip(b"\n")
+
+
+def finish(
+    target: Path, head: Mapping[str, Any], log: CaseLog | None, tail: Mapping[str, Any]
+) -> None:
+    """Write the final artifact atomically: `head` fields, the cases of `log`, `tail` fields.
+
+    The partial file is removed once the artifact is in place.
+    """
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, temp_name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(b"{")
+            for key, value in head.items():
+                handle.write(dumps(key) + b":" + dumps(value) + b",")
+            handle.write(b'"cases":[')
+            if log is not None:
+                for index, line in enumerate(log.cases()):
+                    handle.write((b"," if index else b"") + line)
+            handle.write(b"]")
+            for key, value in tail.items():
+                handle.write(b"," + dumps(key) + b":" + dumps(value))
+            handle.write(b"}\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temp_name, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temp_name)
+        raise
+    _fsync_dir(target.parent)
+    if log is not None:
+        log.close()
+        log.path.unlink(missing_ok=True)
+
+
+def _fsync_dir(directory: Path) -> None:
+    """Make the rename itself durable."""
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def read(path: Path) -> RunArtifact:
+    """Load and validate an artifact.
+
+    Raises:
+        UsageError: the file is missing, not JSON, or not an artifact of this schema.
+    """
+    try:
+        data = orjson.loads(path.read_bytes())
+    except OSError as exc:
+        raise UsageError(f"cannot read artifact {str(path)!r}: {exc.strerror}") from None
+    except orjson.JSONDecodeError:
+        raise UsageError(f"{str(path)!r} is not JSON; expected a run artifact") from None
+    return RunArtifact.model_validate(data)

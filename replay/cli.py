@@ -1,0 +1,496 @@
+"""The `replay` command: parse, build a frozen config, call the app, print, exit.
+
+The only module that prints or exits. `replay --client-id X …` means `replay run --client-id X …`.
+"""
+
+from __future__ import annotations
+
+import sys
+import traceback
+from pathlib import Path
+from typing import Annotated, Any
+
+import anyio
+import orjson
+import typer
+from pydantic import SecretStr
+
+# typer >= 0.29 carries its own copy of click; its exceptions and Context live there.
+from typer._click import Context
+from typer._click import exceptions as click_errors
+from typer.core import TyperGroup
+
+from replay import __version__, app, constants, report, settings
+from replay.config import DatabaseConfig, RequestConfig, RunConfig, SelectionConfig
+from replay.errors import ReplayError, UsageError
+from replay.models import RunArtifact
+
+
+class _RunByDefault(TyperGroup):
+    """Insert `run` when the first argument is an option, so `replay --client-id X` runs.
+
+    A mistyped subcommand still fails (it does not start with `-`), and the run flags stay on
+    `run` instead of becoming group options that every subcommand would silently accept.
+    """
+
+    def parse_args(self, ctx: Context, args: list[str]) -> list[str]:
+        if args and args[0].startswith("-") and args[0] not in ("--help", "-h", "--version"):
+            args = ["run", *args]
+        return super().parse_args(ctx, args)
+
+
+cli = typer.Typer(
+    cls=_RunByDefault,
+    name="replay",
+    help="Replay historical AI draft jobs through a changed drafting system; gate on regressions.",
+    no_args_is_help=True,
+    add_completion=False,
+    rich_markup_mode=None,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        print(f"replay {__version__}")
+        raise typer.Exit(0)
+
+
+@cli.callback()
+def _root(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version.")
+    ] = False,
+) -> None:
+    """Replay historical AI draft jobs; see `replay run --help`."""
+
+
+# Options shared by the commands that read the database. Defaults are written into the help
+# text from `constants`, never read from the environment (that would print a DSN).
+DatabaseUrl = Annotated[
+    str | None,
+    typer.Option(
+        "--database-url",
+        envvar="DATABASE_URL",
+        show_envvar=True,
+        show_default=False,
+        metavar="URL",
+        help="Postgres URL of the source database (opened read-only).",
+    ),
+]
+SourceSql = Annotated[
+    str | None,
+    typer.Option("--source-sql", metavar="FILE", help="Case view: a SELECT for your schema."),
+]
+ThreadSql = Annotated[
+    str | None,
+    typer.Option("--thread-sql", metavar="FILE", help="Thread view: a SELECT for your schema."),
+]
+ConfigFile = Annotated[
+    str | None,
+    typer.Option(
+        "--config",
+        envvar="REPLAY_CONFIG",
+        metavar="FILE",
+        help="Config file. [default: ./replay.toml]",
+    ),
+]
+ArtifactsDir = Annotated[
+    str | None,
+    typer.Option(
+        "--artifacts-dir",
+        envvar="REPLAY_ARTIFACTS_DIR",
+        metavar="DIR",
+        help=f"Where artifacts go. [default: {constants.ARTIFACTS_DIR}]",
+    ),
+]
+
+
+def _database(
+    toml: settings.LoadedToml, url: str | None, cases_sql: str | None, thread_sql: str | None
+) -> DatabaseConfig:
+    url_env = toml.config.database.url_env
+    resolved = url or (settings.env(url_env) if url_env else None)
+    if not resolved:
+        where = f" or ${url_env} ([database] url_env)" if url_env else ""
+        raise UsageError(f"no database URL: pass --database-url or set DATABASE_URL{where}")
+    return DatabaseConfig(
+        url=SecretStr(resolved),
+        source=settings.views(toml, cases_sql, thread_sql),
+        connect_timeout_s=toml.config.database.connect_timeout or constants.CONNECT_TIMEOUT_S,
+    )
+
+
+@cli.command("run")
+def run_command(
+    client_id: Annotated[
+        str | None,
+        typer.Option(
+            "--client-id",
+            envvar="REPLAY_CLIENT_ID",
+            metavar="ID",
+            help="The client whose jobs to replay (required).",
+        ),
+    ] = None,
+    limit: Annotated[
+        str | None,
+        typer.Option(
+            "--limit",
+            envvar="REPLAY_LIMIT",
+            metavar="N",
+            help=f"Replay the last N jobs. [default: {constants.LIMIT}; with ids: their count]",
+        ),
+    ] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Select, render and estimate; no model call.")
+    ] = False,
+    concurrency: Annotated[
+        str | None,
+        typer.Option(
+            "--concurrency",
+            envvar="REPLAY_CONCURRENCY",
+            metavar="N",
+            help=f"Cases in flight at once. [default: {constants.CONCURRENCY}]",
+        ),
+    ] = None,
+    channel: Annotated[
+        str | None,
+        typer.Option(
+            "--channel",
+            metavar="email|sms|linkedin|any",
+            help="Only jobs of this channel. [default: any]",
+        ),
+    ] = None,
+    from_: Annotated[
+        str | None,
+        typer.Option(
+            "--from", metavar="TIME", help="Jobs created at or after (ISO 8601; UTC if no offset)."
+        ),
+    ] = None,
+    to: Annotated[
+        str | None,
+        typer.Option(
+            "--to", metavar="TIME", help="Jobs created before (ISO 8601; UTC if no offset)."
+        ),
+    ] = None,
+    status: Annotated[
+        str | None,
+        typer.Option(
+            "--status",
+            metavar="STATUS|any",
+            help=f"Job status to select. [default: {constants.STATUS}]",
+        ),
+    ] = None,
+    case_ids: Annotated[
+        str | None,
+        typer.Option(
+            "--case-ids", metavar="A,B", help="Replay exactly these case ids (needs --client-id)."
+        ),
+    ] = None,
+    manifest: Annotated[
+        str | None,
+        typer.Option(
+            "--manifest",
+            metavar="FILE",
+            help='Replay the cases of a JSON manifest: ["id", …] or {"cases": [{"id", "tags"}]}.',
+        ),
+    ] = None,
+    thread_limit: Annotated[
+        str | None,
+        typer.Option(
+            "--thread-limit",
+            envvar="REPLAY_THREAD_LIMIT",
+            metavar="K",
+            help=f"Newest K thread messages per case. [default: {constants.THREAD_LIMIT}]",
+        ),
+    ] = None,
+    allow_empty: Annotated[
+        bool, typer.Option("--allow-empty", help="Exit 0 instead of 4 when nothing is selected.")
+    ] = False,
+    show_sql: Annotated[
+        bool, typer.Option("--show-sql", help="Print the SQL that selection runs.")
+    ] = False,
+    request_source: Annotated[
+        str | None,
+        typer.Option(
+            "--request-source",
+            metavar="auto|recorded|rendered",
+            help="Re-send the recorded request or render the template."
+            f" [default: {constants.REQUEST_SOURCE}]",
+        ),
+    ] = None,
+    model: Annotated[
+        str | None,
+        typer.Option(
+            "--model",
+            envvar="REPLAY_MODEL",
+            metavar="NAME",
+            help=f"Model to replay with. [default: the recorded one, else {constants.MODEL}]",
+        ),
+    ] = None,
+    temperature: Annotated[
+        str | None,
+        typer.Option(
+            "--temperature",
+            metavar="T",
+            help="Sampling temperature, 0 to 2. [default: as recorded]",
+        ),
+    ] = None,
+    system_prompt_file: Annotated[
+        str | None,
+        typer.Option(
+            "--system-prompt-file", metavar="FILE", help="Replaces the first system message."
+        ),
+    ] = None,
+    out: Annotated[
+        str | None,
+        typer.Option(
+            "--out",
+            metavar="FILE",
+            help="Artifact path (must not exist). [default: DIR/run-<UTC time>.json]",
+        ),
+    ] = None,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="Print only the artifact path.")
+    ] = False,
+    database_url: DatabaseUrl = None,
+    source_sql: SourceSql = None,
+    thread_sql: ThreadSql = None,
+    config: ConfigFile = None,
+    artifacts_dir: ArtifactsDir = None,
+) -> int:
+    """Replay the last N draft jobs of a client (or given cases), or dry-run them."""
+    toml = settings.load_toml(config)
+    file = toml.config
+    if client_id is None:
+        raise UsageError("--client-id is required; `replay clients` lists the client ids")
+    ids: tuple[str, ...] | None = None
+    tags: dict[str, tuple[str, ...]] = {}
+    ids_origin: str | None = None
+    if case_ids is not None and manifest is not None:
+        raise UsageError("--case-ids and --manifest cannot be combined; pass one of them")
+    if case_ids is not None:
+        ids, ids_origin = settings.case_ids(case_ids), "--case-ids"
+    elif manifest is not None:
+        (ids, tags), ids_origin = settings.manifest(manifest), f"--manifest {manifest}"
+    if ids is not None:
+        for flag, value in (("--channel", channel), ("--from", from_), ("--to", to)):
+            if value is not None:
+                ids_flag = (ids_origin or "").split()[0]
+                raise UsageError(
+                    f"{ids_flag} selects exact cases; it cannot be combined with {flag}"
+                )
+    limit_value = settings.positive_int("--limit", limit) if limit is not None else None
+    if ids is not None and limit_value is not None and limit_value < len(ids):
+        ids_flag = (ids_origin or "").split()[0]
+        raise UsageError(
+            f"--limit {limit_value} is less than the {len(ids)} ids of {ids_flag}; "
+            "drop --limit or pass fewer ids"
+        )
+    if ids is not None:
+        limit_value = limit_value or len(ids)
+    channel_text = settings.first(channel, file.selection.channel)
+    channel_value = (
+        settings.choice("--channel", channel_text, (*constants.CHANNELS, "any"))
+        if channel_text
+        else "any"
+    )
+    from_time = settings.timestamp("--from", from_) if from_ is not None else None
+    to_time = settings.timestamp("--to", to) if to is not None else None
+    if from_time and to_time and from_time >= to_time:
+        raise UsageError(f"--from {from_!r} must be before --to {to!r}")
+    status_value = settings.first(status, file.selection.status) or constants.STATUS
+    concurrency_value = (
+        settings.positive_int("--concurrency", concurrency)
+        if concurrency is not None
+        else file.run.concurrency or constants.CONCURRENCY
+    )
+    temperature_value = (
+        settings.temperature("--temperature", temperature)
+        if temperature is not None
+        else file.run.temperature
+    )
+    selection = SelectionConfig(
+        client_id=settings.client_id(client_id),
+        limit=limit_value or file.selection.limit or constants.LIMIT,
+        channel=None if channel_value == "any" else channel_value,
+        from_time=from_time,
+        to_time=to_time,
+        status=None if status_value.lower() == "any" else status_value,
+        status_explicit=status is not None or file.selection.status is not None,
+        case_ids=ids,
+        ids_origin=ids_origin,
+        case_tags=tags,
+        thread_limit=settings.positive_int("--thread-limit", thread_limit)
+        if thread_limit is not None
+        else file.selection.thread_limit or constants.THREAD_LIMIT,
+        max_body_chars=file.selection.max_body_chars or constants.MAX_BODY_CHARS,
+        allow_empty=allow_empty,
+    )
+    source_choice = (
+        settings.first(request_source, file.run.request_source) or constants.REQUEST_SOURCE
+    )
+    request = RequestConfig(
+        pipeline=constants.PIPELINE,
+        request_source=settings.choice(
+            "--request-source", source_choice, ("auto", "recorded", "rendered")
+        ),
+        model=settings.first(model, file.run.model),
+        default_model=constants.MODEL,
+        temperature=temperature_value,
+        system_prompt=settings.read_text_file("--system-prompt-file", system_prompt_file)
+        if system_prompt_file
+        else None,
+        system_prompt_file=system_prompt_file,
+    )
+    run_config = RunConfig(
+        database=_database(toml, database_url, source_sql, thread_sql),
+        selection=selection,
+        request=request,
+        prices=settings.prices(toml),
+        artifacts_dir=Path(artifacts_dir or file.artifacts.dir or constants.ARTIFACTS_DIR),
+        out=Path(out) if out else None,
+        dry_run=dry_run,
+        show_sql=show_sql,
+        concurrency=concurrency_value,
+        config_file=str(toml.path) if toml.path else None,
+    )
+    if not dry_run:
+        raise UsageError(
+            "live replay is not available in this version; pass --dry-run to select, render "
+            "and estimate"
+        )
+    outcome = anyio.run(app.run, run_config)
+    for statement in outcome.sql:
+        print(statement)
+    if quiet:
+        if outcome.artifact:
+            print(outcome.artifact)
+    else:
+        print(
+            report.run_text(
+                preflight=outcome.preflight,
+                selection=outcome.selection,
+                summary=outcome.summary,
+                artifact=outcome.artifact,
+            )
+        )
+    if outcome.exit_code and outcome.message:
+        print(f"replay: {outcome.message}", file=sys.stderr)
+    return outcome.exit_code
+
+
+@cli.command("clients")
+def clients_command(
+    database_url: DatabaseUrl = None,
+    source_sql: SourceSql = None,
+    thread_sql: ThreadSql = None,
+    config: ConfigFile = None,
+) -> int:
+    """List client ids and names with their job counts, to find a --client-id."""
+    toml = settings.load_toml(config)
+    rows = anyio.run(app.clients, _database(toml, database_url, source_sql, thread_sql))
+    print(report.clients_text(rows))
+    return 0
+
+
+@cli.command("preflight")
+def preflight_command(
+    client_id: Annotated[
+        str | None, typer.Option("--client-id", metavar="ID", help="Also check this client exists.")
+    ] = None,
+    database_url: DatabaseUrl = None,
+    source_sql: SourceSql = None,
+    thread_sql: ThreadSql = None,
+    config: ConfigFile = None,
+    artifacts_dir: ArtifactsDir = None,
+) -> int:
+    """Check the database, the views, the client and the artifact directory; run nothing."""
+    toml = settings.load_toml(config)
+    database = _database(toml, database_url, source_sql, thread_sql)
+    folder = Path(artifacts_dir or toml.config.artifacts.dir or constants.ARTIFACTS_DIR)
+    outcome = anyio.run(
+        app.check, database, folder, settings.client_id(client_id) if client_id else None
+    )
+    print(report.preflight_text(outcome.preflight))
+    return outcome.exit_code
+
+
+@cli.command("fixtures")
+def fixtures_command(
+    database_url: Annotated[
+        str | None,
+        typer.Option(
+            "--database-url",
+            metavar="URL",
+            help="Database to fill (required; never read from DATABASE_URL).",
+        ),
+    ] = None,
+    clients: Annotated[
+        str, typer.Option("--clients", metavar="N", help="Number of clients.")
+    ] = "3",
+    jobs_per_client: Annotated[
+        str, typer.Option("--jobs-per-client", metavar="N", help="Draft jobs per client.")
+    ] = "400",
+    seed: Annotated[str, typer.Option("--seed", metavar="N", help="Same seed, same data.")] = "7",
+    reset: Annotated[
+        bool, typer.Option("--reset", help="Drop every table of the database first.")
+    ] = False,
+) -> int:
+    """Fill an empty database with the reference schema and seeded fixtures (the only writer)."""
+    if not database_url:
+        raise UsageError("fixtures needs --database-url (it writes, so it never uses DATABASE_URL)")
+    try:
+        seed_value = int(seed)
+    except ValueError:
+        raise UsageError(f"--seed must be an integer, got {seed!r}") from None
+    summary = anyio.run(
+        lambda: app.install_fixtures(
+            database_url,
+            clients=settings.positive_int("--clients", clients),
+            jobs_per_client=settings.positive_int("--jobs-per-client", jobs_per_client),
+            seed=seed_value,
+            reset=reset,
+        )
+    )
+    print(report.fixtures_text(summary))
+    return 0
+
+
+@cli.command("schema")
+def schema_command() -> int:
+    """Print the JSON Schema of run artifacts."""
+    schema = RunArtifact.model_json_schema()
+    print(orjson.dumps(schema, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS).decode())
+    return 0
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: run the command, turn errors into one line and an exit code."""
+    args = sys.argv[1:] if argv is None else argv
+    try:
+        code: Any = cli(args=args, prog_name="replay", standalone_mode=False)
+    except click_errors.NoArgsIsHelpError as exc:
+        print(exc.ctx.get_help() if exc.ctx else "usage: replay COMMAND", file=sys.stderr)
+        code = 2
+    except click_errors.UsageError as exc:
+        print(f"replay: {exc.format_message()}", file=sys.stderr)
+        code = 2
+    except (typer.Abort, KeyboardInterrupt):
+        print("replay: interrupted", file=sys.stderr)
+        code = 130
+    except ReplayError as exc:
+        print(f"replay: {exc.message}", file=sys.stderr)
+        code = exc.exit_code
+    except click_errors.ClickException as exc:
+        print(f"replay: {exc.format_message()}", file=sys.stderr)
+        code = exc.exit_code
+    except Exception:
+        traceback.print_exc()
+        print(
+            "replay: internal error (a bug in replay; the traceback above helps fix it)",
+            file=sys.stderr,
+        )
+        code = 70
+    sys.exit(code if isinstance(code, int) else 0)

@@ -1,0 +1,162 @@
+"""The resolved configuration of a run: frozen, validated, and printable without secrets."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Literal
+from urllib.parse import parse_qs, unquote, urlsplit
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
+
+from replay.models import Channel
+
+RequestSourceChoice = Literal["auto", "recorded", "rendered"]
+
+
+class Frozen(BaseModel):
+    """Base of config models: unknown fields are an error, values never change."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ViewSql(Frozen):
+    """One view of the case contract: its SQL and where it came from (for error messages)."""
+
+    name: Literal["cases", "thread", "clients"]
+    origin: str
+    """A file path, a `replay.toml` key, or `built-in`."""
+    sql: str
+
+
+class SourceConfig(Frozen):
+    """The views selection reads."""
+
+    cases: ViewSql
+    thread: ViewSql
+    clients: ViewSql | None = None
+    """Optional: without it an unknown client simply selects nothing."""
+
+
+class SelectionConfig(Frozen):
+    """Which cases to replay."""
+
+    client_id: str
+    limit: int = Field(gt=0)
+    channel: Channel | None = None
+    """None means any channel."""
+    from_time: datetime | None = None
+    """Inclusive lower bound on `job_created_at` (UTC when no offset was given)."""
+    to_time: datetime | None = None
+    """Exclusive upper bound on `job_created_at`."""
+    status: str | None = None
+    """Applied to `job_status` when the view has it; None means any status."""
+    status_explicit: bool = False
+    """The user asked for a status, so a view without `job_status` is an error, not a no-op."""
+    case_ids: tuple[str, ...] | None = None
+    """Exactly these cases (from `--case-ids` or `--manifest`), or None for the last N."""
+    ids_origin: str | None = None
+    """`--case-ids` or `--manifest FILE`, for messages."""
+    case_tags: dict[str, tuple[str, ...]] = Field(default_factory=dict)
+    """Tags a manifest gives per case id, added to the view's own tags."""
+    thread_limit: int = Field(gt=0)
+    """Newest K messages before the inbound."""
+    max_body_chars: int = Field(gt=0)
+    allow_empty: bool = False
+
+
+class RequestConfig(Frozen):
+    """How the `openai` pipeline builds its request."""
+
+    pipeline: str
+    request_source: RequestSourceChoice
+    model: str | None = None
+    """Overrides the recorded model and the default."""
+    default_model: str
+    """The model of a rendered request when neither `--model` nor a recording names one."""
+    temperature: float | None = Field(default=None, ge=0, le=2)
+    system_prompt: str | None = None
+    """Replaces the first system message (`--system-prompt-file`)."""
+    system_prompt_file: str | None = None
+
+
+class Price(Frozen):
+    """USD per one million tokens."""
+
+    input: float = Field(ge=0)
+    output: float = Field(ge=0)
+
+
+class DatabaseConfig(Frozen):
+    """The source database and the views read from it."""
+
+    url: SecretStr
+    source: SourceConfig
+    connect_timeout_s: float = Field(gt=0)
+
+    @property
+    def dsn(self) -> str:
+        """The URL itself; never logged or stored."""
+        return self.url.get_secret_value()
+
+    @property
+    def target(self) -> str:
+        """The URL without user, password or options: safe for messages and artifacts."""
+        return describe_dsn(self.dsn)
+
+
+class RunConfig(Frozen):
+    """Everything a run needs, resolved from flags, environment, `replay.toml` and defaults."""
+
+    database: DatabaseConfig
+    selection: SelectionConfig
+    request: RequestConfig
+    prices: dict[str, Price]
+    artifacts_dir: Path
+    out: Path | None = None
+    dry_run: bool = False
+    show_sql: bool = False
+    concurrency: int = Field(gt=0)
+    config_file: str | None = None
+
+    @property
+    def source(self) -> SourceConfig:
+        """The views of the source database."""
+        return self.database.source
+
+    def redacted(self) -> dict[str, Any]:
+        """Return the config as JSON-able data with every secret removed."""
+        data = self.model_dump(mode="json", exclude={"database", "prices"})
+        data["database"] = self.database.target
+        data["connect_timeout_s"] = self.database.connect_timeout_s
+        data["source"] = {
+            view.name: view.origin
+            for view in (self.source.cases, self.source.thread, self.source.clients)
+            if view is not None
+        }
+        data["prices"] = {name: price.model_dump() for name, price in sorted(self.prices.items())}
+        if self.request.system_prompt is not None:
+            data["request"]["system_prompt"] = f"<{len(self.request.system_prompt)} characters>"
+        return data
+
+
+def describe_dsn(dsn: str) -> str:
+    """Return scheme, host, port and database of a DSN: never the user, password or options.
+
+    A Unix-socket DSN (``postgresql:///db?host=/run/pg``) names its socket directory.
+    """
+    try:
+        parts = urlsplit(dsn)
+        port = parts.port
+    except ValueError:
+        return "<unparseable database URL>"
+    query = parse_qs(parts.query)
+    host = parts.hostname or (query.get("host") or [""])[0]
+    if not port and query.get("port"):
+        port_text = query["port"][0]
+        port = int(port_text) if port_text.isdigit() else None
+    database = unquote(parts.path.lstrip("/")) or (query.get("dbname") or [""])[0]
+    scheme = parts.scheme or "postgresql"
+    if host.startswith("/"):
+        return f"{scheme}:///{database or '?'} (socket directory {host})"
+    return f"{scheme}://{host or 'localhost'}:{port or 5432}/{database or '?'}"

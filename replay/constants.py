@@ -1,0 +1,40 @@
+"""Defaults in one place, so `replay.toml` and environment variables can override every one."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Final
+
+ARTIFACTS_DIR: Final = Path(".artifacts/ai-replay")
+CONFIG_FILE: Final = Path("replay.toml")
+
+LIMIT: Final = 20
+THREAD_LIMIT: Final = 20
+STATUS: Final = "succeeded"
+CHANNELS: Final = ("email", "sms", "linkedin")
+MAX_BODY_CHARS: Final = 50_000
+"""An inbound body longer than this is an invalid case: no production prompt would carry it."""
+
+CONCURRENCY: Final = 3
+RETRIES: Final = 3
+REQUEST_TIMEOUT_S: Final = 60.0
+CASE_TIMEOUT_S: Final = 180.0
+CONNECT_TIMEOUT_S: Final = 10.0
+
+PIPELINE: Final = "openai"
+REQUEST_SOURCE: Final = "auto"
+MODEL: Final = "gpt-4o-mini"
+DEFAULT_OUTPUT_TOKENS: Final = 256
+"""Output estimate for a dry run when the case has no original draft and no max_tokens."""
+
+CHARS_PER_TOKEN: Final = 4
+
+PRICES_USD_PER_MTOK: Final[dict[str, tuple[float, float]]] = {
+    # model: (input, output), USD per one million tokens; override with [prices."MODEL"].
+    "gpt-4o": (2.50, 10.00),
+    "gpt-4o-mini": (0.15, 0.60),
+    "gpt-4.1": (2.00, 8.00),
+    "gpt-4.1-mini": (0.40, 1.60),
+    "gpt-4.1-nano": (0.10, 0.40),
+    "o4-mini": (1.10, 4.40),
+}

@@ -1,0 +1,63 @@
+"""An embedded Postgres server (the `pgserver` wheel) on a Unix socket with trust auth."""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+from typing import Any, NamedTuple
+from urllib.parse import quote, urlsplit, urlunsplit
+
+
+class EmbeddedPostgres(NamedTuple):
+    """A running embedded server."""
+
+    uri: str
+    """DSN of the `postgres` database; the socket directory is its `host` query parameter."""
+    pgdata: Path
+    handle: Any
+
+
+def start(pgdata: Path, *, keep_running: bool = False) -> EmbeddedPostgres:
+    """Start (or reuse) the server whose data lives in `pgdata`.
+
+    Args:
+        pgdata: the data directory; created and initialised on first use.
+        keep_running: leave the server up when this process exits (the demo's second run reuses
+            it); otherwise it stops at exit.
+    """
+    # pgserver asks platformdirs for a runtime directory; give it one rather than a warning.
+    os.environ.setdefault("XDG_RUNTIME_DIR", str(_runtime_dir()))
+    logging.getLogger("pgserver").setLevel(logging.WARNING)
+    import pgserver
+
+    pgdata.mkdir(parents=True, exist_ok=True)
+    cleanup = None if keep_running else "stop"
+    handle = pgserver.get_server(pgdata, cleanup_mode=cleanup)  # type: ignore[attr-defined]
+    return EmbeddedPostgres(uri=handle.get_uri(), pgdata=pgdata, handle=handle)
+
+
+def stop(server: EmbeddedPostgres) -> None:
+    """Stop the server now rather than at exit."""
+    server.handle.cleanup()
+
+
+def database_uri(uri: str, database: str, *, user: str | None = None) -> str:
+    """Return `uri` pointing at another database (and optionally another user)."""
+    parts = urlsplit(uri)
+    netloc = parts.netloc
+    if user is not None:
+        netloc = f"{quote(user)}@{netloc.rpartition('@')[2]}"
+    return urlunsplit((parts.scheme, netloc, "/" + quote(database), parts.query, ""))
+
+
+def add_hba_rule(server: EmbeddedPostgres, rule: str) -> None:
+    """Put an authentication rule first in pg_hba.conf; call `reload` afterwards."""
+    hba = server.pgdata / "pg_hba.conf"
+    hba.write_text(rule + "\n" + hba.read_text())
+
+
+def _runtime_dir() -> Path:
+    path = Path(f"/tmp/runtime-{os.getuid()}")
+    path.mkdir(mode=0o700, exist_ok=True)
+    return path

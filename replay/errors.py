@@ -1,0 +1,91 @@
+"""The error tree of draft-replay.
+
+Every failure a user can cause or meet maps to one exit code, decided by the class, never by
+message text::
+
+    ReplayError                     base; never raised itself
+    ├── UsageError                  exit 2: a flag, file or config value is wrong
+    │   └── ViewError               a view file breaks the case contract (names the file)
+    ├── BlockedError                exit 3: the run cannot start
+    │   ├── DatabaseUnavailable     unreachable, refusing, wrong password, timeout
+    │   ├── SchemaMismatch          a table, view or contract column is missing
+    │   └── ArtifactDirUnwritable   no artifact can be written
+    └── Interrupted                 exit 130: Ctrl-C or SIGTERM
+
+A bad row is not an exception here: it becomes an ``invalid_case`` result and the run goes on.
+Messages are written by us from the class and context, never ``str()`` of a driver error, which
+can carry a user name or part of a secret.
+"""
+
+from __future__ import annotations
+
+
+class ReplayError(Exception):
+    """Base of every error this tool raises on purpose."""
+
+    exit_code: int = 70
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class UsageError(ReplayError):
+    """A flag, file or configuration value is wrong; the message names it and the expected form."""
+
+    exit_code = 2
+
+
+class ViewError(UsageError):
+    """A view file (or `replay.toml` entry) breaks the view rules of the case contract."""
+
+    def __init__(self, message: str, *, view: str) -> None:
+        super().__init__(message)
+        self.view = view
+
+
+class BlockedError(ReplayError):
+    """Something outside the tool stops the run before any case starts.
+
+    Attributes:
+        check: the preflight check that failed (``database``, ``views``, ``artifact_dir``).
+        code: a stable machine-readable cause, e.g. ``db_unreachable``.
+    """
+
+    exit_code = 3
+
+    def __init__(self, message: str, *, check: str, code: str) -> None:
+        super().__init__(message)
+        self.check = check
+        self.code = code
+
+
+class DatabaseUnavailable(BlockedError):
+    """The database cannot be reached, refuses the connection or rejects the credentials."""
+
+    def __init__(self, message: str, *, code: str) -> None:
+        super().__init__(message, check="database", code=code)
+
+
+class SchemaMismatch(BlockedError):
+    """A table, a view or a contract column is missing."""
+
+    def __init__(self, message: str, *, view: str, code: str = "view_columns") -> None:
+        super().__init__(message, check="views", code=code)
+        self.view = view
+
+
+class ArtifactDirUnwritable(BlockedError):
+    """The artifact directory cannot be created or written."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, check="artifact_dir", code="artifact_dir_unwritable")
+
+
+class Interrupted(ReplayError):
+    """The run was interrupted by SIGINT or SIGTERM."""
+
+    exit_code = 130

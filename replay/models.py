@@ -1,0 +1,312 @@
+"""Data that crosses a boundary: cases read from the database, requests, outcomes, the artifact.
+
+The JSON Schema of `RunArtifact` (``replay schema``) is generated from these models, so a field's
+docstring is its documentation.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+SCHEMA_VERSION = 1
+"""Bumped on any change that an older reader of artifacts would misread."""
+
+Channel = Literal["email", "sms", "linkedin"]
+RequestSource = Literal["recorded", "rendered"]
+Verdict = Literal[
+    "selected", "unchanged", "changed", "improved", "regressed", "error", "invalid_case", "skipped"
+]
+RunStatus = Literal["complete", "interrupted", "blocked", "empty"]
+Mode = Literal["dry", "live"]
+
+
+class Strict(BaseModel):
+    """Base of every boundary model: unknown fields are an error, values never change."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+# --- the case contract -------------------------------------------------------------------------
+
+
+class ChatMessage(Strict):
+    """One message of a chat-completions request."""
+
+    role: Literal["system", "developer", "user", "assistant"]
+    content: str | list[dict[str, Any]]
+    """Text, or a list of content parts as the chat-completions API accepts them."""
+    name: str | None = None
+
+
+class ChatRequest(Strict):
+    """A chat-completions request, recorded by production or rendered by the tool."""
+
+    messages: list[ChatMessage] = Field(min_length=1)
+    model: str | None = None
+    temperature: float | None = None
+    max_tokens: int | None = None
+    extra: dict[str, Any] = Field(default_factory=dict)
+    """Every other request key, passed through to the API unchanged (`extra_body`)."""
+
+    @classmethod
+    def from_recorded(cls, data: Any) -> ChatRequest:
+        """Build a request from a recorded chat-completions body.
+
+        Known keys become fields; `stream` is dropped (replays never stream); every other key is
+        kept in `extra`.
+
+        Raises:
+            ValueError: `data` is not a chat request (not an object, or no list of messages).
+        """
+        if not isinstance(data, dict):
+            raise ValueError(f"expected a JSON object, got {type(data).__name__}")
+        if not isinstance(data.get("messages"), list) or not data["messages"]:
+            raise ValueError("expected an object with a non-empty 'messages' list")
+        known = {"messages", "model", "temperature", "max_tokens", "stream"}
+        extra = {key: value for key, value in data.items() if key not in known}
+        try:
+            return cls(
+                messages=data["messages"],
+                model=data.get("model"),
+                temperature=data.get("temperature"),
+                max_tokens=data.get("max_tokens"),
+                extra=extra,
+            )
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            where = ".".join(str(part) for part in first["loc"])
+            raise ValueError(f"{where}: {first['msg']}") from None
+
+    def to_api(self) -> dict[str, Any]:
+        """Return the request body as the chat-completions API takes it."""
+        body: dict[str, Any] = {
+            "messages": [message.model_dump(exclude_none=True) for message in self.messages],
+        }
+        for key in ("model", "temperature", "max_tokens"):
+            value = getattr(self, key)
+            if value is not None:
+                body[key] = value
+        return {**self.extra, **body}
+
+
+class InboundMessage(Strict):
+    """The message that triggered the draft job."""
+
+    id: str
+    subject: str | None = None
+    body: str
+    sent_at: datetime
+
+
+class ThreadMessage(Strict):
+    """A message of the conversation strictly before the inbound message."""
+
+    message_id: str
+    direction: Literal["inbound", "outbound"]
+    channel: str
+    subject: str | None = None
+    body: str | None = None
+    sent_at: datetime
+
+
+class CaseInput(Strict):
+    """What production had when it drafted: all a pipeline may see (never the answers)."""
+
+    case_id: str
+    client_id: str
+    lead_id: str
+    channel: Channel
+    job_created_at: datetime
+    inbound: InboundMessage
+    thread: list[ThreadMessage] = Field(default_factory=list)
+    """Newest messages before the inbound's own time, oldest first (point-in-time)."""
+    lead: dict[str, Any] = Field(default_factory=dict)
+    """The lead as it is today (`context_as_of: current`)."""
+    client_settings: dict[str, Any] = Field(default_factory=dict)
+    """The client's settings as they are today (`context_as_of: current`)."""
+    original_request: ChatRequest | None = None
+    """The exact request production sent, when it was recorded."""
+    tags: list[str] = Field(default_factory=list)
+
+
+class Original(Strict):
+    """What happened in production: used for comparing, never shown to a pipeline."""
+
+    draft: str | None = None
+    model: str | None = None
+    prompt_version: str | None = None
+    disposition: Literal["sent_as_is", "edited", "rejected"] | None = None
+    sent_reply: str | None = None
+    """The reply a human actually sent, when there was one."""
+    job_status: str | None = None
+
+
+class Case(Strict):
+    """One historical draft job: its input and what production did with it."""
+
+    input: CaseInput
+    original: Original
+
+
+class InvalidCase(Strict):
+    """A row that failed validation; it becomes an `invalid_case` result."""
+
+    case_id: str
+    column: str
+    """The case-view column that was wrong."""
+    reason: str
+
+
+# --- what pipelines return -----------------------------------------------------------------------
+
+
+class Usage(Strict):
+    """Token counts reported by the model."""
+
+    prompt_tokens: int = Field(ge=0)
+    completion_tokens: int = Field(ge=0)
+
+
+class Outcome(Strict):
+    """A pipeline's answer for one case."""
+
+    text: str
+    model: str | None = None
+    finish_reason: str | None = None
+    usage: Usage | None = None
+    request_hash: str | None = None
+    metadata: dict[str, Any] = Field(default_factory=dict)
+
+
+# --- the artifact -------------------------------------------------------------------------------
+
+
+class PreflightEntry(Strict):
+    """One preflight check, or one root cause of a failure."""
+
+    check: str
+    """`database`, `views`, `client`, `artifact_dir` or `model`."""
+    ok: bool
+    code: str | None = None
+    """Stable cause of a failure, e.g. `db_unreachable`, `view_columns`."""
+    message: str
+
+
+class SkippedCase(Strict):
+    """A case that was selected but not run."""
+
+    case_id: str
+    reason: str
+
+
+class Selection(Strict):
+    """What was asked for and what was found."""
+
+    client_id: str
+    requested: int
+    """The limit, or the number of ids asked for."""
+    found: int
+    """Rows the case view returned (valid and invalid)."""
+    more_available: bool = False
+    """True when the view holds more matching cases than the limit let through."""
+    filters: dict[str, Any] = Field(default_factory=dict)
+    not_found: list[str] = Field(default_factory=list)
+    invalid: list[str] = Field(default_factory=list)
+    skipped: list[SkippedCase] = Field(default_factory=list)
+    case_ids: list[str] = Field(default_factory=list)
+    """Every selected case id, in run order."""
+
+
+class InputSummary(Strict):
+    """The shape of a case's input, enough to see what point-in-time context it had."""
+
+    channel: str | None = None
+    lead_id: str | None = None
+    inbound_id: str | None = None
+    inbound_subject: str | None = None
+    inbound_body: str | None = None
+    inbound_sent_at: datetime | None = None
+    job_created_at: datetime | None = None
+    thread_messages: int = 0
+    thread_message_ids: list[str] = Field(default_factory=list)
+    thread_last_at: datetime | None = None
+    """The newest thread message's time; always before `inbound_sent_at`."""
+    tags: list[str] = Field(default_factory=list)
+
+
+class RequestPlan(Strict):
+    """The request the `openai` pipeline would send, with its estimated size and cost."""
+
+    source: RequestSource
+    request: ChatRequest
+    request_hash: str
+    """SHA-256 of the canonical JSON of the request."""
+    estimated_input_tokens: int
+    """Characters / 4 of every message."""
+    estimated_output_tokens: int
+    """The original draft's characters / 4, capped by max_tokens, else max_tokens, else 256."""
+    estimated_cost_usd: float | None
+    """None when the model has no price."""
+
+
+class CaseResult(Strict):
+    """Everything the run knows about one case."""
+
+    case_id: str
+    verdict: Verdict
+    input: InputSummary
+    original: Original | None = None
+    plan: RequestPlan | None = None
+    outcome: Outcome | None = None
+    invalid: InvalidCase | None = None
+
+
+class Summary(Strict):
+    """Running totals of a run."""
+
+    cases: int
+    by_verdict: dict[str, int]
+    by_channel: dict[str, int]
+    by_request_source: dict[str, int]
+    estimated_input_tokens: int
+    estimated_output_tokens: int
+    estimated_cost_usd: float | None
+    """None when some model of the run has no price."""
+    unpriced_models: list[str] = Field(default_factory=list)
+
+
+class RunArtifact(Strict):
+    """The record of one run: one JSON file, written atomically."""
+
+    schema_version: int = SCHEMA_VERSION
+    kind: Literal["run"] = "run"
+    run_id: str
+    parent_run_id: str | None = None
+    created_at: datetime
+    finished_at: datetime | None = None
+    tool_version: str
+    git_sha: str | None = None
+    """The commit of the working directory the run started in, when it is a git checkout."""
+    mode: Mode
+    status: RunStatus
+    exit_code: int
+    read_only: Literal[True] = True
+    """The source database was opened read-only; always true."""
+    context_as_of: dict[str, str] = Field(
+        default_factory=lambda: {
+            "thread": "point_in_time",
+            "lead": "current",
+            "client_settings": "current",
+        }
+    )
+    config: dict[str, Any]
+    """The resolved configuration, secrets removed."""
+    preflight: list[PreflightEntry] = Field(default_factory=list)
+    selection: Selection | None = None
+    cases: list[CaseResult] = Field(default_factory=list)
+    summary: Summary | None = None
+    gate: dict[str, Any] | None = None
+    baseline: dict[str, Any] | None = None

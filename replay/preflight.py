@@ -1,0 +1,73 @@
+"""Preflight: turn a failure to reach what a run needs into one clear cause, before a case runs."""
+
+from __future__ import annotations
+
+import socket
+
+import asyncpg
+
+from replay.errors import BlockedError, DatabaseUnavailable, UsageError
+from replay.models import PreflightEntry
+
+
+def database_failure(exc: BaseException, target: str, timeout_s: float) -> DatabaseUnavailable:
+    """Classify a failed connection by exception type; the message is ours, never the driver's.
+
+    Args:
+        exc: what connecting raised.
+        target: the database described without user or password (`config.describe_dsn`).
+        timeout_s: the connect timeout, for the message.
+
+    Raises:
+        UsageError: the URL itself is malformed (exit 2, not a blocked run).
+    """
+    if isinstance(
+        exc, asyncpg.InvalidPasswordError | asyncpg.InvalidAuthorizationSpecificationError
+    ):
+        return DatabaseUnavailable(
+            f"database {target} rejected the credentials (password or user); check --database-url",
+            code="db_auth",
+        )
+    if isinstance(exc, asyncpg.InvalidCatalogNameError):
+        return DatabaseUnavailable(f"database {target} does not exist", code="db_missing")
+    if isinstance(exc, asyncpg.CannotConnectNowError | asyncpg.TooManyConnectionsError):
+        return DatabaseUnavailable(
+            f"database {target} is refusing connections now (starting up, shutting down or full)",
+            code="db_refusing",
+        )
+    if isinstance(exc, TimeoutError):
+        return DatabaseUnavailable(
+            f"database {target} did not answer within {timeout_s:g} s", code="db_timeout"
+        )
+    if isinstance(exc, socket.gaierror):
+        return DatabaseUnavailable(
+            f"database {target}: the host name does not resolve", code="db_unreachable"
+        )
+    if isinstance(exc, asyncpg.ClientConfigurationError | ValueError):
+        raise UsageError(
+            "--database-url is not a valid Postgres URL; expected "
+            "postgresql://USER:PASSWORD@HOST:PORT/DATABASE"
+        ) from None
+    if isinstance(exc, OSError):
+        return DatabaseUnavailable(
+            f"database {target} is unreachable: connection refused or no server listening",
+            code="db_unreachable",
+        )
+    if isinstance(exc, asyncpg.PostgresError):
+        return DatabaseUnavailable(
+            f"database {target} refused the connection (SQLSTATE {exc.sqlstate})",
+            code="db_refused",
+        )
+    return DatabaseUnavailable(
+        f"database {target} could not be reached ({type(exc).__name__})", code="db_unreachable"
+    )
+
+
+def failed(error: BlockedError) -> PreflightEntry:
+    """The preflight entry that records a blocked run's root cause."""
+    return PreflightEntry(check=error.check, ok=False, code=error.code, message=error.message)
+
+
+def passed(check: str, message: str) -> PreflightEntry:
+    """The preflight entry of a check that passed."""
+    return PreflightEntry(check=check, ok=True, message=message)

@@ -1,0 +1,3 @@
+-- The clients view for the reference schema.
+SELECT id AS client_id, name
+FROM clients
