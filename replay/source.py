@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
 import asyncpg
@@ -201,6 +201,8 @@ async def plan(conn: asyncpg.Connection, shapes: Shapes, selection: SelectionCon
             rows = await conn.fetch(statement.sql, *statement.args)
     except (asyncpg.InvalidTextRepresentationError, asyncpg.DataError) as exc:
         raise UsageError(_bad_id_message(shapes, selection, exc)) from None
+    except asyncpg.PostgresError as exc:
+        raise _view_failed(shapes.cases.view, exc) from None
     ids = [row[0] for row in rows]
     more = len(ids) > selection.limit
     ids = ids[: selection.limit]
@@ -209,6 +211,15 @@ async def plan(conn: asyncpg.Connection, shapes: Shapes, selection: SelectionCon
         found = set(ids)
         not_found = tuple(case_id for case_id in selection.case_ids if case_id not in found)
     return Plan(tuple(ids), not_found, more, _filters(shapes, selection), (statement.show(),))
+
+
+def _view_failed(view: ViewSql, exc: asyncpg.PostgresError) -> ViewError:
+    """A view that parses but fails when it runs: the team's SQL, so a usage error."""
+    if isinstance(exc, asyncpg.ReadOnlySQLTransactionError):
+        reason = "it tried to write, and the source database is opened read-only"
+    else:
+        reason = f"{exc.message} (SQLSTATE {exc.sqlstate})"
+    return ViewError(f"{view.origin}: the {view.name} view failed: {reason}", view=view.name)
 
 
 def _bad_id_message(shapes: Shapes, selection: SelectionConfig, exc: asyncpg.PostgresError) -> str:
@@ -255,11 +266,17 @@ async def load(
     for start in range(0, len(case_ids), chunk):
         ids = list(case_ids[start : start + chunk])
         async with conn.transaction(readonly=True, isolation="repeatable_read"):
-            rows = await conn.fetch(_rows_sql(shapes), selection.client_id, ids)
+            try:
+                rows = await conn.fetch(_rows_sql(shapes), selection.client_id, ids)
+            except asyncpg.PostgresError as exc:
+                raise _view_failed(shapes.cases.view, exc) from None
             by_id = {str(row["case_id"]): row for row in rows}
             parsed = [_parse(by_id[case_id], selection) for case_id in ids if case_id in by_id]
             valid = [item for item in parsed if isinstance(item, _Row)]
-            threads = await _threads(conn, shapes, selection, valid)
+            try:
+                threads = await _threads(conn, shapes, selection, valid)
+            except asyncpg.PostgresError as exc:
+                raise _view_failed(shapes.thread.view, exc) from None
         yield [
             item.case(threads.get(item.case_id, [])) if isinstance(item, _Row) else item
             for item in parsed
@@ -363,9 +380,13 @@ def _parse(row: asyncpg.Record, selection: SelectionConfig) -> _Row | InvalidCas
         return invalid("channel", f"is {row['channel']!r}; expected email, sms or linkedin")
     if "original_draft" in row and row["original_draft"] is None:
         return invalid("original_draft", "is NULL: the job has no stored draft to compare with")
+    times: dict[str, datetime] = {}
     for column in ("inbound_sent_at", "job_created_at"):
-        if not isinstance(row[column], datetime):
-            return invalid(column, f"is a {type(row[column]).__name__}; expected a timestamp")
+        value = row[column]
+        if not isinstance(value, datetime):
+            return invalid(column, f"is a {type(value).__name__}; expected a timestamp")
+        # A timestamp without time zone is read as UTC, the session's time zone.
+        times[column] = value if value.tzinfo else value.replace(tzinfo=UTC)
     objects: dict[str, Any] = {}
     for column in ("lead", "client_settings", "original_request"):
         value = row.get(column)
@@ -386,12 +407,12 @@ def _parse(row: asyncpg.Record, selection: SelectionConfig) -> _Row | InvalidCas
         "client_id": str(row["client_id"]),
         "lead_id": str(row["lead_id"]),
         "channel": channel,
-        "job_created_at": row["job_created_at"],
+        "job_created_at": times["job_created_at"],
         "inbound": {
             "id": str(row["inbound_id"]),
             "subject": row["inbound_subject"],
             "body": body,
-            "sent_at": row["inbound_sent_at"],
+            "sent_at": times["inbound_sent_at"],
         },
         "lead": objects["lead"] or {},
         "client_settings": objects["client_settings"] or {},
@@ -411,7 +432,7 @@ def _parse(row: asyncpg.Record, selection: SelectionConfig) -> _Row | InvalidCas
             "disposition",
             f"is {original['disposition']!r}; expected sent_as_is, edited or rejected",
         )
-    return _Row(case_id, fields["lead_id"], row["inbound_sent_at"], fields, original)
+    return _Row(case_id, str(row["lead_id"]), times["inbound_sent_at"], fields, original)
 
 
 def _json_object(value: Any) -> dict[str, Any] | None:

@@ -15,4 +15,4 @@ fi
 export PATH="$PWD/.venv/bin:$PATH"
 # pgserver looks for a runtime directory; machines without a login session have none.
 export XDG_RUNTIME_DIR="${XDG_RUNTIME_DIR:-/tmp/runtime-$(id -u)}"
-mkdir -p -m 700 "$XDG_RUNTIME_DIR"
+mkdir -p "$XDG_RUNTIME_DIR" && chmod 700 "$XDG_RUNTIME_DIR"

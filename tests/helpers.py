@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -20,13 +22,27 @@ class Result(NamedTuple):
 
 
 def run_cli(capsys: pytest.CaptureFixture[str], *args: str) -> Result:
-    """Run `replay ARGS` through its entry point and capture exit code, stdout and stderr."""
+    """Run `replay ARGS` through its entry point and capture exit code, stdout and stderr.
+
+    From an async test the command runs in a worker thread, as it starts its own event loop.
+    """
     capsys.readouterr()
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        code = _exit_code(args)
+    else:
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            code = pool.submit(_exit_code, args).result()
+    captured = capsys.readouterr()
+    return Result(code, captured.out, captured.err)
+
+
+def _exit_code(args: tuple[str, ...]) -> int:
     with pytest.raises(SystemExit) as exited:
         main(list(args))
-    captured = capsys.readouterr()
     code = exited.value.code
-    return Result(code if isinstance(code, int) else 1, captured.out, captured.err)
+    return code if isinstance(code, int) else 1
 
 
 def only_artifact(directory: Path) -> dict[str, Any]:

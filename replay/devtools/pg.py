@@ -42,13 +42,17 @@ def stop(server: EmbeddedPostgres) -> None:
     server.handle.cleanup()
 
 
-def database_uri(uri: str, database: str, *, user: str | None = None) -> str:
-    """Return `uri` pointing at another database (and optionally another user)."""
+def database_uri(
+    uri: str, database: str | None = None, *, user: str | None = None, password: str | None = None
+) -> str:
+    """Return `uri` with another database, user or password."""
     parts = urlsplit(uri)
     netloc = parts.netloc
     if user is not None:
-        netloc = f"{quote(user)}@{netloc.rpartition('@')[2]}"
-    return urlunsplit((parts.scheme, netloc, "/" + quote(database), parts.query, ""))
+        credentials = quote(user) + (f":{quote(password)}" if password is not None else "")
+        netloc = f"{credentials}@{netloc.rpartition('@')[2]}"
+    path = "/" + quote(database) if database is not None else parts.path
+    return urlunsplit((parts.scheme, netloc, path, parts.query, ""))
 
 
 def add_hba_rule(server: EmbeddedPostgres, rule: str) -> None:
@@ -60,4 +64,22 @@ def add_hba_rule(server: EmbeddedPostgres, rule: str) -> None:
 def _runtime_dir() -> Path:
     path = Path(f"/tmp/runtime-{os.getuid()}")
     path.mkdir(mode=0o700, exist_ok=True)
+    path.chmod(0o700)  # platformdirs refuses a runtime directory others can read
     return path
+
+
+def create_database(uri: str, name: str) -> None:
+    """Create database `name` on the server of `uri` unless it exists."""
+    import anyio
+    import asyncpg
+
+    async def create() -> None:
+        conn = await asyncpg.connect(uri)
+        try:
+            exists = await conn.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name)
+            if not exists:
+                await conn.execute(f'CREATE DATABASE "{name}"')
+        finally:
+            await conn.close()
+
+    anyio.run(create)
