@@ -1,11 +1,13 @@
-"""Composition root: opens the database, wires the stages, writes the artifact, picks the exit code.
+"""Composition root: opens the database and model clients, wires the stages, writes the artifact.
 
-The only module that builds concrete clients (the asyncpg pool). It never prints: it returns what
-happened and `cli.py` says it.
+The only module that builds concrete clients (asyncpg, AsyncOpenAI, the HTTP client). It never
+prints: it returns what happened and `cli.py` says it.
 """
 
 from __future__ import annotations
 
+import signal
+import threading
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -16,11 +18,13 @@ from typing import TYPE_CHECKING, Any
 
 import anyio
 import asyncpg
+import httpx2
+import openai
 import orjson
 
-from replay import __version__, artifacts, constants, preflight, pricing, source
+from replay import __version__, artifacts, compare, constants, preflight, pricing, source
 from replay.config import DatabaseConfig, RunConfig, describe_dsn
-from replay.errors import BlockedError
+from replay.errors import BlockedError, UsageError
 from replay.models import (
     SCHEMA_VERSION,
     Case,
@@ -33,8 +37,13 @@ from replay.models import (
     Selection,
     SkippedCase,
     Summary,
+    Verdict,
 )
 from replay.pipelines import openai as openai_pipeline
+from replay.pipelines import python as python_pipeline
+from replay.pipelines.base import Pipeline
+from replay.pipelines.http import HttpPipeline
+from replay.runner import Budget, Execution, Policy, Progress, Quiet, Runner
 from replay.tally import Tally
 
 if TYPE_CHECKING:
@@ -72,7 +81,7 @@ async def _init_connection(conn: asyncpg.Connection) -> None:
         await conn.set_type_codec(
             kind,
             schema="pg_catalog",
-            encoder=lambda v: orjson.dumps(v).decode(),
+            encoder=lambda value: orjson.dumps(value).decode(),
             decoder=orjson.loads,
         )
 
@@ -97,48 +106,108 @@ async def connect(database: DatabaseConfig) -> AsyncIterator[asyncpg.Connection]
     try:
         yield conn
     finally:
-        await conn.close()
+        with anyio.CancelScope(shield=True):
+            await conn.close()
+
+
+# --- pipelines -----------------------------------------------------------------------------------
+
+
+def _pipeline(config: RunConfig) -> tuple[Pipeline, openai.AsyncOpenAI | None]:
+    """Build the pipeline named by --pipeline, and the model client when it has one.
+
+    Raises:
+        UsageError: an unknown pipeline form, a python pipeline that cannot be imported, or no
+            API key for the openai pipeline.
+    """
+    spec = config.request.pipeline
+    live = config.live
+    if spec == "openai":
+        endpoint = live.endpoint
+        if endpoint.api_key is None:
+            raise UsageError("the openai pipeline needs an API key: set OPENAI_API_KEY")
+        client = openai.AsyncOpenAI(
+            api_key=endpoint.api_key.get_secret_value(),
+            base_url=endpoint.base_url,
+            max_retries=0,  # the runner retries, counts and classifies every attempt itself
+            timeout=live.request_timeout_s + 5,  # the runner's own deadline fires first
+        )
+        return openai_pipeline.OpenAIPipeline(client, config.request), client
+    if spec.startswith("python:"):
+        return python_pipeline.PythonPipeline(spec, python_pipeline.load(spec)), None
+    if spec.startswith(("http://", "https://")):
+        limits = httpx2.Limits(max_connections=config.concurrency)
+        http = httpx2.AsyncClient(timeout=live.request_timeout_s + 5, limits=limits)
+        return HttpPipeline(spec, http), None
+    raise UsageError(
+        f"--pipeline must be openai, python:module:function or an http(s):// URL, got {spec!r}"
+    )
 
 
 # --- run -----------------------------------------------------------------------------------------
 
 
-async def run(config: RunConfig) -> Outcome:
-    """Run a dry run: preflight, selection, request rendering, estimates, artifact."""
+async def run(config: RunConfig, progress: Progress | None = None) -> Outcome:
+    """Run a dry or live replay: preflight, selection, cases, artifact, exit code."""
     started = datetime.now(UTC)
     target = artifacts.target_path(config.artifacts_dir, started, config.out)
-    run = _Run(config, started, target)
+    pipeline, client = (None, None) if config.dry_run else _pipeline(config)  # exit 2 comes first
+    state = _Run(config, started, target, pipeline, progress or Quiet())
+    state.model_client = client
     try:
         artifacts.ensure_writable(target.parent)
     except BlockedError as exc:
         return Outcome(exit_code=3, message=exc.message, preflight=[preflight.failed(exc)])
-    run.preflight.append(preflight.passed("artifact_dir", f"{target.parent} is writable"))
+    state.preflight.append(preflight.passed("artifact_dir", f"{target.parent} is writable"))
     try:
         async with connect(config.database) as conn:
-            run.preflight.append(
+            state.preflight.append(
                 preflight.passed("database", f"connected to {config.database.target} read-only")
             )
-            return await run.select_and_plan(conn)
+            return await state.execute(conn)
     except BlockedError as exc:
-        run.preflight.append(preflight.failed(exc))
-        return await run.finish("blocked", 3, exc.message)
+        state.preflight.append(preflight.failed(exc))
+        return await state.finish("blocked", 3, exc.message)
+    finally:
+        if state.log is not None:
+            state.log.close()  # after a crash the partial file stays, for --resume
+        if pipeline is not None:
+            with anyio.CancelScope(shield=True):
+                await pipeline.aclose()
 
 
 class _Run:
     """One run's state: its identity, preflight, partial log and running totals."""
 
-    def __init__(self, config: RunConfig, started: datetime, target: Path) -> None:
+    def __init__(
+        self,
+        config: RunConfig,
+        started: datetime,
+        target: Path,
+        pipeline: Pipeline | None,
+        progress: Progress,
+    ) -> None:
         self.config = config
         self.started = started
         self.target = target
+        self.pipeline = pipeline
+        self.progress = progress
         self.run_id = f"{artifacts.stamp(started)}-{uuid.uuid4().hex[:6]}"
         self.preflight: list[PreflightEntry] = []
         self.selection: Selection | None = None
         self.tally = Tally()
         self.log: artifacts.CaseLog | None = None
         self.sql: list[str] = []
+        self.invalid: list[str] = []
+        self.skipped: list[SkippedCase] = []
+        self.found = 0
+        self.model_client: openai.AsyncOpenAI | None = None
 
-    async def select_and_plan(self, conn: asyncpg.Connection) -> Outcome:
+    @property
+    def mode(self) -> str:
+        return "dry" if self.config.dry_run else "live"
+
+    async def execute(self, conn: asyncpg.Connection) -> Outcome:
         config = self.config
         shapes = await source.inspect(conn, config.source)
         self.preflight.append(preflight.passed("views", "every view has the contract's columns"))
@@ -155,9 +224,17 @@ class _Run:
                     message=f"client {config.selection.client_id!r} is not in the clients view",
                 )
             )
+        if self.model_client is not None:
+            message = await preflight.model_endpoint(
+                self.model_client,
+                config.request.model,
+                config.live.endpoint.target,
+                config.live.request_timeout_s,
+            )
+            self.preflight.append(preflight.passed("model", message))
         plan = await source.plan(conn, shapes, config.selection)
         if not plan.case_ids:
-            self.selection = self._selection(plan, found=0)
+            self.selection = self._selection(plan)
             reason = (
                 f"client {config.selection.client_id!r} is unknown"
                 if known is False
@@ -165,41 +242,47 @@ class _Run:
             )
             code = 0 if config.selection.allow_empty else 4
             return await self.finish("empty", code, None if code == 0 else reason)
-        self.log = await anyio.to_thread.run_sync(
-            artifacts.CaseLog,
-            self.target.with_name(self.target.stem + ".partial.jsonl"),
-            self._header(plan),
-        )
-        skipped: list[SkippedCase] = []
-        invalid: list[str] = []
-        found = 0
-        async for chunk in source.load(conn, shapes, config.selection, plan.case_ids):
-            results = [self._plan_case(item) for item in chunk]
-            found += len(chunk)
-            for result in results:
-                self.tally.add(result)
-                if result.verdict == "invalid_case":
-                    invalid.append(result.case_id)
-                elif result.verdict == "skipped":
-                    skipped.append(
-                        SkippedCase(case_id=result.case_id, reason="no_recorded_request")
-                    )
-            await anyio.to_thread.run_sync(self.log.append, results)
-        self.selection = self._selection(plan, found=found, invalid=invalid, skipped=skipped)
+        partial = self.target.with_name(self.target.stem + ".partial.jsonl")
+        self.log = await anyio.to_thread.run_sync(artifacts.CaseLog, partial, self._header(plan))
+        cases = source.load(conn, shapes, config.selection, plan.case_ids)
+        if self.pipeline is None:
+            await self._dry(cases)
+            self.selection = self._selection(plan)
+            return await self.finish("complete", 0, None)
+        runner = await self._live(self.pipeline, cases, total=len(plan.case_ids))
+        self.selection = self._selection(plan)
+        if runner.interrupted:
+            return await self.finish(
+                "interrupted", 130, "interrupted; the artifact has every finished case"
+            )
+        if runner.budget.exhausted:
+            spent = runner.budget.spent_usd
+            limit = config.live.max_cost_usd
+            return await self.finish(
+                "complete",
+                1,
+                f"--max-cost {limit:g} reached (spent ${spent:.4f}); the rest were skipped",
+            )
         return await self.finish("complete", 0, None)
+
+    # --- dry ---
+
+    async def _dry(self, cases: AsyncIterator[list[Case | InvalidCase]]) -> None:
+        assert self.log is not None
+        async for chunk in cases:
+            results = [self._plan_case(item) for item in chunk]
+            for result in results:
+                self._count(result)
+            await anyio.to_thread.run_sync(self.log.append, results)
 
     def _plan_case(self, item: Case | InvalidCase) -> CaseResult:
         if isinstance(item, InvalidCase):
-            return CaseResult(
-                case_id=item.case_id, verdict="invalid_case", input=InputSummary(), invalid=item
-            )
+            return _invalid(item)
         summary = _input_summary(item)
         try:
             planned = openai_pipeline.plan_request(item.input, self.config.request)
         except openai_pipeline.NoRecording:
-            return CaseResult(
-                case_id=item.input.case_id, verdict="skipped", input=summary, original=item.original
-            )
+            return _skipped(item, 0, "no_recorded_request", summary)
         estimate = pricing.estimate(planned.request, item.original.draft, self.config.prices)
         plan = RequestPlan(
             source=planned.source,
@@ -217,24 +300,118 @@ class _Run:
             plan=plan,
         )
 
-    def _selection(
-        self,
-        plan: source.Plan,
-        *,
-        found: int,
-        invalid: list[str] | None = None,
-        skipped: list[SkippedCase] | None = None,
-    ) -> Selection:
+    # --- live ---
+
+    async def _live(
+        self, pipeline: Pipeline, cases: AsyncIterator[list[Case | InvalidCase]], *, total: int
+    ) -> Runner:
+        assert self.log is not None
+        live = self.config.live
+        writer = artifacts.Writer(self.log, self._count)
+        runner = Runner(
+            pipeline=pipeline,
+            policy=Policy(
+                concurrency=self.config.concurrency,
+                retries=live.retries,
+                request_timeout_s=live.request_timeout_s,
+                case_timeout_s=live.case_timeout_s,
+                grace_s=live.grace_s,
+            ),
+            finish=self._finish,
+            skip=lambda case, repeat, reason: _skipped(case, repeat, reason, _input_summary(case)),
+            sink=writer,
+            estimate=self._estimate if live.max_cost_usd is not None else lambda case: None,
+            budget=Budget(live.max_cost_usd),
+            progress=self.progress,
+        )
+
+        async def runnable() -> AsyncIterator[tuple[Case, int]]:
+            async for chunk in cases:
+                for item in chunk:
+                    if isinstance(item, InvalidCase):
+                        await writer.put(_invalid(item))
+                    else:
+                        yield item, 0
+
+        self.progress.begin(total)
+        async with anyio.create_task_group() as group:
+            group.start_soon(writer.run)
+            try:
+                async with anyio.create_task_group() as watch:
+                    watch.start_soon(_stop_on_signal, runner)
+                    await runner.run(runnable())
+                    watch.cancel_scope.cancel()
+            finally:
+                writer.close()  # the writer drains what is queued, then returns
+        self.progress.end()
+        return runner
+
+    def _estimate(self, case: Case) -> float | None:
+        try:
+            planned = openai_pipeline.plan_request(case.input, self.config.request)
+        except openai_pipeline.NoRecording:
+            return None
+        return pricing.estimate(planned.request, case.original.draft, self.config.prices).cost_usd
+
+    def _finish(self, execution: Execution) -> CaseResult:
+        case, outcome = execution.case, execution.outcome
+        verdict: Verdict = "error"
+        comparison = None
+        cost = None
+        if outcome is not None:
+            if case.original.draft is not None:
+                comparison = compare.compare(case.original.draft, outcome.text)
+            unchanged = comparison is not None and comparison.change_class in (
+                "identical",
+                "whitespace",
+            )
+            verdict = "unchanged" if unchanged else "changed"
+            if outcome.usage is not None:
+                cost = pricing.cost(
+                    outcome.model,
+                    outcome.usage.prompt_tokens,
+                    outcome.usage.completion_tokens,
+                    self.config.prices,
+                )
+        return CaseResult(
+            case_id=case.input.case_id,
+            repeat=execution.repeat,
+            verdict=verdict,
+            input=_input_summary(case),
+            original=case.original,
+            outcome=outcome,
+            comparison=comparison,
+            error=execution.error,
+            attempts=list(execution.attempts),
+            started_at=execution.started_at,
+            finished_at=execution.finished_at,
+            latency_ms=execution.latency_ms,
+            cost_usd=cost,
+        )
+
+    # --- bookkeeping ---
+
+    def _count(self, result: CaseResult) -> None:
+        self.tally.add(result)
+        self.found += 1
+        if result.verdict == "invalid_case":
+            self.invalid.append(result.case_id)
+        elif result.verdict == "skipped":
+            self.skipped.append(
+                SkippedCase(case_id=result.case_id, reason=result.skipped_reason or "skipped")
+            )
+
+    def _selection(self, plan: source.Plan) -> Selection:
         selection = self.config.selection
         return Selection(
             client_id=selection.client_id,
             requested=selection.limit,
-            found=found,
+            found=len(plan.case_ids),
             more_available=plan.more_available,
             filters=dict(plan.filters),
             not_found=list(plan.not_found),
-            invalid=invalid or [],
-            skipped=skipped or [],
+            invalid=self.invalid,
+            skipped=self.skipped,
             case_ids=list(plan.case_ids),
         )
 
@@ -242,23 +419,24 @@ class _Run:
         return {
             "run_id": self.run_id,
             "created_at": self.started.isoformat(),
-            "mode": "dry" if self.config.dry_run else "live",
+            "mode": self.mode,
             "config": self.config.redacted(),
             "case_ids": list(plan.case_ids),
         }
 
     async def finish(self, status: RunStatus, exit_code: int, message: str | None) -> Outcome:
-        summary = self.tally.summary()
+        finished = datetime.now(UTC)
+        summary = self.tally.summary(duration_s=(finished - self.started).total_seconds())
         head = {
             "schema_version": SCHEMA_VERSION,
             "kind": "run",
             "run_id": self.run_id,
             "parent_run_id": None,
             "created_at": self.started,
-            "finished_at": datetime.now(UTC),
+            "finished_at": finished,
             "tool_version": __version__,
             "git_sha": await _git_sha(),
-            "mode": "dry" if self.config.dry_run else "live",
+            "mode": self.mode,
             "status": status,
             "exit_code": exit_code,
             "read_only": True,
@@ -286,6 +464,32 @@ class _Run:
         )
 
 
+async def _stop_on_signal(runner: Runner) -> None:
+    """SIGINT or SIGTERM: stop starting cases; a second one cancels those in flight."""
+    if threading.current_thread() is not threading.main_thread():
+        return  # signals reach only the main thread (an embedding caller handles them)
+    with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+        async for _ in signals:
+            runner.stop()
+
+
+def _invalid(item: InvalidCase) -> CaseResult:
+    return CaseResult(
+        case_id=item.case_id, verdict="invalid_case", input=InputSummary(), invalid=item
+    )
+
+
+def _skipped(case: Case, repeat: int, reason: str, summary: InputSummary) -> CaseResult:
+    return CaseResult(
+        case_id=case.input.case_id,
+        repeat=repeat,
+        verdict="skipped",
+        input=summary,
+        original=case.original,
+        skipped_reason=reason,
+    )
+
+
 def _input_summary(case: Case) -> InputSummary:
     data = case.input
     return InputSummary(
@@ -308,7 +512,8 @@ async def _git_sha() -> str | None:
         result = await anyio.run_process(["git", "rev-parse", "HEAD"], check=False)
     except OSError:
         return None
-    return result.stdout.decode().strip() or None if result.returncode == 0 else None
+    sha = result.stdout.decode().strip()
+    return sha if result.returncode == 0 and sha else None
 
 
 # --- other commands ------------------------------------------------------------------------------

@@ -10,13 +10,15 @@ whole one.
 from __future__ import annotations
 
 import contextlib
+import math
 import os
 import tempfile
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
 
+import anyio
 import orjson
 
 from replay.errors import ArtifactDirUnwritable, UsageError
@@ -87,7 +89,7 @@ class CaseLog:
         self._file.flush()
 
     def close(self) -> None:
-        """Close the file (it stays on disk until `finish` removes it)."""
+        """Close the file (it stays on disk until `finish` removes it); closing twice is fine."""
         self._file.close()
 
     def cases(self) -> Iterable[bytes]:
@@ -156,3 +158,38 @@ def read(path: Path) -> RunArtifact:
     except orjson.JSONDecodeError:
         raise UsageError(f"{str(path)!r} is not JSON; expected a run artifact") from None
     return RunArtifact.model_validate(data)
+
+
+class Writer:
+    """A task that appends finished cases to the partial log, batching whatever is queued.
+
+    Cases are queued without waiting; the task writes them in a worker thread (never blocking the
+    event loop) and fsyncs once per batch, so a burst of 64 finished cases costs one fsync.
+    """
+
+    def __init__(self, log: CaseLog, count: Callable[[CaseResult], None]) -> None:
+        self._log = log
+        self._count = count
+        self._send, self._receive = anyio.create_memory_object_stream[CaseResult](math.inf)
+
+    async def put(self, result: CaseResult) -> None:
+        """Queue one finished case."""
+        self._count(result)
+        self._send.send_nowait(result)
+
+    async def run(self) -> None:
+        """Write until `close()`; then drain what is left."""
+        async with self._receive:
+            async for first in self._receive:
+                batch = [first]
+                while True:
+                    try:
+                        batch.append(self._receive.receive_nowait())
+                    except (anyio.WouldBlock, anyio.EndOfStream):
+                        break
+                with anyio.CancelScope(shield=True):
+                    await anyio.to_thread.run_sync(self._log.append, batch)
+
+    def close(self) -> None:
+        """No more cases: `run` returns once the queue is written."""
+        self._send.close()

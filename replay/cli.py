@@ -21,9 +21,17 @@ from typer._click import exceptions as click_errors
 from typer.core import TyperGroup
 
 from replay import __version__, app, constants, report, settings
-from replay.config import DatabaseConfig, RequestConfig, RunConfig, SelectionConfig
+from replay.config import (
+    DatabaseConfig,
+    LiveConfig,
+    ModelEndpoint,
+    RequestConfig,
+    RunConfig,
+    SelectionConfig,
+)
 from replay.errors import ReplayError, UsageError
 from replay.models import RunArtifact
+from replay.progress import progress_for
 
 
 class _RunByDefault(TyperGroup):
@@ -252,8 +260,49 @@ def run_command(
         ),
     ] = None,
     quiet: Annotated[
-        bool, typer.Option("--quiet", "-q", help="Print only the artifact path.")
+        bool, typer.Option("--quiet", "-q", help="No progress; print only the artifact path.")
     ] = False,
+    pipeline: Annotated[
+        str | None,
+        typer.Option(
+            "--pipeline",
+            envvar="REPLAY_PIPELINE",
+            metavar="openai|python:MOD:FN|URL",
+            help=f"What makes the new drafts. [default: {constants.PIPELINE}]",
+        ),
+    ] = None,
+    retries: Annotated[
+        str | None,
+        typer.Option(
+            "--retries",
+            metavar="N",
+            help=f"Retries of a retryable failure; 0 for none. [default: {constants.RETRIES}]",
+        ),
+    ] = None,
+    request_timeout: Annotated[
+        str | None,
+        typer.Option(
+            "--request-timeout",
+            metavar="SECONDS",
+            help=f"Deadline of one attempt. [default: {constants.REQUEST_TIMEOUT_S:g}]",
+        ),
+    ] = None,
+    case_timeout: Annotated[
+        str | None,
+        typer.Option(
+            "--case-timeout",
+            metavar="SECONDS",
+            help=f"Deadline of a case across its attempts. [default: {constants.CASE_TIMEOUT_S:g}]",
+        ),
+    ] = None,
+    max_cost: Annotated[
+        str | None,
+        typer.Option(
+            "--max-cost",
+            metavar="USD",
+            help="Start no case once the spend would pass this; the rest are skipped (exit 1).",
+        ),
+    ] = None,
     database_url: DatabaseUrl = None,
     source_sql: SourceSql = None,
     thread_sql: ThreadSql = None,
@@ -331,8 +380,9 @@ def run_command(
     source_choice = (
         settings.first(request_source, file.run.request_source) or constants.REQUEST_SOURCE
     )
+    pipeline_spec = settings.first(pipeline, file.run.pipeline) or constants.PIPELINE
     request = RequestConfig(
-        pipeline=constants.PIPELINE,
+        pipeline=settings.pipeline_spec(pipeline_spec),
         request_source=settings.choice(
             "--request-source", source_choice, ("auto", "recorded", "rendered")
         ),
@@ -354,14 +404,20 @@ def run_command(
         dry_run=dry_run,
         show_sql=show_sql,
         concurrency=concurrency_value,
+        live=_live(file, retries, request_timeout, case_timeout, max_cost),
         config_file=str(toml.path) if toml.path else None,
     )
-    if not dry_run:
-        raise UsageError(
-            "live replay is not available in this version; pass --dry-run to select, render "
-            "and estimate"
-        )
-    outcome = anyio.run(app.run, run_config)
+    prices = run_config.prices
+    if run_config.live.max_cost_usd is not None and not dry_run:
+        models = {request.model} if request.model else {request.default_model}
+        unpriced = sorted(m for m in models if m not in prices)
+        if request.pipeline == "openai" and unpriced:
+            raise UsageError(
+                f"--max-cost needs a price for model {unpriced[0]!r}; add "
+                f'[prices."{unpriced[0]}"] input = …, output = … (USD per 1M tokens) to replay.toml'
+            )
+    progress = None if quiet or dry_run else progress_for(sys.stderr)
+    outcome = anyio.run(app.run, run_config, progress)
     for statement in outcome.sql:
         print(statement)
     if quiet:
@@ -379,6 +435,36 @@ def run_command(
     if outcome.exit_code and outcome.message:
         print(f"replay: {outcome.message}", file=sys.stderr)
     return outcome.exit_code
+
+
+def _live(
+    file: settings.TomlConfig,
+    retries: str | None,
+    request_timeout: str | None,
+    case_timeout: str | None,
+    max_cost: str | None,
+) -> LiveConfig:
+    run = file.run
+    retries_value = (
+        settings.non_negative_int("--retries", retries) if retries is not None else run.retries
+    )
+    api_key = settings.env("OPENAI_API_KEY")
+    return LiveConfig(
+        retries=constants.RETRIES if retries_value is None else retries_value,
+        request_timeout_s=settings.positive_float("--request-timeout", request_timeout)
+        if request_timeout is not None
+        else run.request_timeout or constants.REQUEST_TIMEOUT_S,
+        case_timeout_s=settings.positive_float("--case-timeout", case_timeout)
+        if case_timeout is not None
+        else run.case_timeout or constants.CASE_TIMEOUT_S,
+        max_cost_usd=settings.positive_float("--max-cost", max_cost)
+        if max_cost is not None
+        else run.max_cost,
+        endpoint=ModelEndpoint(
+            api_key=SecretStr(api_key) if api_key else None,
+            base_url=settings.env("OPENAI_BASE_URL"),
+        ),
+    )
 
 
 @cli.command("clients")

@@ -105,6 +105,36 @@ class DatabaseConfig(Frozen):
         return describe_dsn(self.dsn)
 
 
+class ModelEndpoint(Frozen):
+    """Where the `openai` pipeline sends requests."""
+
+    api_key: SecretStr | None = None
+    """From OPENAI_API_KEY only; never printed or stored."""
+    base_url: str | None = None
+    """OPENAI_BASE_URL, or the SDK's default."""
+
+    @property
+    def target(self) -> str:
+        """The base URL without user info or query: safe for messages."""
+        if not self.base_url:
+            return "the OpenAI API"
+        parts = urlsplit(self.base_url)
+        host = parts.hostname or ""
+        port = f":{parts.port}" if parts.port else ""
+        return f"{parts.scheme}://{host}{port}{parts.path}".rstrip("/")
+
+
+class LiveConfig(Frozen):
+    """How a live run calls the pipeline."""
+
+    retries: int = Field(ge=0)
+    request_timeout_s: float = Field(gt=0)
+    case_timeout_s: float = Field(gt=0)
+    max_cost_usd: float | None = Field(default=None, gt=0)
+    endpoint: ModelEndpoint = ModelEndpoint()
+    grace_s: float = Field(default=10.0, ge=0)
+
+
 class RunConfig(Frozen):
     """Everything a run needs, resolved from flags, environment, `replay.toml` and defaults."""
 
@@ -117,6 +147,7 @@ class RunConfig(Frozen):
     dry_run: bool = False
     show_sql: bool = False
     concurrency: int = Field(gt=0)
+    live: LiveConfig
     config_file: str | None = None
 
     @property
@@ -126,8 +157,10 @@ class RunConfig(Frozen):
 
     def redacted(self) -> dict[str, Any]:
         """Return the config as JSON-able data with every secret removed."""
-        data = self.model_dump(mode="json", exclude={"database", "prices"})
+        data = self.model_dump(mode="json", exclude={"database", "prices", "live"})
         data["database"] = self.database.target
+        data["live"] = self.live.model_dump(mode="json", exclude={"endpoint"})
+        data["live"]["endpoint"] = self.live.endpoint.target
         data["connect_timeout_s"] = self.database.connect_timeout_s
         data["source"] = {
             view.name: view.origin

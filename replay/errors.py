@@ -12,6 +12,8 @@ message text::
     │   └── ArtifactDirUnwritable   no artifact can be written
     └── Interrupted                 exit 130: Ctrl-C or SIGTERM
 
+    AttemptFailed                   one attempt of one case failed: data, never an exit
+
 A bad row is not an exception here: it becomes an ``invalid_case`` result and the run goes on.
 Messages are written by us from the class and context, never ``str()`` of a driver error, which
 can carry a user name or part of a secret.
@@ -89,3 +91,33 @@ class Interrupted(ReplayError):
     """The run was interrupted by SIGINT or SIGTERM."""
 
     exit_code = 130
+
+
+class AttemptFailed(Exception):
+    """One attempt of a case failed; the runner records it and maybe retries.
+
+    Not a `ReplayError`: it never ends the run. The message is written by us from the class and
+    status, never `str()` of the underlying error (an authentication error can echo a key).
+
+    Attributes:
+        error_class: one of DESIGN §8's classes (`model_rate_limit`, `model_timeout`, …).
+        retryable: whether another attempt may succeed.
+        retry_after_s: the server's Retry-After, when it sent one.
+        status: the HTTP status, when there was a response.
+    """
+
+    def __init__(
+        self,
+        error_class: str,
+        message: str,
+        *,
+        retryable: bool,
+        retry_after_s: float | None = None,
+        status: int | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.error_class = error_class
+        self.message = message
+        self.retryable = retryable
+        self.retry_after_s = retry_after_s
+        self.status = status

@@ -20,6 +20,17 @@ Verdict = Literal[
     "selected", "unchanged", "changed", "improved", "regressed", "error", "invalid_case", "skipped"
 ]
 RunStatus = Literal["complete", "interrupted", "blocked", "empty"]
+ErrorClass = Literal[
+    "db",
+    "model_rate_limit",
+    "model_timeout",
+    "model_connection",
+    "model_error",
+    "pipeline_error",
+    "timeout",
+    "judge_error",
+]
+ChangeClass = Literal["identical", "whitespace", "minor", "rewritten"]
 Mode = Literal["dry", "live"]
 
 
@@ -252,16 +263,65 @@ class RequestPlan(Strict):
     """None when the model has no price."""
 
 
+class Attempt(Strict):
+    """One call of the pipeline for a case."""
+
+    number: int
+    """1 for the first attempt."""
+    duration_ms: float
+    error_class: ErrorClass | None = None
+    """None when the attempt succeeded."""
+    status: int | None = None
+    """HTTP status of the response, when there was one."""
+    message: str | None = None
+    retry_after_s: float | None = None
+    """What the server asked for in Retry-After."""
+    backoff_s: float | None = None
+    """How long the runner waited before the next attempt."""
+
+
+class CaseError(Strict):
+    """Why a case ended without a draft."""
+
+    error_class: ErrorClass
+    message: str
+    status: int | None = None
+
+
+class Comparison(Strict):
+    """The new draft against the original draft."""
+
+    change_class: ChangeClass
+    similarity: float
+    """0 to 1; the measure is named in `measure`."""
+    measure: str
+    length_change: int
+    """Characters of the new draft minus characters of the original."""
+
+
 class CaseResult(Strict):
     """Everything the run knows about one case."""
 
     case_id: str
+    repeat: int = 0
+    """Which repeat of the case this is (0 unless the run repeats cases)."""
     verdict: Verdict
     input: InputSummary
     original: Original | None = None
     plan: RequestPlan | None = None
     outcome: Outcome | None = None
+    comparison: Comparison | None = None
+    error: CaseError | None = None
     invalid: InvalidCase | None = None
+    skipped_reason: str | None = None
+    """`budget`, `no_recorded_request`, …"""
+    attempts: list[Attempt] = Field(default_factory=list)
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    latency_ms: float | None = None
+    """Duration of the attempt that produced the draft."""
+    cost_usd: float | None = None
+    """Actual cost from the reported usage; None when unpriced or not run."""
 
 
 class Summary(Strict):
@@ -271,10 +331,24 @@ class Summary(Strict):
     by_verdict: dict[str, int]
     by_channel: dict[str, int]
     by_request_source: dict[str, int]
+    by_error_class: dict[str, int] = Field(default_factory=dict)
+    by_change_class: dict[str, int] = Field(default_factory=dict)
+    retries: int = 0
+    """Attempts beyond the first, over all cases."""
     estimated_input_tokens: int
     estimated_output_tokens: int
     estimated_cost_usd: float | None
     """None when some model of the run has no price."""
+    prompt_tokens: int = 0
+    """Reported by the model, over all cases of a live run."""
+    completion_tokens: int = 0
+    cost_usd: float | None = None
+    """Actual spend of a live run; None when some model has no price."""
+    latency_ms_p50: float | None = None
+    latency_ms_p95: float | None = None
+    latency_ms_max: float | None = None
+    duration_s: float | None = None
+    """Wall time of the run (of every part, when resumed)."""
     unpriced_models: list[str] = Field(default_factory=list)
 
 

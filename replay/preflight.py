@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import socket
 
+import anyio
 import asyncpg
+import openai
 
 from replay.errors import BlockedError, DatabaseUnavailable, UsageError
 from replay.models import PreflightEntry
@@ -71,3 +73,59 @@ def failed(error: BlockedError) -> PreflightEntry:
 def passed(check: str, message: str) -> PreflightEntry:
     """The preflight entry of a check that passed."""
     return PreflightEntry(check=check, ok=True, message=message)
+
+
+async def model_endpoint(
+    client: openai.AsyncOpenAI, model: str | None, target: str, timeout_s: float
+) -> str:
+    """Check the model endpoint answers, accepts the key and lists the model.
+
+    Args:
+        client: the client the run will use.
+        model: the model to look for (`--model`); None checks only the endpoint and key.
+        target: the base URL without credentials, for messages.
+        timeout_s: how long to wait for the listing.
+
+    Returns:
+        What was checked, for the preflight entry.
+
+    Raises:
+        BlockedError: with check `model` and code `model_unreachable`, `model_unauthorized`,
+            `model_unknown` or `model_error`.
+    """
+
+    def blocked(message: str, code: str) -> BlockedError:
+        return BlockedError(message, check="model", code=code)
+
+    try:
+        with anyio.fail_after(timeout_s):
+            listing = await client.models.list()
+            names = {item.id async for item in listing}
+    except TimeoutError:
+        raise blocked(
+            f"model endpoint {target} did not answer within {timeout_s:g} s", "model_unreachable"
+        ) from None
+    except openai.AuthenticationError:
+        raise blocked(
+            f"model endpoint {target} rejected the API key (401)", "model_unauthorized"
+        ) from None
+    except openai.PermissionDeniedError:
+        raise blocked(
+            f"model endpoint {target} refused access (403)", "model_unauthorized"
+        ) from None
+    except openai.APIStatusError as exc:
+        raise blocked(
+            f"model endpoint {target} answered {exc.status_code} to the model listing",
+            "model_error",
+        ) from None
+    except openai.APIConnectionError:
+        raise blocked(f"model endpoint {target} is unreachable", "model_unreachable") from None
+    except (openai.APIResponseValidationError, ValueError, TypeError):
+        raise blocked(
+            f"model endpoint {target} sent a malformed model listing", "model_error"
+        ) from None
+    if model is None:
+        return f"{target} answered and accepted the key"
+    if model not in names:
+        raise blocked(f"model endpoint {target} does not list model {model!r}", "model_unknown")
+    return f"{target} accepted the key and lists {model!r}"

@@ -55,6 +55,11 @@ class _Selection(_Section):
 
 class _Run(_Section):
     concurrency: int | None = Field(default=None, gt=0)
+    pipeline: str | None = None
+    retries: int | None = Field(default=None, ge=0)
+    request_timeout: float | None = Field(default=None, gt=0)
+    case_timeout: float | None = Field(default=None, gt=0)
+    max_cost: float | None = Field(default=None, gt=0)
     model: str | None = None
     request_source: Literal["auto", "recorded", "rendered"] | None = None
     temperature: float | None = Field(default=None, ge=0, le=2)
@@ -130,6 +135,27 @@ def positive_int(flag: str, text: str | int) -> int:
     if value <= 0 or str(text).strip().startswith("+"):
         raise UsageError(f"{flag} must be a positive integer, got {str(text)!r}")
     return value
+
+
+def non_negative_int(flag: str, text: str) -> int:
+    """Parse a whole number, zero allowed."""
+    value = text.strip()
+    if not value.isdigit():
+        raise UsageError(f"{flag} must be a whole number (0 or more), got {text!r}")
+    return int(value)
+
+
+def pipeline_spec(text: str) -> str:
+    """Accept `openai`, `python:module:function` or an http(s) URL."""
+    value = text.strip()
+    if value == "openai" or value.startswith(("http://", "https://")):
+        return value
+    parts = value.split(":")
+    if len(parts) == 3 and parts[0] == "python" and all(parts[1:]):
+        return value
+    raise UsageError(
+        f"--pipeline must be openai, python:module:function or an http(s):// URL, got {text!r}"
+    )
 
 
 def temperature(flag: str, text: str | float) -> float:

@@ -16,10 +16,18 @@ class Tally:
     by_verdict: Counter[str] = field(default_factory=Counter)
     by_channel: Counter[str] = field(default_factory=Counter)
     by_request_source: Counter[str] = field(default_factory=Counter)
+    by_error_class: Counter[str] = field(default_factory=Counter)
+    by_change_class: Counter[str] = field(default_factory=Counter)
+    retries: int = 0
     input_tokens: int = 0
     output_tokens: int = 0
-    cost_usd: float = 0.0
+    estimated_cost_usd: float = 0.0
     unpriced_models: set[str] = field(default_factory=set)
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cost_usd: float = 0.0
+    unpriced_outcomes: int = 0
+    latencies_ms: list[float] = field(default_factory=list)
 
     def add(self, result: CaseResult) -> None:
         """Count one finished case."""
@@ -27,6 +35,26 @@ class Tally:
         self.by_verdict[result.verdict] += 1
         if result.input.channel:
             self.by_channel[result.input.channel] += 1
+        if result.error is not None:
+            self.by_error_class[result.error.error_class] += 1
+        if result.comparison is not None:
+            self.by_change_class[result.comparison.change_class] += 1
+        self.retries += max(len(result.attempts) - 1, 0)
+        if result.latency_ms is not None:
+            self.latencies_ms.append(result.latency_ms)
+        outcome = result.outcome
+        if outcome is not None:
+            source = outcome.metadata.get("request_source")
+            if isinstance(source, str):
+                self.by_request_source[source] += 1
+            if outcome.usage is not None:
+                self.prompt_tokens += outcome.usage.prompt_tokens
+                self.completion_tokens += outcome.usage.completion_tokens
+            if result.cost_usd is None:
+                self.unpriced_outcomes += 1
+                self.unpriced_models.add(outcome.model or "<none>")
+            else:
+                self.cost_usd += result.cost_usd
         plan = result.plan
         if plan is None:
             return
@@ -36,17 +64,39 @@ class Tally:
         if plan.estimated_cost_usd is None:
             self.unpriced_models.add(plan.request.model or "<none>")
         else:
-            self.cost_usd += plan.estimated_cost_usd
+            self.estimated_cost_usd += plan.estimated_cost_usd
 
-    def summary(self) -> Summary:
+    def summary(self, duration_s: float | None = None) -> Summary:
         """The totals as the artifact's summary."""
+        latencies = sorted(self.latencies_ms)
+        planned = sum(self.by_request_source.values()) > 0 and self.input_tokens > 0
         return Summary(
             cases=self.cases,
             by_verdict=dict(sorted(self.by_verdict.items())),
             by_channel=dict(sorted(self.by_channel.items())),
             by_request_source=dict(sorted(self.by_request_source.items())),
+            by_error_class=dict(sorted(self.by_error_class.items())),
+            by_change_class=dict(sorted(self.by_change_class.items())),
+            retries=self.retries,
             estimated_input_tokens=self.input_tokens,
             estimated_output_tokens=self.output_tokens,
-            estimated_cost_usd=None if self.unpriced_models else round(self.cost_usd, 6),
+            estimated_cost_usd=(
+                round(self.estimated_cost_usd, 6) if planned and not self.unpriced_models else None
+            ),
+            prompt_tokens=self.prompt_tokens,
+            completion_tokens=self.completion_tokens,
+            cost_usd=None if self.unpriced_outcomes else round(self.cost_usd, 6),
+            latency_ms_p50=percentile(latencies, 0.50),
+            latency_ms_p95=percentile(latencies, 0.95),
+            latency_ms_max=latencies[-1] if latencies else None,
+            duration_s=None if duration_s is None else round(duration_s, 3),
             unpriced_models=sorted(self.unpriced_models),
         )
+
+
+def percentile(ordered: list[float], fraction: float) -> float | None:
+    """Nearest-rank percentile of an ascending list; None when it is empty."""
+    if not ordered:
+        return None
+    rank = max(1, -(-len(ordered) * fraction // 1))
+    return ordered[int(rank) - 1]

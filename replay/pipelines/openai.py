@@ -1,14 +1,17 @@
-"""The built-in `openai` pipeline: which request it sends for a case."""
+"""The built-in `openai` pipeline: which request it sends for a case, and sending it."""
 
 from __future__ import annotations
 
 import hashlib
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
+import openai
 import orjson
+from openai import AsyncOpenAI
 
 from replay.config import RequestConfig
-from replay.models import CaseInput, ChatMessage, ChatRequest, RequestSource
+from replay.errors import AttemptFailed
+from replay.models import CaseInput, ChatMessage, ChatRequest, Outcome, RequestSource, Usage
 from replay.pipelines import prompt
 
 
@@ -67,3 +70,116 @@ def request_hash(request: ChatRequest) -> str:
     """SHA-256 of the request's canonical JSON: equal requests, equal hashes."""
     body = orjson.dumps(request.to_api(), option=orjson.OPT_SORT_KEYS)
     return hashlib.sha256(body).hexdigest()
+
+
+class OpenAIPipeline:
+    """The built-in pipeline: one chat-completions call per attempt, SDK retries off."""
+
+    name = "openai"
+
+    def __init__(self, client: AsyncOpenAI, config: RequestConfig) -> None:
+        self._client = client
+        self._config = config
+
+    async def draft(self, case: CaseInput) -> Outcome:
+        """Send the planned request once and return the draft, or raise a classified failure."""
+        try:
+            planned = plan_request(case, self._config)
+        except NoRecording:
+            raise AttemptFailed(
+                "pipeline_error",
+                "--request-source recorded, but this case has no recorded request",
+                retryable=False,
+            ) from None
+        body = planned.request.to_api()
+        known = {
+            key: body.pop(key)
+            for key in ("messages", "model", "temperature", "max_tokens")
+            if key in body
+        }
+        try:
+            response = await self._client.chat.completions.create(
+                **known, stream=False, extra_body=body or None
+            )
+        except openai.APIStatusError as exc:
+            raise status_failure(exc.status_code, exc.response.headers.get("retry-after")) from None
+        except openai.APITimeoutError:
+            raise AttemptFailed(
+                "model_timeout", "the model endpoint did not answer in time", retryable=True
+            ) from None
+        except openai.APIConnectionError:
+            raise AttemptFailed(
+                "model_connection", "could not connect to the model endpoint", retryable=True
+            ) from None
+        except (openai.APIResponseValidationError, ValueError, TypeError) as exc:
+            raise AttemptFailed(
+                "model_error",
+                f"the model endpoint sent a malformed response ({type(exc).__name__})",
+                retryable=False,
+            ) from None
+        return _outcome(response, planned)
+
+    async def aclose(self) -> None:
+        """Close the HTTP connections of the client."""
+        await self._client.close()
+
+
+def _outcome(response: Any, planned: PlannedRequest) -> Outcome:
+    choices = getattr(response, "choices", None)
+    if not choices:
+        raise AttemptFailed(
+            "model_error", "the model endpoint sent a response without choices", retryable=False
+        )
+    choice = choices[0]
+    usage = None
+    if getattr(response, "usage", None) is not None:
+        usage = Usage(
+            prompt_tokens=response.usage.prompt_tokens or 0,
+            completion_tokens=response.usage.completion_tokens or 0,
+        )
+    return Outcome(
+        text=choice.message.content or "",
+        model=response.model,
+        finish_reason=choice.finish_reason,
+        usage=usage,
+        request_hash=request_hash(planned.request),
+        metadata={"request_source": planned.source},
+    )
+
+
+def status_failure(
+    status: int, retry_after: str | None, what: str = "the model endpoint"
+) -> AttemptFailed:
+    """Classify an HTTP error status the way DESIGN §8 does (429, 5xx retryable; other 4xx not)."""
+    if status == 429:
+        return AttemptFailed(
+            "model_rate_limit",
+            f"{what} is rate limiting (429)",
+            retryable=True,
+            retry_after_s=parse_retry_after(retry_after),
+            status=status,
+        )
+    if status >= 500:
+        return AttemptFailed(
+            "model_error", f"{what} failed ({status})", retryable=True, status=status
+        )
+    reasons = {
+        401: "rejected the API key",
+        403: "refused access",
+        404: "does not know the model or path",
+    }
+    reason = reasons.get(status, "rejected the request")
+    return AttemptFailed(
+        "model_error", f"{what} {reason} ({status})", retryable=False, status=status
+    )
+
+
+def parse_retry_after(value: str | None) -> float | None:
+    """Seconds from a Retry-After header (seconds form); None when absent or a date."""
+    if value is None:
+        return None
+    try:
+        seconds = float(value)
+    except ValueError:
+        return None
+    return max(seconds, 0.0)
