@@ -22,7 +22,7 @@ import httpx2
 import openai
 import orjson
 
-from replay import __version__, artifacts, compare, constants, preflight, pricing, source
+from replay import __version__, artifacts, compare, constants, preflight, pricing, resume, source
 from replay.config import DatabaseConfig, RunConfig, describe_dsn
 from replay.errors import BlockedError, UsageError
 from replay.models import (
@@ -33,6 +33,7 @@ from replay.models import (
     InvalidCase,
     PreflightEntry,
     RequestPlan,
+    RunPart,
     RunStatus,
     Selection,
     SkippedCase,
@@ -150,10 +151,22 @@ def _pipeline(config: RunConfig) -> tuple[Pipeline, openai.AsyncOpenAI | None]:
 async def run(config: RunConfig, progress: Progress | None = None) -> Outcome:
     """Run a dry or live replay: preflight, selection, cases, artifact, exit code."""
     started = datetime.now(UTC)
-    target = artifacts.target_path(config.artifacts_dir, started, config.out)
+    resumed = None
+    if config.resume is not None:
+        if config.dry_run or config.out is not None:
+            flag = "--dry-run" if config.dry_run else "--out"
+            raise UsageError(f"--resume continues a live run in place; it cannot take {flag}")
+        resumed = resume.load(
+            config.resume, identity=config.identity(), retry_errors=config.retry_errors
+        )
+        target = resumed.target
+    else:
+        target = artifacts.target_path(config.artifacts_dir, started, config.out)
     pipeline, client = (None, None) if config.dry_run else _pipeline(config)  # exit 2 comes first
     state = _Run(config, started, target, pipeline, progress or Quiet())
     state.model_client = client
+    if resumed is not None:
+        state.adopt(resumed)
     try:
         artifacts.ensure_writable(target.parent)
     except BlockedError as exc:
@@ -200,8 +213,20 @@ class _Run:
         self.sql: list[str] = []
         self.invalid: list[str] = []
         self.skipped: list[SkippedCase] = []
-        self.found = 0
         self.model_client: openai.AsyncOpenAI | None = None
+        self.created = started
+        self.parts: list[RunPart] = []
+        self.resumed: resume.Resumed | None = None
+        self.finished_here = 0
+
+    def adopt(self, resumed: resume.Resumed) -> None:
+        """Continue an earlier run: its id, its start, its parts and its finished cases."""
+        self.resumed = resumed
+        self.run_id = resumed.run_id
+        self.created = resumed.created_at
+        self.parts = list(resumed.parts)
+        for result in resumed.results:
+            self._count(result)
 
     @property
     def mode(self) -> str:
@@ -232,7 +257,12 @@ class _Run:
                 config.live.request_timeout_s,
             )
             self.preflight.append(preflight.passed("model", message))
-        plan = await source.plan(conn, shapes, config.selection)
+        if self.resumed is None:
+            plan = await source.plan(conn, shapes, config.selection)
+            remaining: tuple[str, ...] = plan.case_ids
+        else:
+            plan = _plan_of(self.resumed.header)
+            remaining = tuple(self.resumed.remaining)
         if not plan.case_ids:
             self.selection = self._selection(plan)
             reason = (
@@ -242,9 +272,18 @@ class _Run:
             )
             code = 0 if config.selection.allow_empty else 4
             return await self.finish("empty", code, None if code == 0 else reason)
-        partial = self.target.with_name(self.target.stem + ".partial.jsonl")
-        self.log = await anyio.to_thread.run_sync(artifacts.CaseLog, partial, self._header(plan))
-        cases = source.load(conn, shapes, config.selection, plan.case_ids)
+        header = self._header(plan)
+        if self.resumed is None:
+            partial = self.target.with_name(self.target.stem + ".partial.jsonl")
+            self.log = await anyio.to_thread.run_sync(artifacts.CaseLog, partial, header)
+        else:
+            resumed = self.resumed
+            self.log = await anyio.to_thread.run_sync(
+                lambda: artifacts.CaseLog(
+                    resumed.partial, header, resumed.kept, replace=resumed.replace_partial
+                )
+            )
+        cases = source.load(conn, shapes, config.selection, remaining)
         if self.pipeline is None:
             await self._dry(cases)
             self.selection = self._selection(plan)
@@ -393,7 +432,7 @@ class _Run:
 
     def _count(self, result: CaseResult) -> None:
         self.tally.add(result)
-        self.found += 1
+        self.finished_here += 1
         if result.verdict == "invalid_case":
             self.invalid.append(result.case_id)
         elif result.verdict == "skipped":
@@ -418,27 +457,50 @@ class _Run:
     def _header(self, plan: source.Plan) -> dict[str, Any]:
         return {
             "run_id": self.run_id,
-            "created_at": self.started.isoformat(),
+            "created_at": self.created.isoformat(),
             "mode": self.mode,
+            "identity": self.config.identity(),
+            "config_hash": self.config.identity_hash(),
             "config": self.config.redacted(),
+            "selection": {
+                "not_found": list(plan.not_found),
+                "more_available": plan.more_available,
+                "filters": dict(plan.filters),
+            },
             "case_ids": list(plan.case_ids),
+            "parts": [part.model_dump(mode="json") for part in self.parts],
         }
 
     async def finish(self, status: RunStatus, exit_code: int, message: str | None) -> Outcome:
         finished = datetime.now(UTC)
-        summary = self.tally.summary(duration_s=(finished - self.started).total_seconds())
+        before = len(self.resumed.results) if self.resumed else 0
+        parts = [
+            *self.parts,
+            RunPart(
+                started_at=self.started, finished_at=finished, cases=self.finished_here - before
+            ),
+        ]
+        duration = sum(
+            (part.finished_at - part.started_at).total_seconds()
+            for part in parts
+            if part.finished_at is not None
+        )
+        summary = self.tally.summary(duration_s=duration)
         head = {
             "schema_version": SCHEMA_VERSION,
             "kind": "run",
             "run_id": self.run_id,
             "parent_run_id": None,
-            "created_at": self.started,
+            "created_at": self.created,
             "finished_at": finished,
             "tool_version": __version__,
             "git_sha": await _git_sha(),
             "mode": self.mode,
             "status": status,
             "exit_code": exit_code,
+            "config_hash": self.config.identity_hash(),
+            "identity": self.config.identity(),
+            "parts": [part.model_dump(mode="json") for part in parts],
             "read_only": True,
             "context_as_of": {
                 "thread": "point_in_time",
@@ -471,6 +533,17 @@ async def _stop_on_signal(runner: Runner) -> None:
     with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
         async for _ in signals:
             runner.stop()
+
+
+def _plan_of(header: dict[str, Any]) -> source.Plan:
+    """The selection an earlier part fixed, from its header."""
+    selection = header.get("selection") or {}
+    return source.Plan(
+        case_ids=tuple(header["case_ids"]),
+        not_found=tuple(selection.get("not_found", ())),
+        more_available=bool(selection.get("more_available", False)),
+        filters=selection.get("filters", {}),
+    )
 
 
 def _invalid(item: InvalidCase) -> CaseResult:

@@ -72,10 +72,36 @@ def dumps(value: Any) -> bytes:
 class CaseLog:
     """The partial file of a run: a header line, then one JSON line per finished case."""
 
-    def __init__(self, path: Path, header: Mapping[str, Any]) -> None:
+    def __init__(
+        self,
+        path: Path,
+        header: Mapping[str, Any],
+        kept: Iterable[bytes] = (),
+        *,
+        replace: bool = False,
+    ) -> None:
+        """Start the file with `header` and the `kept` lines of an earlier part.
+
+        With `replace`, an existing file at `path` (the partial being resumed) is rewritten
+        atomically instead of refused.
+        """
         self.path = path
-        self._file: IO[bytes] = path.open("xb")
-        self._write(dumps({"header": header}))
+        if replace:
+            fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(dumps({"header": header}) + b"\n")
+                for line in kept:
+                    handle.write(line + b"\n")
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(temp, path)
+            self._file: IO[bytes] = path.open("ab")
+        else:
+            self._file = path.open("xb")
+            self._write(dumps({"header": header}))
+            for line in kept:
+                self._file.write(line + b"\n")
+            self._file.flush()
 
     def append(self, results: Iterable[CaseResult]) -> None:
         """Append finished cases and push them to the disk."""

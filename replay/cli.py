@@ -303,6 +303,18 @@ def run_command(
             help="Start no case once the spend would pass this; the rest are skipped (exit 1).",
         ),
     ] = None,
+    resume: Annotated[
+        str | None,
+        typer.Option(
+            "--resume",
+            metavar="PATH",
+            help="Finish an interrupted run (its .partial.jsonl or interrupted .json); same flags.",
+        ),
+    ] = None,
+    retry_errors: Annotated[
+        bool,
+        typer.Option("--retry-errors", help="With --resume: replay cases that ended in error."),
+    ] = False,
     database_url: DatabaseUrl = None,
     source_sql: SourceSql = None,
     thread_sql: ThreadSql = None,
@@ -314,6 +326,8 @@ def run_command(
     file = toml.config
     if client_id is None:
         raise UsageError("--client-id is required; `replay clients` lists the client ids")
+    if retry_errors and resume is None:
+        raise UsageError("--retry-errors goes with --resume PATH")
     ids: tuple[str, ...] | None = None
     tags: dict[str, tuple[str, ...]] = {}
     ids_origin: str | None = None
@@ -405,6 +419,8 @@ def run_command(
         show_sql=show_sql,
         concurrency=concurrency_value,
         live=_live(file, retries, request_timeout, case_timeout, max_cost),
+        resume=Path(resume) if resume else None,
+        retry_errors=retry_errors,
         config_file=str(toml.path) if toml.path else None,
     )
     prices = run_config.prices

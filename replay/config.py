@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import parse_qs, unquote, urlsplit
 
+import orjson
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from replay.models import Channel
@@ -148,12 +150,37 @@ class RunConfig(Frozen):
     show_sql: bool = False
     concurrency: int = Field(gt=0)
     live: LiveConfig
+    resume: Path | None = None
+    """A partial log or interrupted artifact to finish (`--resume`)."""
+    retry_errors: bool = False
+    """On resume, replay cases that ended in error instead of keeping them."""
     config_file: str | None = None
 
     @property
     def source(self) -> SourceConfig:
         """The views of the source database."""
         return self.database.source
+
+    def identity(self) -> dict[str, Any]:
+        """What makes two runs the same run: selection, pipeline, request settings, mode.
+
+        Concurrency, timeouts, retries and paths are left out: changing them on `--resume` is
+        fine; changing what is replayed or how drafts are made is not.
+        """
+        request = self.request.model_dump(mode="json", exclude={"system_prompt"})
+        if self.request.system_prompt is not None:
+            digest = hashlib.sha256(self.request.system_prompt.encode()).hexdigest()
+            request["system_prompt_sha256"] = digest
+        return {
+            "mode": "dry" if self.dry_run else "live",
+            "selection": self.selection.model_dump(mode="json"),
+            "request": request,
+        }
+
+    def identity_hash(self) -> str:
+        """SHA-256 of `identity()` as canonical JSON."""
+        body = orjson.dumps(self.identity(), option=orjson.OPT_SORT_KEYS)
+        return hashlib.sha256(body).hexdigest()
 
     def redacted(self) -> dict[str, Any]:
         """Return the config as JSON-able data with every secret removed."""

@@ -352,6 +352,15 @@ class Summary(Strict):
     unpriced_models: list[str] = Field(default_factory=list)
 
 
+class RunPart(Strict):
+    """One invocation that worked on a run: the first, and each `--resume`."""
+
+    started_at: datetime
+    finished_at: datetime | None = None
+    cases: int = 0
+    """Cases this part finished."""
+
+
 class RunArtifact(Strict):
     """The record of one run: one JSON file, written atomically."""
 
@@ -367,6 +376,12 @@ class RunArtifact(Strict):
     mode: Mode
     status: RunStatus
     exit_code: int
+    config_hash: str | None = None
+    """SHA-256 of `identity`."""
+    identity: dict[str, Any] = Field(default_factory=dict)
+    """What makes runs comparable: selection, pipeline, request settings, mode."""
+    parts: list[RunPart] = Field(default_factory=list)
+    """Each invocation of this run: more than one when it was resumed."""
     read_only: Literal[True] = True
     """The source database was opened read-only; always true."""
     context_as_of: dict[str, str] = Field(

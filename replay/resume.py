@@ -1,0 +1,152 @@
+"""`--resume`: pick up an interrupted or killed run where it stopped.
+
+The header of the partial log (or the interrupted artifact) fixes the run: its id, its ordered
+case ids and what it was started with. A resume replays exactly the cases of that list without a
+result (never a new "last N"), keeps every finished case, and refuses to mix runs made with other
+selection or pipeline flags.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import orjson
+from pydantic import ValidationError
+
+from replay.errors import UsageError
+from replay.models import CaseResult, RunPart
+
+_EXPECTED = "expected a run-….partial.jsonl or an interrupted run-….json"
+
+
+@dataclass(frozen=True)
+class Resumed:
+    """What an earlier part left behind."""
+
+    run_id: str
+    created_at: datetime
+    header: dict[str, Any]
+    kept: list[bytes]
+    """Result lines to keep, as written."""
+    results: list[CaseResult]
+    """The same results, parsed (for the running totals)."""
+    remaining: list[str]
+    """Case ids of the header, in order, that still need a result."""
+    parts: list[RunPart]
+    partial: Path
+    """The partial log this resume continues."""
+    target: Path
+    """The final artifact of the run."""
+    replace_partial: bool
+    """The partial exists and is rewritten (torn line and retried errors dropped)."""
+
+
+def load(path: Path, *, identity: dict[str, Any], retry_errors: bool) -> Resumed:
+    """Read a partial log or an interrupted artifact and decide what is left to run.
+
+    Raises:
+        UsageError: the path is missing or not a run, the run is complete, or it was started
+            with other selection or pipeline flags.
+    """
+    flag = f"--resume {str(path)!r}"
+    if not path.is_file():
+        raise UsageError(f"{flag} does not exist; {_EXPECTED}")
+    if path.name.endswith(".partial.jsonl"):
+        header, lines = _read_partial(path, flag)
+        target = path.with_name(path.name.removesuffix(".partial.jsonl") + ".json")
+        partial, replace = path, True
+    else:
+        header, lines = _read_artifact(path, flag)
+        target = path
+        partial = path.with_name(path.stem + ".partial.jsonl")
+        replace = partial.exists()
+    differences = _differences(header.get("identity", {}), identity)
+    if differences:
+        raise UsageError(
+            f"{flag} was started with other selection or pipeline flags ({', '.join(differences)} "
+            "differ); rerun the original command with --resume"
+        )
+    kept: list[bytes] = []
+    results: list[CaseResult] = []
+    done: set[str] = set()
+    for line in lines:
+        try:
+            result = CaseResult.model_validate_json(line)
+        except ValidationError:
+            raise UsageError(
+                f"{flag} holds a case line that is not a case result; {_EXPECTED}"
+            ) from None
+        if retry_errors and result.verdict == "error":
+            continue
+        kept.append(line)
+        results.append(result)
+        done.add(result.case_id)
+    remaining = [case_id for case_id in header["case_ids"] if case_id not in done]
+    parts = [RunPart.model_validate(part) for part in header.get("parts", [])]
+    if not parts:
+        finished = max((r.finished_at for r in results if r.finished_at), default=None)
+        parts = [RunPart(started_at=header["created_at"], finished_at=finished, cases=len(results))]
+    return Resumed(
+        run_id=header["run_id"],
+        created_at=datetime.fromisoformat(header["created_at"]),
+        header=header,
+        kept=kept,
+        results=results,
+        remaining=remaining,
+        parts=parts,
+        partial=partial,
+        target=target,
+        replace_partial=replace,
+    )
+
+
+def _read_partial(path: Path, flag: str) -> tuple[dict[str, Any], list[bytes]]:
+    with path.open("rb") as handle:
+        first = handle.readline()
+        lines = [line.rstrip(b"\n") for line in handle if line.endswith(b"\n")]  # torn: dropped
+    try:
+        header = orjson.loads(first)["header"]
+    except (orjson.JSONDecodeError, KeyError, TypeError):
+        raise UsageError(f"{flag} has no run header; {_EXPECTED}") from None
+    if not isinstance(header, dict) or "case_ids" not in header or "run_id" not in header:
+        raise UsageError(f"{flag} has no run header; {_EXPECTED}")
+    return header, lines
+
+
+def _read_artifact(path: Path, flag: str) -> tuple[dict[str, Any], list[bytes]]:
+    try:
+        data = orjson.loads(path.read_bytes())
+    except orjson.JSONDecodeError:
+        raise UsageError(f"{flag} is not JSON; {_EXPECTED}") from None
+    if not isinstance(data, dict) or data.get("kind") != "run" or "run_id" not in data:
+        raise UsageError(f"{flag} is not a run artifact; {_EXPECTED}")
+    status = data.get("status")
+    if status != "interrupted":
+        raise UsageError(f"{flag} is a {status} run; only an interrupted run can be resumed")
+    selection = data.get("selection") or {}
+    header = {
+        "run_id": data["run_id"],
+        "created_at": data["created_at"],
+        "mode": data.get("mode"),
+        "identity": data.get("identity", {}),
+        "selection": selection,
+        "case_ids": selection.get("case_ids", []),
+        "parts": data.get("parts", []),
+    }
+    lines = [orjson.dumps(case) for case in data.get("cases", [])]
+    return header, lines
+
+
+def _differences(before: dict[str, Any], now: dict[str, Any], prefix: str = "") -> list[str]:
+    """Dotted names of the fields whose values differ."""
+    names: list[str] = []
+    for key in sorted(set(before) | set(now)):
+        a, b = before.get(key), now.get(key)
+        if isinstance(a, dict) and isinstance(b, dict):
+            names.extend(_differences(a, b, f"{prefix}{key}."))
+        elif a != b:
+            names.append(f"{prefix}{key}")
+    return names
