@@ -364,11 +364,17 @@ class _Run:
             progress=self.progress,
         )
 
+        request = self.config.request
+        needs_recording = request.pipeline == "openai" and request.request_source == "recorded"
+
         async def runnable() -> AsyncIterator[tuple[Case, int]]:
             async for chunk in cases:
                 for item in chunk:
                     if isinstance(item, InvalidCase):
                         await writer.put(_invalid(item))
+                    elif needs_recording and item.input.original_request is None:
+                        summary = _input_summary(item)
+                        await writer.put(_skipped(item, 0, "no_recorded_request", summary))
                     else:
                         yield item, 0
 

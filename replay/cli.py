@@ -560,6 +560,22 @@ def fixtures_command(
     return 0
 
 
+@cli.command(
+    "stub-model",
+    context_settings={
+        "allow_extra_args": True,
+        "ignore_unknown_options": True,
+        "help_option_names": [],
+    },
+    add_help_option=False,
+)
+def stub_model_command(ctx: typer.Context) -> int:
+    """Run the local OpenAI-compatible model server for demos and tests (--help for flags)."""
+    from replay.devtools import stub_model  # only this command needs the server
+
+    return stub_model.main(list(ctx.args))
+
+
 @cli.command("schema")
 def schema_command() -> int:
     """Print the JSON Schema of run artifacts."""

@@ -1,0 +1,531 @@
+"""A local model server speaking the OpenAI chat-completions wire format, with faults on demand.
+
+Tests, the demo and the bench point the unmodified `openai` SDK at it. Drafts are deterministic
+(`drafting.write_draft`), an API key is enforced so that 401 is testable, and each failure a real
+endpoint shows (latency, 429 with Retry-After, 500, a hang, a malformed, truncated or mistyped
+body) can be asked for by model name, by server option or by request header. The
+`x-stub-injected` header names the mistake a `replay-variant` draft carries, so tests can check
+that every injected mistake is caught. Plain h11 over an anyio listener, not a web framework:
+a broken response has to be broken exactly as asked.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import hmac
+import itertools
+import logging
+import math
+import random
+import re
+import signal
+import sys
+from collections import Counter
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field, fields
+from http import HTTPStatus
+from typing import Any, Literal, get_args
+
+import anyio
+import anyio.abc
+import anyio.from_thread
+import h11
+import orjson
+
+from replay.devtools.drafting import LENGTH_LIMITS, detect_intent, read_facts, write_draft
+
+Fault = Literal["429", "500", "hang", "malformed", "truncated", "content-type"]
+FAULTS: tuple[Fault, ...] = get_args(Fault)
+"""Values of the `x-stub-fault` request header, in the order option rates are checked."""
+Mistake = Literal[
+    "unsupported_price", "unresolved_placeholder", "channel_length", "unsupported_link"
+]
+MISTAKES: tuple[Mistake, ...] = get_args(Mistake)
+"""What `replay-variant` may put into a draft, as named by the `x-stub-injected` header."""
+FAULT_MODELS: Mapping[str, Fault] = {f"fail-{fault}": fault for fault in FAULTS}
+MODELS: tuple[str, ...] = ("replay-original", "replay-variant", *FAULT_MODELS)
+CREATED = 1_767_225_600
+"""The fixed `created` time of every response and model (2026-01-01, UTC)."""
+MAX_BODY_BYTES = 64 * 1024 * 1024
+_RATES = ("rate_429", "rate_500", "rate_hang", "rate_malformed", "rate_truncated",
+          "rate_content_type")  # fmt: skip
+_PRICE = re.compile(r"\$\s?(\d[\d,]*(?:\.\d+)?)")
+_SUBJECT_LINE = re.compile(r"\A[ \t]*subject:[^\n]*\n+", re.IGNORECASE)
+_PADDING = ("Thanks again for getting in touch with us.",
+            "We really appreciate you taking the time to write.",
+            "Everyone on our team is glad to help however we can.")  # fmt: skip
+_log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class StubOptions:
+    """Where the server listens and which faults it adds on its own.
+
+    Each chat request draws once from an RNG seeded by `seed`, the request body and how many
+    times that body was seen before, so a rerun gets the same faults whatever the arrival order,
+    and a retry of a request draws anew. Rates are checked in field order.
+    """
+
+    host: str = "127.0.0.1"
+    port: int = 0
+    """0 picks any free port."""
+    api_key: str | None = None
+    """Bearer token every request must carry; None accepts any."""
+    latency_ms: float = 0
+    """Delay before each chat response."""
+    jitter_ms: float = 0
+    """Upper bound of a uniform random delay added to `latency_ms`."""
+    rate_429: float = 0
+    rate_500: float = 0
+    rate_hang: float = 0
+    rate_malformed: float = 0
+    rate_truncated: float = 0
+    rate_content_type: float = 0
+    retry_after_s: float = 1
+    """Value of the Retry-After header of a 429."""
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        rates = [getattr(self, name) for name in _RATES]
+        for name, rate in zip(_RATES, rates, strict=True):
+            if not 0 <= rate <= 1:
+                raise ValueError(f"{name} must be between 0 and 1, got {rate!r}")
+        if sum(rates) > 1:
+            raise ValueError(f"fault rates must add up to at most 1, got {sum(rates)!r}")
+        for name in ("latency_ms", "jitter_ms", "retry_after_s"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"{name} must not be negative, got {getattr(self, name)!r}")
+
+
+@dataclass
+class _Reply:
+    """A response to send, and how to break it."""
+
+    status: int
+    body: bytes
+    content_type: str = "application/json"
+    headers: list[tuple[str, str]] = field(default_factory=list)
+    injected: str = "none"
+    hang: bool = False
+    truncated: bool = False
+
+
+class StubServer:
+    """A listening stub server: where it is, and what it has served (read from any thread)."""
+
+    def __init__(self, options: StubOptions, port: int) -> None:
+        self.options = options
+        self.port = port
+        host = f"[{options.host}]" if ":" in options.host else options.host
+        self.base_url = f"http://{host}:{port}/v1"
+        self.requests = 0
+        """Chat requests that passed authentication and parsing, faulty ones included."""
+        self.requests_by_model: Counter[str] = Counter()
+        self.connections = 0
+        """TCP connections accepted: keep-alive shows as fewer connections than requests."""
+        self._seen: Counter[bytes] = Counter()
+
+    async def handle(self, stream: anyio.abc.ByteStream) -> None:
+        """Serve the requests of one connection until either side closes it."""
+        self.connections += 1
+        conn = h11.Connection(h11.SERVER)
+        async with stream:
+            try:
+                while await self._cycle(conn, stream):
+                    conn.start_next_cycle()
+            except (anyio.BrokenResourceError, anyio.ClosedResourceError, anyio.EndOfStream):
+                pass  # the client went away
+            except Exception:
+                # One broken exchange must not take the whole server (and every test) down.
+                _log.exception("stub model server failed on a connection")
+
+    async def _cycle(self, conn: h11.Connection, stream: anyio.abc.ByteStream) -> bool:
+        """Serve one request; True when the connection can carry another."""
+        try:
+            received = await _read_request(conn, stream)
+        except h11.RemoteProtocolError:
+            # Not echoing what h11 choked on: it may be a header line with a key in it.
+            if conn.our_state in (h11.IDLE, h11.SEND_RESPONSE):
+                await stream.send(_encode(conn, _error(400, "Malformed HTTP request.")))
+            return False
+        if received is None:
+            return False
+        reply = await self._route(*received)
+        if reply.hang:
+            await _wait_for_close(stream)
+            return False
+        await stream.send(_encode(conn, reply))
+        return not reply.truncated and conn.our_state is h11.DONE and conn.their_state is h11.DONE
+
+    async def _route(self, request: h11.Request, body: bytes) -> _Reply:
+        method = request.method.decode()
+        path = request.target.decode().partition("?")[0]
+        headers = {name.decode(): value.decode("latin-1") for name, value in request.headers}
+        if not self._authorized(headers.get("authorization", "")):
+            return _error(401, "Incorrect API key provided.", code="invalid_api_key")
+        if method == "GET" and path == "/v1/models":
+            listing = [_model_object(name) for name in MODELS]
+            return _json(200, {"object": "list", "data": listing})
+        if method == "GET" and path.startswith("/v1/models/"):
+            name = path.removeprefix("/v1/models/")
+            return _json(200, _model_object(name)) if name in MODELS else _no_model(name)
+        if path == "/v1/chat/completions":
+            if method != "POST":
+                return _error(405, f"{method} is not allowed here; send POST.")
+            return await self._chat(headers, body)
+        return _error(404, f"Unknown request URL: {method} {path}", code="unknown_url")
+
+    def _authorized(self, header: str) -> bool:
+        expected = self.options.api_key
+        if expected is None:
+            return True
+        return hmac.compare_digest(header.encode(), f"Bearer {expected}".encode())
+
+    async def _chat(self, headers: Mapping[str, str], body: bytes) -> _Reply:
+        try:
+            payload = orjson.loads(body)
+        except orjson.JSONDecodeError:
+            return _error(400, "The request body is not valid JSON.")
+        if not (
+            isinstance(payload, dict)
+            and isinstance(payload.get("model"), str)
+            and isinstance(payload.get("messages"), list)
+            and all(isinstance(message, dict) for message in payload["messages"])
+        ):
+            return _error(400, "A chat request needs `model` (a string) and `messages` (objects).")
+        if payload.get("stream"):
+            return _error(400, "This server does not stream; send stream=false.", param="stream")
+        fault = headers.get("x-stub-fault")
+        if fault is not None and fault not in FAULTS:
+            return _error(400, f"x-stub-fault must be one of {', '.join(FAULTS)}, got {fault!r}")
+        latency_header = headers.get("x-stub-latency-ms")
+        header_latency = None if latency_header is None else _milliseconds(latency_header)
+        if latency_header is not None and header_latency is None:
+            return _error(400, f"x-stub-latency-ms must be milliseconds, got {latency_header!r}")
+
+        model: str = payload["model"]
+        self.requests += 1
+        self.requests_by_model[model] += 1
+        if model not in MODELS:
+            return _no_model(model)
+        digest = hashlib.sha256(orjson.dumps(payload, option=orjson.OPT_SORT_KEYS)).digest()
+        seen = self._seen[digest]
+        self._seen[digest] += 1
+        rng = random.Random(f"{self.options.seed}:{digest.hex()}:{seen}")
+        chosen = fault or FAULT_MODELS.get(model) or self._draw_fault(rng.random())
+        delay = self.options.latency_ms + rng.uniform(0, self.options.jitter_ms)
+        delay = delay if header_latency is None else header_latency
+        if delay > 0:
+            await anyio.sleep(delay / 1000)
+        if chosen is None or chosen == "truncated":
+            return _completion(payload, digest, truncated=chosen == "truncated")
+        return self._fault(chosen)
+
+    def _draw_fault(self, draw: float) -> Fault | None:
+        for name, fault in zip(_RATES, FAULTS, strict=True):
+            draw -= getattr(self.options, name)
+            if draw < 0:
+                return fault
+        return None
+
+    def _fault(self, fault: Fault) -> _Reply:
+        if fault == "429":
+            retry_after = f"{self.options.retry_after_s:g}"
+            message = "Rate limit reached; retry later."
+            reply = _error(429, message, type_="requests", code="rate_limit_exceeded")
+            reply.headers.append(("retry-after", retry_after))
+            return reply
+        if fault == "500":
+            message = "The server had an error processing your request."
+            return _error(500, message, type_="server_error")
+        if fault == "hang":
+            return _Reply(0, b"", hang=True)
+        if fault == "malformed":
+            return _Reply(200, b'{"id": "chatcmpl-stub", "object": "chat.completion", "choi')
+        html = b"<!DOCTYPE html><html><body><h1>502 Bad Gateway</h1></body></html>"
+        return _Reply(200, html, content_type="text/html; charset=utf-8")
+
+
+async def serve(
+    options: StubOptions,
+    *,
+    task_status: anyio.abc.TaskStatus[StubServer] = anyio.TASK_STATUS_IGNORED,
+) -> None:
+    """Listen on `options.host`/`options.port` and serve until cancelled.
+
+    Reports the `StubServer` through `task_status` once it is listening, so that
+    `await task_group.start(serve, options)` returns it.
+    """
+    listener = await anyio.create_tcp_listener(local_host=options.host, local_port=options.port)
+    async with listener:
+        server = StubServer(options, listener.extra(anyio.abc.SocketAttribute.local_port))
+        task_status.started(server)
+        await listener.serve(server.handle)
+
+
+@contextmanager
+def running(options: StubOptions) -> Iterator[StubServer]:
+    """Run a server on its own event loop in a worker thread while the block runs.
+
+    Works from sync and async code alike: the caller's loop, if any, is never shared.
+    """
+    with anyio.from_thread.start_blocking_portal() as portal:
+        future, server = portal.start_task(serve, options)
+        try:
+            yield server
+        finally:
+            future.cancel()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Serve until SIGINT or SIGTERM, after printing `listening on BASE_URL` as the first line.
+
+    Returns:
+        0 after a signal, 2 for a bad flag, 1 when the address cannot be bound.
+    """
+    parser = argparse.ArgumentParser(
+        prog="replay stub-model", description="Local OpenAI-compatible model server."
+    )
+    defaults = StubOptions()
+    for option in fields(StubOptions):
+        flag = "--" + option.name.replace("_", "-")
+        kind = {"port": int, "seed": int, "host": str, "api_key": str}.get(option.name, float)
+        parser.add_argument(flag, dest=option.name, type=kind,
+                            default=getattr(defaults, option.name))  # fmt: skip
+    try:
+        args = parser.parse_args(argv)
+        try:
+            options = StubOptions(**vars(args))
+        except ValueError as exc:
+            parser.error(str(exc))
+    except SystemExit as exc:
+        return exc.code if isinstance(exc.code, int) else 2
+    try:
+        anyio.run(_serve_until_signalled, options)
+    except OSError as exc:
+        sys.stderr.write(f"cannot listen on {options.host}:{options.port}: {exc.strerror}\n")
+        return 1
+    return 0
+
+
+async def _serve_until_signalled(options: StubOptions) -> None:
+    with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+        async with anyio.create_task_group() as group:
+            server = await group.start(serve, options)
+            sys.stdout.write(f"listening on {server.base_url}\n")
+            sys.stdout.flush()
+            async for _ in signals:
+                group.cancel_scope.cancel()
+                break
+
+
+async def _wait_for_close(stream: anyio.abc.ByteStream) -> None:
+    """Hold a connection, reading and dropping bytes, until the client closes it."""
+    try:
+        while True:
+            await stream.receive()
+    except (anyio.EndOfStream, anyio.BrokenResourceError):
+        return
+
+
+def _milliseconds(value: str) -> float | None:
+    """A finite, non-negative number of milliseconds from a header; None when it is not one."""
+    try:
+        number = float(value)
+    except ValueError:
+        return None
+    return number if math.isfinite(number) and number >= 0 else None
+
+
+async def _read_request(
+    conn: h11.Connection, stream: anyio.abc.ByteStream
+) -> tuple[h11.Request, bytes] | None:
+    """Read one request and its body; None when the client closed an idle connection."""
+    request: h11.Request | None = None
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        event = conn.next_event()
+        if event is h11.NEED_DATA:
+            try:
+                data = await stream.receive()
+            except (anyio.EndOfStream, anyio.BrokenResourceError):
+                data = b""
+            conn.receive_data(data)
+        elif isinstance(event, h11.Request):
+            request = event
+        elif isinstance(event, h11.Data):
+            size += len(event.data)
+            if size > MAX_BODY_BYTES:
+                raise h11.RemoteProtocolError(f"body larger than {MAX_BODY_BYTES} bytes")
+            chunks.append(event.data)
+        elif isinstance(event, h11.EndOfMessage) and request is not None:
+            return request, b"".join(chunks)
+        else:
+            return None
+
+
+def _encode(conn: h11.Connection, reply: _Reply) -> bytes:
+    """The bytes of a response; a truncated one declares its full length and sends half."""
+    headers = [
+        ("content-type", reply.content_type),
+        ("content-length", str(len(reply.body))),
+        ("x-stub-injected", reply.injected),
+        *reply.headers,
+    ]
+    reason = HTTPStatus(reply.status).phrase.encode()
+    data = conn.send(h11.Response(status_code=reply.status, headers=headers, reason=reason)) or b""
+    if reply.truncated:
+        return data + (conn.send(h11.Data(data=reply.body[: len(reply.body) // 2])) or b"")
+    body = conn.send(h11.Data(data=reply.body)) or b""
+    return data + body + (conn.send(h11.EndOfMessage()) or b"")
+
+
+def _json(status: int, body: Any) -> _Reply:
+    return _Reply(status, orjson.dumps(body))
+
+
+def _error(
+    status: int,
+    message: str,
+    *,
+    type_: str = "invalid_request_error",
+    code: str | None = None,
+    param: str | None = None,
+) -> _Reply:
+    """An error in OpenAI's shape, which the SDK turns into its exception for `status`."""
+    error = {"message": message, "type": type_, "param": param, "code": code}
+    return _json(status, {"error": error})
+
+
+def _no_model(name: str) -> _Reply:
+    message = f"The model {name!r} does not exist or you do not have access to it."
+    return _error(404, message, code="model_not_found", param="model")
+
+
+def _model_object(name: str) -> dict[str, Any]:
+    return {"id": name, "object": "model", "created": CREATED, "owned_by": "replay-stub"}
+
+
+def _completion(payload: Mapping[str, Any], digest: bytes, *, truncated: bool) -> _Reply:
+    """The chat completion for a request; `replay-variant` carries a mistake 1 time in 4."""
+    messages: Sequence[Mapping[str, Any]] = payload["messages"]
+    model = payload["model"]
+    text = write_draft(messages, style="variant" if model == "replay-variant" else "original")
+    injected = "none"
+    if model == "replay-variant" and digest[0] < 64:
+        text, injected = inject_mistake(messages, text, choice=digest[1])
+    prompt_tokens = -(-sum(len(_text(m.get("content"))) for m in messages) // 4)
+    completion_tokens = -(-len(text) // 4)
+    body = {
+        "id": f"chatcmpl-{digest.hex()[:24]}",
+        "object": "chat.completion",
+        "created": CREATED,
+        "model": model,
+        "choices": [
+            {
+                "index": 0,
+                "message": {"role": "assistant", "content": text, "refusal": None},
+                "logprobs": None,
+                "finish_reason": "stop",
+            }
+        ],
+        "usage": {
+            "prompt_tokens": prompt_tokens,
+            "completion_tokens": completion_tokens,
+            "total_tokens": prompt_tokens + completion_tokens,
+        },
+    }
+    reply = _json(200, body)
+    reply.injected, reply.truncated = injected, truncated
+    return reply
+
+
+def inject_mistake(
+    messages: Sequence[Mapping[str, Any]], draft: str, *, choice: int
+) -> tuple[str, Mistake]:
+    """Put one mistake a real model makes into `draft`, picked by `choice` among those that apply.
+
+    A price or a link never goes into a reply to an opt-out (that would also ignore the opt-out:
+    two mistakes), and a reply is lengthened only on SMS. Other edits keep the channel's length
+    limit, by cutting words of the draft rather than the mistake.
+    """
+    texts = [_text(m.get("content")) for m in messages]
+    roles = [str(m.get("role", "")) for m in messages]
+    inbound_at = max((i for i, role in enumerate(roles) if role == "user"), default=-1)
+    context = [t for t, role in zip(texts, roles, strict=True) if role in ("system", "developer")]
+    context = context or [t for i, t in enumerate(texts) if i != inbound_at]
+    facts = read_facts("\n".join(context))
+    inbound = texts[inbound_at] if inbound_at >= 0 else ""
+    opt_out = detect_intent(_SUBJECT_LINE.sub("", inbound)) == "opt_out"
+    applicable = [
+        mistake
+        for mistake in MISTAKES
+        if (mistake != "channel_length" or facts.channel == "sms")
+        and not (opt_out and mistake in ("unsupported_price", "unsupported_link"))
+    ]
+    mistake = applicable[choice % len(applicable)]
+    prompt = "\n".join(texts)
+    limit = LENGTH_LIMITS.get(facts.channel)
+    head, tail = _split_closing(draft, facts.signature)
+    addition = ""
+
+    def joined() -> str:
+        return f"{head} {addition}{tail}" if addition else head + tail
+
+    if mistake == "unsupported_price":
+        stated = {_amount(m[1]) for m in _PRICE.finditer(prompt)}
+        price = next(
+            p for p in ("$9,999", "$8,888", "$12,345", "$77,777") if _amount(p) not in stated
+        )
+        addition = f"We also offer a premium bundle for {price}."
+    elif mistake == "unsupported_link":
+        domain = next(d for d in ("promo.example.net", "offers.example.org", "deals.example.com")
+                      if d not in prompt.lower())  # fmt: skip
+        addition = f"See our current offer here: https://{domain}/deal"
+    elif mistake == "unresolved_placeholder":
+        name = facts.first_name
+        if name and re.search(rf"\b{re.escape(name)}\b", head):
+            head = re.sub(rf"\b{re.escape(name)}\b", "{first_name}", head, count=1)
+        else:
+            addition = "Thanks again, {first_name}."
+    else:
+        limit = None
+        padding = itertools.cycle(_PADDING)
+        while len(joined()) <= LENGTH_LIMITS["sms"]:
+            addition = f"{addition} {next(padding)}".strip()
+    while limit is not None and len(joined()) > limit and " " in head:
+        head = head.rsplit(" ", 1)[0].rstrip(",;:")
+    return joined(), mistake
+
+
+def _split_closing(draft: str, signature: str | None) -> tuple[str, str]:
+    """Split a draft before its sign-off (email, LinkedIn) or its SMS signature."""
+    if "\n\n" in draft:
+        head, sep, tail = draft.rpartition("\n\n")
+        return head, sep + tail
+    suffix = f" - {signature}" if signature else None
+    if suffix and draft.endswith(suffix):
+        return draft[: -len(suffix)], suffix
+    return draft, ""
+
+
+def _amount(price: str) -> str:
+    """A money amount without `$`, thousands separators or zero cents: `$1,200.00` is `1200`."""
+    digits = price.lstrip("$ ").replace(",", "")
+    return digits.removesuffix(".00").removesuffix(".0")
+
+
+def _text(content: Any) -> str:
+    """The text of a message's content, a string or a list of text parts."""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return "\n".join(str(p.get("text", "")) for p in content if isinstance(p, Mapping))
+    return ""
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
