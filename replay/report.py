@@ -33,7 +33,9 @@ def run_text(
         )
         if selection.not_found:
             lines.append(f"not found: {', '.join(selection.not_found)}")
-        if summary.by_request_source:
+        if summary.prompt_tokens or summary.by_error_class or summary.by_change_class:
+            lines.extend(_live_lines(summary))
+        elif summary.by_request_source:
             sources = ", ".join(f"{n} {k}" for k, n in summary.by_request_source.items())
             cost = (
                 f"${summary.estimated_cost_usd:.4f}"
@@ -47,6 +49,27 @@ def run_text(
     if artifact is not None:
         lines.append(f"artifact: {artifact}")
     return "\n".join(lines)
+
+
+def _live_lines(summary: Summary) -> list[str]:
+    changes = ", ".join(f"{name} {count}" for name, count in summary.by_change_class.items())
+    errors = ", ".join(f"{name} {count}" for name, count in summary.by_error_class.items())
+    cost = (
+        f"${summary.cost_usd:.4f}"
+        if summary.cost_usd is not None
+        else f"unknown (no price for {', '.join(summary.unpriced_models)})"
+    )
+    latency = (
+        f"latency p50 {summary.latency_ms_p50:.0f} ms, p95 {summary.latency_ms_p95:.0f} ms"
+        if summary.latency_ms_p50 is not None and summary.latency_ms_p95 is not None
+        else "no latency measured"
+    )
+    duration = f" in {summary.duration_s:.1f} s" if summary.duration_s is not None else ""
+    return [
+        f"changes: {changes or 'none'}; errors: {errors or 'none'}; retries {summary.retries}",
+        f"tokens: {summary.prompt_tokens:,} prompt + {summary.completion_tokens:,} completion; "
+        f"cost {cost}; {latency}{duration}",
+    ]
 
 
 def preflight_text(entries: Iterable[PreflightEntry]) -> str:

@@ -36,7 +36,8 @@ async def faithful(case):
     state["in_flight"] -= 1
     recorded = case.original_request
     messages = [m.model_dump() for m in recorded.messages] if recorded else []
-    return Outcome(text=write_draft(messages), model="in-house")
+    marker = {"recorded": bool(recorded)}
+    return Outcome(text=write_draft(messages), model="in-house", metadata=marker)
 
 
 def sync_dict(case):
@@ -95,16 +96,14 @@ def test_a_faithful_pipeline_leaves_recorded_cases_unchanged(
     )
     assert code == 0
     assert (artifact["mode"], artifact["status"], artifact["exit_code"]) == ("live", "complete", 0)
-    recorded = [c for c in artifact["cases"] if c["verdict"] != "skipped"]
-    assert recorded
-    for case in artifact["cases"]:
-        assert case["verdict"] == "unchanged" or (
-            case["verdict"] == "changed" and not case["original"]["draft"]
-        )  # noqa: E501
-        assert len(case["attempts"]) == 1 and case["attempts"][0]["error_class"] is None
+    recorded = [c for c in artifact["cases"] if c["outcome"]["metadata"]["recorded"]]
+    assert 0 < len(recorded) < 15  # the fixtures record most requests, not all
+    for case in recorded:
+        assert case["verdict"] == "unchanged"
         assert case["comparison"]["change_class"] == "identical"
+    for case in artifact["cases"]:
+        assert len(case["attempts"]) == 1 and case["attempts"][0]["error_class"] is None
         assert case["latency_ms"] > 0
-    assert artifact["summary"]["by_verdict"] == {"unchanged": 15}
     assert artifact["summary"]["latency_ms_p50"] > 0
 
 

@@ -10,8 +10,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from replay.devtools.drafting import Intent
-
 
 @dataclass(frozen=True)
 class Business:
@@ -237,8 +235,7 @@ AREA_CODES: tuple[str, ...] = ("303", "512", "503", "919", "608", "520", "208", 
 
 WEEKDAYS: tuple[str, ...] = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday")
 
-# Placeholders: {item} (a price list item, lower case), {service}, {company}, {day}, {city}.
-INBOUND: Mapping[Intent, tuple[str, ...]] = {
+INBOUND: Mapping[str, tuple[str, ...]] = {
     "pricing": (
         "How much is {item}?",
         "What do you charge for {item}?",
@@ -294,6 +291,11 @@ INBOUND: Mapping[Intent, tuple[str, ...]] = {
         "Ok, noted.",
     ),
 }
+
+"""Inbound message templates by `drafting.Intent`.
+
+Placeholders: {item} (a price list item, lower case), {service}, {company}, {day}, {city}.
+"""
 
 STOP_BY_OFFICE = "Could I stop by your office on {day} to talk it through in person?"
 """A meeting request that says "stop" and is not an opt-out."""
@@ -351,7 +353,7 @@ HUMAN_REPLIES: tuple[str, ...] = (
 OPT_OUT_HUMAN_REPLY = "Done, {first}. You're removed. {agent}"
 
 # Edits humans make to a draft before sending it.
-GREETING_EDITS: tuple[str, ...] = ("Hey {n},", "{n},", "Morning {n},", "Hi {n}!")
+GREETING_EDITS: tuple[str, ...] = ("{n},", "Morning {n},", "Hi {n}!", "Hey {n}!")
 ADDED_SENTENCES: tuple[str, ...] = (
     "I'm around all week if a call is easier.",
     "We also just finished a job near you.",

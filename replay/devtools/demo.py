@@ -1,4 +1,6 @@
-"""`scripts/demo`: an embedded Postgres with fixtures, then the commands a user would type.
+"""`scripts/demo`: an embedded Postgres, a local model server, and the commands a user types.
+
+It loads fixtures, then runs clients, preflight, a dry run and a live replay.
 
 Each step prints the exact command it runs, so the demo doubles as a tutorial.
 """
@@ -16,25 +18,36 @@ from replay.devtools import pg
 
 ROOT = Path(".artifacts")
 PGDATA = ROOT / "demo-pg"
+DEMO_KEY = "demo-key-not-secret"
 
 
-def _step(title: str, *args: str, show: bool = True) -> subprocess.CompletedProcess[str]:
+def _step(title: str, *args: str) -> subprocess.CompletedProcess[str]:
     print(f"\n== {title}\n$ replay {shlex.join(args)}", flush=True)
     done = subprocess.run(["replay", *args], capture_output=True, text=True, check=False)
-    if show:
-        sys.stdout.write(done.stdout)
+    sys.stdout.write(done.stdout)
     sys.stdout.write(done.stderr)
     print(f"(exit {done.returncode})", flush=True)
     return done
 
 
+def _model_server() -> tuple[subprocess.Popen[str], str]:
+    """The local model server in its own process; returns it and its base URL."""
+    args = ["stub-model", "--port", "0", "--api-key", DEMO_KEY, "--latency-ms", "40"]
+    print(f"\n== start the local model server\n$ replay {shlex.join(args)} &", flush=True)
+    process = subprocess.Popen(["replay", *args], stdout=subprocess.PIPE, text=True)
+    assert process.stdout is not None
+    line = process.stdout.readline().strip()
+    print(line, flush=True)
+    return process, line.split()[-1]
+
+
 def main() -> int:
-    """Start the database, load fixtures, list clients, dry-run the first client."""
+    """Start the database and the model server, load fixtures, dry-run and replay a client."""
     server = pg.start(PGDATA.resolve())
-    url = pg.database_uri(server.uri, "replay_demo")
+    model: subprocess.Popen[str] | None = None
     try:
         pg.create_database(server.uri, "replay_demo")
-        shown = url.replace(str(PGDATA.resolve()), str(PGDATA))
+        url = pg.database_uri(server.uri, "replay_demo")
         loaded = _step(
             "load seeded fixtures (the only command that writes)",
             "fixtures",
@@ -48,20 +61,48 @@ def main() -> int:
         if client is None:
             print("demo: the fixtures printed no client id", file=sys.stderr)
             return 1
+        client_id = client.group(1)
         os.environ["DATABASE_URL"] = url
-        print(f"\nDATABASE_URL={shown}")
+        config = ROOT / "demo-replay.toml"
+        # The local models cost nothing; priced like a small hosted model, the demo shows spend.
+        config.write_text('[prices."replay-variant"]\ninput = 0.15\noutput = 0.60\n')
+        os.environ["REPLAY_CONFIG"] = str(config)
+        print(f"$ export REPLAY_CONFIG={config}   # prices for the local model")
+        print(f"\n$ export DATABASE_URL={url.replace(str(PGDATA.resolve()), str(PGDATA))}")
         _step("find a client id", "clients")
-        _step("preflight", "preflight", "--client-id", client.group(1))
+        _step("preflight", "preflight", "--client-id", client_id)
         dry = _step(
             "dry run: selection, point-in-time context, rendering, cost estimate",
             "--client-id",
-            client.group(1),
+            client_id,
             "--limit",
             "20",
             "--dry-run",
         )
-        return dry.returncode
+        if dry.returncode != 0:
+            return dry.returncode
+        model, base_url = _model_server()
+        os.environ["OPENAI_BASE_URL"] = base_url
+        os.environ["OPENAI_API_KEY"] = DEMO_KEY
+        print(f"$ export OPENAI_BASE_URL={base_url} OPENAI_API_KEY={DEMO_KEY}")
+        live = _step(
+            "live replay through a model that words drafts differently (and slips now and then)",
+            "--client-id",
+            client_id,
+            "--limit",
+            "20",
+            "--concurrency",
+            "3",
+            "--model",
+            "replay-variant",
+        )
+        return live.returncode
     finally:
+        if model is not None:
+            model.terminate()
+            model.wait()
+            if model.stdout is not None:
+                model.stdout.close()
         pg.stop(server)
 
 

@@ -1,4 +1,4 @@
-"""Deterministic reply drafts written from a chat request, as the fictional production model wrote them.
+"""Deterministic reply drafts written from a chat request, as the fictional production model did.
 
 The fixture generator stores these as original drafts, and the local model server answers with
 them, so re-sending a recorded request reproduces its original draft exactly: the noise-free
@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from functools import lru_cache
 from typing import Any, Literal, NamedTuple
 
-Intent = Literal["pricing", "meeting", "information", "objection", "opt_out", "out_of_office", "other"]
+Intent = Literal[
+    "pricing", "meeting", "information", "objection", "opt_out", "out_of_office", "other"
+]
 INTENTS: tuple[Intent, ...] = (
     "pricing", "meeting", "information", "objection", "opt_out", "out_of_office", "other",
 )  # fmt: skip
@@ -29,69 +31,61 @@ _CHANNEL_RULES = {
 }
 
 # Checked in order: an opt-out that also objects is an opt-out, and so on down.
-_INTENT_RULES: tuple[tuple[Intent, re.Pattern[str]], ...] = (
-    ("opt_out", re.compile(
-        r"\b(?:unsubscribe|opt[ -]?out|remove me|take me off|do not (?:contact|text|email|message)"
-        r"|don'?t (?:contact|text|email|message) me|please stop\b(?!\s+by)"
-        r"|stop (?:texting|emailing|messaging|contacting|calling|sending|reaching))"
-        r"|^\W*stop\W*$",
-        re.IGNORECASE | re.MULTILINE,
-    )),
-    ("out_of_office", re.compile(
-        r"\b(?:out of (?:the )?office|ooo|automatic reply|auto-?reply|on (?:leave|vacation|holiday)"
-        r"|away until|currently away|limited access to (?:e-?mail|my inbox))\b",
-        re.IGNORECASE,
-    )),
-    ("objection", re.compile(
-        r"\b(?:too (?:expensive|pricey)|already (?:work with|use|have)|happy with (?:our|them|what)"
-        r"|not (?:interested|a priority|the right time|sure (?:this|it|we))|priority"
-        r"|no budget|bad timing|signed with|(?:don'?t|do not) (?:think we )?need"
-        r"|can'?t afford)\b",
-        re.IGNORECASE,
-    )),
-    ("pricing", re.compile(
-        r"\b(?:how much|prices?|pricing|costs?|charge|quotes?|rates?|fees?|budget)\b|\$\d",
-        re.IGNORECASE,
-    )),
-    ("meeting", re.compile(
-        r"\b(?:call|meet|meeting|schedule|calendar|demo|are you free|stop by|come (?:by|out)"
-        r"|walkthrough|talk it (?:over|through)|what times|in person)\b",
-        re.IGNORECASE,
-    )),
-    ("information", re.compile(
-        r"\?|\b(?:more (?:info|information|details)|tell me more|how does|how long"
-        r"|what(?:'s| is) included|do you (?:work|cover|offer|do)|send (?:me )?(?:more|details|info))\b",
-        re.IGNORECASE,
-    )),
-)
+_INTENT_PATTERNS: tuple[tuple[Intent, str], ...] = (
+    ("opt_out", r"\b(?:unsubscribe|opt[ -]?out|remove me|take me off"
+                r"|do not (?:contact|text|email|message)"
+                r"|don'?t (?:contact|text|email|message) me"
+                r"|please stop\b(?!\s+by)"
+                r"|stop (?:texting|emailing|messaging|contacting|calling|sending|reaching))"
+                r"|^\W*stop\W*$"),
+    ("out_of_office", r"\b(?:out of (?:the )?office|ooo|automatic reply|auto-?reply"
+                      r"|on (?:leave|vacation|holiday)|away until|currently away"
+                      r"|limited access to (?:e-?mail|my inbox))\b"),
+    ("objection", r"\b(?:too (?:expensive|pricey)|already (?:work with|use|have)"
+                  r"|happy with (?:our|them|what)"
+                  r"|not (?:interested|a priority|the right time|sure (?:this|it|we))"
+                  r"|no budget|bad timing|signed with|(?:don'?t|do not) (?:think we )?need"
+                  r"|can'?t afford)\b"),
+    ("pricing", r"\b(?:how much|prices?|pricing|costs?|charge|quotes?|rates?|fees?|budget)\b"
+                r"|\$\d"),
+    ("meeting", r"\b(?:call|meet|meeting|schedule|calendar|demo|are you free|stop by"
+                r"|come (?:by|out)|walkthrough|talk it (?:over|through)|what times"
+                r"|in person)\b"),
+    ("information", r"\?|\b(?:more (?:info|information|details)|tell me more|how does|how long"
+                    r"|what(?:'s| is) included|do you (?:work|cover|offer|do)"
+                    r"|send (?:me )?(?:more|details|info))\b"),
+)  # fmt: skip
+# Matched against lower-cased text: an IGNORECASE scan costs twice as much.
+_INTENT_RULES = tuple((i, re.compile(pattern, re.MULTILINE)) for i, pattern in _INTENT_PATTERNS)
 
-_PRICE = r"\$\d[\d,]*(?:\.\d\d)?"
-_PRICE_LINE = re.compile(
-    r"^[ \t]*(?:[-*\u2022]|\d+[.)])?[ \t]*(?P<item>[^\n:$=]*?[A-Za-z][^\n:$=]*?)"
-    r"[ \t]*(?::|=|\u2014|\u2013| - )[ \t]*(?P<price>" + _PRICE + ")",
-    re.MULTILINE,
-)
-_PRICE_JSON = re.compile(r'"item"\s*:\s*"(?P<item>[^"]+)"\s*,\s*"price"\s*:\s*"(?P<price>' + _PRICE + ')"')
-_PRICE_BARE = re.compile(_PRICE)
+_PRICE = re.compile(r"\$\d[\d,]*(?:\.\d\d)?")
 _URL = re.compile(r"https?://[^\s\"'<>)\]]+")
-_BOOKING_URL = re.compile(r"book\w*[\"']?\s*[:=]?\s*[\"']?(https?://[^\s\"'<>)\]]+)", re.IGNORECASE)
-_SIGNATURE = re.compile(
-    r"^[ \t]*[\"']?(?:signature|sign[- ]?off|sign (?:every )?(?:reply |replies )?as)[\"']?"
-    r"[ \t]*[:=][ \t]*[\"']?(?P<v>[^\n\"]+?)[\"']?,?[ \t]*$",
-    re.IGNORECASE | re.MULTILINE,
+# "- Key: value" lines, as prompts state facts; JSON dumped into a prompt is read separately.
+_FIELD = re.compile(
+    r"[ \t]*(?:[-*\u2022]|\d+[.)])?[ \t]*[\"']?(?P<key>[A-Za-z][^:=\"\n]{0,48}?)[\"']?[ \t]*"
+    r"(?::|=|\u2014|\u2013| - )[ \t]*(?P<value>[^\n]*)"
 )
-_SIGNATURE_JSON = re.compile(r'"signature"\s*:\s*"(?P<v>[^"\n]+)"')
+_JSON_FIELD = re.compile(
+    r'"(?P<key>signature|booking_link|first_name|channel|service_description)"'
+    r'\s*:\s*"(?P<value>[^"\n]*)"'
+)
+_JSON_PRICE = re.compile(
+    r'"item"\s*:\s*"(?P<item>[^"\n]+)"\s*,\s*"price"\s*:\s*"(?P<price>\$[^"\n]+)"'
+)
 _FIRST_NAME = re.compile(
-    r"[\"']?first[_ ]name[\"']?\s*[:=]\s*[\"']?(?P<v>[A-Za-z][\w'-]*)"
-    r"|^[ \t]*lead(?:'s)?(?: name)?[ \t]*:[ \t]*(?P<w>[A-Z][\w'-]*)",
-    re.IGNORECASE | re.MULTILINE,
+    r"first[ _]name[\"']?\s*[:=]\s*[\"']?(?P<v>[A-Za-z][\w'-]*)", re.IGNORECASE
 )
-_SERVICE = re.compile(
-    r"^[ \t]*[\"']?(?:service(?:[ _]description)?|about the business)[\"']?[ \t]*[:=][ \t]*"
-    r"[\"']?(?P<v>[^\n\"]+?)[\"']?,?[ \t]*$",
-    re.IGNORECASE | re.MULTILINE,
+_WORD = re.compile(r"[A-Za-z][\w'-]*")
+# What a "Key: value" line states, by its key: tried in order, the first match wins.
+_KEY_FACTS = (
+    (re.compile(r"\bsign"), "signature"),  # signature, sign off with, sign-off, sign as
+    (re.compile(r"book|calendar"), "booking_link"),
+    (re.compile(r"^(?:service|what we offer|about)"), "service_description"),
+    (re.compile(r"^lead(?:'s)?(?: name| first name)?$"), "first_name"),
+    (re.compile(r"^channel$"), "channel"),
 )
-_CHANNEL = re.compile(r"\bchannel[\"']?\s*[:=]\s*[\"']?(email|e-mail|sms|linkedin)", re.IGNORECASE)
+_CHANNEL_NAMES = {"email": "email", "e-mail": "email", "sms": "sms", "text": "sms",
+                  "linkedin": "linkedin"}  # fmt: skip
 _SUBJECT_LINE = re.compile(r"\A[ \t]*subject:[^\n]*\n+", re.IGNORECASE)
 _ITEM_WORDS = re.compile(r"[a-z]{4,}")
 _ITEM_STOPWORDS = frozenset({"per", "month", "year", "hour", "plan", "package", "average", "home"})
@@ -116,7 +110,7 @@ class Facts(NamedTuple):
     service: str | None
 
 
-class Sentence(NamedTuple):
+class _Sentence(NamedTuple):
     """One sentence of a draft body."""
 
     text: str
@@ -190,7 +184,9 @@ def production_request(
         if message.get("direction") == "outbound":
             messages.append({"role": "assistant", "content": body})
         else:
-            messages.append({"role": "user", "content": _with_subject(message.get("subject"), body)})
+            messages.append(
+                {"role": "user", "content": _with_subject(message.get("subject"), body)}
+            )
     messages.append({"role": "user", "content": _with_subject(inbound_subject, inbound_body)})
     return {
         "model": model,
@@ -216,10 +212,9 @@ def draft_parts(messages: Sequence[Mapping[str, Any]], *, style: Style = "origin
     facts = read_facts(context)
     pick = _Picker(digest, variant=style == "variant")
     intent = detect_intent(_SUBJECT_LINE.sub("", inbound))
-    sentences = _BODIES[intent](facts, inbound.lower(), pick)
-    movable = [s for s in sentences if s.movable]
+    sentences = _body(intent, facts, inbound.lower(), pick)
     if style == "variant":
-        swapped = iter(reversed(movable))
+        swapped = iter([s for s in reversed(sentences) if s.movable])
         sentences = [next(swapped) if s.movable else s for s in sentences]
     name = facts.first_name
     if intent == "opt_out":
@@ -240,7 +235,7 @@ def render(parts: DraftParts) -> str:
     """Lay a draft out for its channel: SMS on one line, email and LinkedIn with a sign-off."""
     body = " ".join(parts.sentences)
     if parts.channel == "sms":
-        text = f"{parts.greeting} {body}"
+        text = " ".join(p for p in (parts.greeting, body) if p)
         return f"{text} - {parts.signature}" if parts.signature else text
     if parts.channel == "email" and len(parts.sentences) > 3:
         half = (len(parts.sentences) + 1) // 2
@@ -251,8 +246,9 @@ def render(parts: DraftParts) -> str:
 
 def detect_intent(text: str) -> Intent:
     """Classify an inbound message by the first intent whose wording it contains."""
+    lower = text.lower()
     for intent, pattern in _INTENT_RULES:
-        if pattern.search(text):
+        if pattern.search(lower):
             return intent
     return "other"
 
@@ -260,32 +256,40 @@ def detect_intent(text: str) -> Intent:
 @lru_cache(maxsize=4096)
 def read_facts(context: str) -> Facts:
     """Read the client's and lead's facts out of prompt text (cached: a lead's jobs share one)."""
-    prices: list[tuple[str | None, str]] = [
-        (m["item"].strip(), m["price"]) for m in _PRICE_JSON.finditer(context)
-    ]
+    # A JSON field names its fact exactly; a "Key: value" line is read after it.
+    fields = {m["key"]: m["value"] for m in _JSON_FIELD.finditer(context)}
+    named = _FIRST_NAME.search(context) if "name" in context else None
+    if named:
+        fields["first_name"] = named["v"]
+    prices: list[tuple[str | None, str]] = []
+    for line in context.splitlines():
+        match = _FIELD.match(line) if ":" in line or "=" in line or "$" in line else None
+        if match is None:
+            continue
+        key, value = match["key"].strip(), match["value"].strip().strip("\"',").strip()
+        if _PRICE.fullmatch(value):
+            prices.append((key, value))
+        elif value[:1].isalnum():
+            fact = _fact_of(key)
+            if fact:
+                fields.setdefault(fact, value)
     if not prices:
-        prices = [(m["item"].strip(), m["price"]) for m in _PRICE_LINE.finditer(context)]
+        prices = [(m["item"], m["price"]) for m in _JSON_PRICE.finditer(context)]
     if not prices:
-        prices = [(None, m[0]) for m in _PRICE_BARE.finditer(context)]
-    booking = _BOOKING_URL.search(context) or _URL.search(context)
-    link = (booking[1] if booking.lastindex else booking[0]).rstrip(".,;") if booking else None
-    signature = _SIGNATURE_JSON.search(context) or _SIGNATURE.search(context)
-    name = _FIRST_NAME.search(context)
-    service = _SERVICE.search(context)
-    channel = _CHANNEL.search(context)
-    if channel:
-        found = channel[1].lower().replace("-", "")
-    elif re.search(r"\bSMS\b", context):
-        found = "sms"
-    else:
-        found = "linkedin" if re.search(r"\blinkedin\b", context, re.IGNORECASE) else "email"
+        prices = [(None, m[0]) for m in _PRICE.finditer(context)]
+    link = _URL.search(fields.get("booking_link", "")) or _URL.search(context)
+    first = _WORD.match(fields.get("first_name", ""))
+    said = _WORD.match(fields.get("channel", ""))
+    channel = said[0].lower() if said else ""
+    if channel not in _CHANNEL_NAMES:
+        channel = "sms" if re.search(r"\bSMS\b", context) else "email"
     return Facts(
         prices=tuple(prices),
-        booking_link=link,
-        signature=signature["v"].strip() if signature else None,
-        first_name=(name["v"] or name["w"]) if name else None,
-        channel=found,
-        service=service["v"].strip() if service else None,
+        booking_link=link[0].rstrip(".,;") if link else None,
+        signature=fields.get("signature"),
+        first_name=first[0] if first else None,
+        channel=_CHANNEL_NAMES[channel],
+        service=fields.get("service_description"),
     )
 
 
@@ -299,22 +303,23 @@ class _Picker:
 
     def number(self, n: int) -> int:
         """Pick an index below `n`, the same in both styles (which items, which times)."""
-        offset = (2 * self._draws) % (len(self._digest) - 1)
+        offset = self._draws % 31 * 2
         self._draws += 1
         return int.from_bytes(self._digest[offset : offset + 2], "big") % n
 
     def phrase(self, options: Sequence[str]) -> str:
         """Pick a wording; the variant style always picks another one than the original."""
-        index = self.number(len(options))
-        shift = self.number(len(options) - 1) + 1 if len(options) > 1 else 0
-        return options[(index + shift) % len(options)] if self._variant else options[index]
+        n = len(options)
+        draw = self.number(n * n)
+        if self._variant and n > 1:
+            return options[(draw % n + 1 + draw // n % (n - 1)) % n]
+        return options[draw % n]
 
 
 def _read(messages: Sequence[Mapping[str, Any]]) -> tuple[str, str, bytes]:
     """Split messages into the context (system text), the inbound, and their hash."""
     hasher = hashlib.blake2b()
     system: list[str] = []
-    others: list[str] = []
     inbound_at = -1
     texts: list[str] = []
     for index, message in enumerate(messages):
@@ -329,17 +334,15 @@ def _read(messages: Sequence[Mapping[str, Any]]) -> tuple[str, str, bytes]:
     inbound = texts[inbound_at] if inbound_at >= 0 else ""
     if not system:
         # A prompt without a system message states its facts in the other turns.
-        others = [t for i, t in enumerate(texts) if i != inbound_at]
-    return "\n".join(system or others), inbound, hasher.digest()
+        system = [t for i, t in enumerate(texts) if i != inbound_at]
+    return "\n".join(system), inbound, hasher.digest()
 
 
 def _content_text(content: Any) -> str:
     if isinstance(content, str):
         return content
     if isinstance(content, list):
-        return "\n".join(
-            str(part.get("text", "")) for part in content if isinstance(part, Mapping)
-        )
+        return "\n".join(str(part.get("text", "")) for part in content if isinstance(part, Mapping))
     return ""
 
 
@@ -353,154 +356,148 @@ def _lead_line(lead: Mapping[str, Any]) -> str:
     return f"{name or '(name unknown)'}" + (f" ({company})" if company else "")
 
 
-def _chosen_prices(facts: Facts, inbound: str, pick: _Picker) -> list[tuple[str | None, str]]:
+class _Slot(NamedTuple):
+    """A sentence of a reply: its wordings, and the fact it needs (left out without it)."""
+
+    phrases: tuple[str, ...]
+    required: bool = True
+    movable: bool = False
+    needs: Literal["link", "no_link", "service", "quotes", "quote"] | None = None
+    """`quotes`: one sentence per quoted price; `quote`: the first quoted item's price."""
+
+
+# Placeholders: {link}, {service}, {times}, {item}, {item_lower}, {price}.
+_BODIES: Mapping[Intent, tuple[_Slot, ...]] = {
+    "pricing": (
+        _Slot(("Thanks for asking about pricing.", "Happy to share our pricing.",
+               "Good question on cost."), required=False),
+        _Slot(("{item} is {price}.", "{item} runs {price}.", "For {item_lower}, it's {price}."),
+              movable=True, needs="quotes"),
+        _Slot(("When you're ready, you can pick a time here: {link}",
+               "If you'd like to go ahead, grab a slot here: {link}"),
+              required=False, movable=True, needs="link"),
+        _Slot(("Does that fit what you had in mind?", "Want me to put together a detailed quote?"),
+              required=False),
+    ),
+    "meeting": (
+        _Slot(("Happy to set up a time.", "Glad to find a time that works.",
+               "Let's get something on the calendar."), required=False),
+        _Slot(("Would {times} work for you?", "I have {times} open, would either suit?",
+               "How about {times}?"), movable=True),
+        _Slot(("You can also pick any open slot here: {link}",
+               "Any open slot on my calendar works too: {link}"), movable=True, needs="link"),
+    ),
+    "information": (
+        _Slot(("Happy to share more.", "Good question."), required=False),
+        _Slot(("{service}", "In short: {service}"), movable=True, needs="service"),
+        _Slot(("{item} is {price}.", "{item} comes to {price}."),
+              required=False, movable=True, needs="quote"),
+        _Slot(("If it's easier, grab a time to go through it together: {link}",
+               "You can book a short walkthrough here: {link}"), required=False, needs="link"),
+        _Slot(("Happy to answer any other questions.",), required=False, needs="no_link"),
+    ),
+    "objection": (
+        _Slot(("Totally fair, and thanks for being upfront.", "Completely understand.",
+               "That makes sense.")),
+        _Slot(("If it helps, {item_lower} is {price} with no long-term commitment.",),
+              required=False, movable=True, needs="quote"),
+        _Slot(("If anything changes, I'm happy to help.",
+               "I'll leave the door open, no pressure at all."), movable=True),
+        _Slot(("My calendar is here if you ever want a quick chat: {link}",),
+              required=False, needs="link"),
+    ),
+    # No question, link, price or meeting: the lead asked us to stop.
+    "opt_out": (
+        _Slot(("Understood, and sorry for the bother.", "Got it, apologies for the interruption."),
+              movable=True),
+        _Slot(("I've removed you from our list, and you won't hear from us again.",
+               "You're off our list and won't receive further messages from us."), movable=True),
+        _Slot(("Wishing you all the best.", "Take care."), required=False),
+    ),
+    "out_of_office": (
+        _Slot(("Thanks for the heads-up.", "Thanks for letting me know."), movable=True),
+        _Slot(("I'll follow up once you're back.", "I'll check back in after you return."),
+              movable=True),
+        _Slot(("No rush at all.",), required=False),
+    ),
+    "other": (
+        _Slot(("Thanks for getting back to me.", "Appreciate the reply."), movable=True),
+        _Slot(("Let me know if there's anything I can help with.",
+               "I'm here whenever you need anything."), movable=True),
+        _Slot(("If a quick chat would help, grab a time here: {link}",),
+              required=False, needs="link"),
+    ),
+}  # fmt: skip
+_NO_PRICES = "I'll put together exact numbers for you today."
+_BARE_PRICE = "Pricing starts at {price}."
+
+
+def _body(intent: Intent, facts: Facts, inbound: str, pick: _Picker) -> list[_Sentence]:
+    """The sentences of a reply to an inbound of `intent`, with facts from the prompt only."""
+    quotes = (
+        _quotes(facts, inbound, pick) if intent in ("pricing", "information", "objection") else []
+    )
+    values = {"link": facts.booking_link, "service": facts.service, "times": ""}
+    if intent == "meeting":
+        first = pick.number(len(_DAYS))
+        second = (first + 1 + pick.number(len(_DAYS) - 1)) % len(_DAYS)
+        hours = (_HOURS[pick.number(len(_HOURS))], _HOURS[pick.number(len(_HOURS))])
+        values["times"] = f"{_DAYS[first]} at {hours[0]} or {_DAYS[second]} at {hours[1]}"
+    out: list[_Sentence] = []
+    for slot in _BODIES[intent]:
+        prices: list[tuple[str | None, str]] = [(None, "")]
+        if slot.needs == "quotes":
+            if not quotes:
+                out.append(_Sentence(_NO_PRICES))
+            prices = quotes
+        elif slot.needs == "quote":
+            prices = [q for q in quotes if q[0]][:1]
+        elif slot.needs == "service" and not facts.service:
+            continue
+        elif slot.needs in ("link", "no_link") and bool(facts.booking_link) != (
+            slot.needs == "link"
+        ):
+            continue
+        for item, price in prices:
+            phrases = (_BARE_PRICE,) if slot.needs == "quotes" and item is None else slot.phrases
+            text = pick.phrase(phrases).format(
+                item=item, item_lower=item and item[0].lower() + item[1:], price=price, **values
+            )
+            out.append(_Sentence(text, slot.required, slot.movable))
+    return out
+
+
+def _quotes(facts: Facts, inbound: str, pick: _Picker) -> list[tuple[str | None, str]]:
     """The prices a reply quotes: the items the lead named, else two from the list."""
-    named = [
-        (item, price)
-        for item, price in facts.prices
-        if item
-        and any(
-            w in inbound
-            for w in _ITEM_WORDS.findall(item.lower())
-            if w not in _ITEM_STOPWORDS
-        )
-    ]
-    if named:
-        return named[:2]
-    if len(facts.prices) <= 2:
-        return list(facts.prices)
+    if facts.prices and facts.prices[0][0] is None:
+        # Prices without items: the lowest is the honest "starts at".
+        return [min(facts.prices, key=lambda p: float(p[1][1:].replace(",", "")))]
+    scored = [(_mentions(item, inbound), n) for n, (item, _) in enumerate(facts.prices) if item]
+    named = [facts.prices[n] for score, n in sorted(scored, key=lambda s: (-s[0], s[1])) if score]
+    if named or len(facts.prices) <= 2:
+        return named[:2] or list(facts.prices)
     first = pick.number(len(facts.prices))
     return [facts.prices[first], facts.prices[(first + 1) % len(facts.prices)]]
 
 
-def _price_sentence(item: str | None, price: str, pick: _Picker) -> str:
-    if item is None:
-        return f"Pricing starts at {price}."
-    lower = item[0].lower() + item[1:]
-    return pick.phrase((f"{item} is {price}.", f"{item} runs {price}.", f"For {lower}, it's {price}."))
+@lru_cache(maxsize=1024)
+def _fact_of(key: str) -> str | None:
+    """The fact a "Key: value" line states, if any (keys repeat across prompts: cached)."""
+    lower = key.lower().replace("_", " ")
+    return next((fact for pattern, fact in _KEY_FACTS if pattern.search(lower)), None)
 
 
-def _pricing(facts: Facts, inbound: str, pick: _Picker) -> list[Sentence]:
-    out = [Sentence(pick.phrase(("Thanks for asking about pricing.", "Happy to share our pricing.",
-                                 "Good question on cost.")), required=False)]
-    chosen = _chosen_prices(facts, inbound, pick)
-    if chosen and chosen[0][0] is None:
-        chosen = [min(chosen, key=lambda p: float(p[1][1:].replace(",", "")))]
-    out += [Sentence(_price_sentence(item, price, pick), movable=True) for item, price in chosen]
-    if not chosen:
-        out.append(Sentence("I'll put together exact numbers for you today."))
-    if facts.booking_link:
-        out.append(Sentence(pick.phrase((
-            f"When you're ready, you can pick a time here: {facts.booking_link}",
-            f"If you'd like to go ahead, grab a slot here: {facts.booking_link}",
-        )), required=False, movable=True))
-    out.append(Sentence(pick.phrase(("Does that fit what you had in mind?",
-                                     "Want me to put together a detailed quote?")), required=False))
-    return out
+def _mentions(item: str, inbound: str) -> int:
+    """How many distinctive words of a price list item the inbound uses."""
+    return sum(word in inbound for word in _item_words(item))
 
 
-def _meeting(facts: Facts, inbound: str, pick: _Picker) -> list[Sentence]:
-    first = pick.number(len(_DAYS))
-    days = (_DAYS[first], _DAYS[(first + 1 + pick.number(len(_DAYS) - 1)) % len(_DAYS)])
-    hours = (_HOURS[pick.number(len(_HOURS))], _HOURS[pick.number(len(_HOURS))])
-    slots = f"{days[0]} at {hours[0]} or {days[1]} at {hours[1]}"
-    out = [
-        Sentence(pick.phrase(("Happy to set up a time.", "Glad to find a time that works.",
-                              "Let's get something on the calendar.")), required=False),
-        Sentence(pick.phrase((f"Would {slots} work for you?", f"I have {slots} open, would either suit?",
-                              f"How about {slots}?")), movable=True),
-    ]
-    if facts.booking_link:
-        out.append(Sentence(pick.phrase((
-            f"You can also pick any open slot here: {facts.booking_link}",
-            f"If neither works, my calendar is here: {facts.booking_link}",
-        )), movable=True))
-    return out
+@lru_cache(maxsize=1024)
+def _item_words(item: str) -> tuple[str, ...]:
+    return tuple(w for w in _ITEM_WORDS.findall(item.lower()) if w not in _ITEM_STOPWORDS)
 
 
-def _information(facts: Facts, inbound: str, pick: _Picker) -> list[Sentence]:
-    out = [Sentence(pick.phrase(("Happy to share more.", "Good question.")), required=False)]
-    if facts.service:
-        out.append(Sentence(pick.phrase((facts.service, f"In short: {facts.service}")), movable=True))
-    named = [p for p in _chosen_prices(facts, inbound, pick) if p[0]]
-    if named:
-        item, price = named[0]
-        out.append(Sentence(f"{item} is {price}.", required=False, movable=True))
-    if facts.booking_link:
-        out.append(Sentence(pick.phrase((
-            f"If it's easier, grab a time to go through it together: {facts.booking_link}",
-            f"You can book a short walkthrough here: {facts.booking_link}",
-        )), required=False))
-    else:
-        out.append(Sentence("Happy to answer any other questions.", required=False))
-    return out
-
-
-def _objection(facts: Facts, inbound: str, pick: _Picker) -> list[Sentence]:
-    out = [Sentence(pick.phrase(("Totally fair, and thanks for being upfront.", "Completely understand.",
-                                 "That makes sense.")))]
-    named = [p for p in facts.prices if p[0]]
-    if named:
-        item, price = named[pick.number(len(named))]
-        lower = item[0].lower() + item[1:]
-        out.append(Sentence(f"If it helps, {lower} is {price} with no long-term commitment.",
-                            required=False, movable=True))
-    out.append(Sentence(pick.phrase(("If anything changes, I'm happy to help.",
-                                     "I'll leave the door open, no pressure at all.")), movable=True))
-    if facts.booking_link:
-        out.append(Sentence(f"My calendar is here if you ever want a quick chat: {facts.booking_link}",
-                            required=False))
-    return out
-
-
-def _opt_out(facts: Facts, inbound: str, pick: _Picker) -> list[Sentence]:
-    # No question, link, price or meeting: the lead asked us to stop.
-    return [
-        Sentence(pick.phrase(("Understood, and sorry for the bother.",
-                              "Got it, apologies for the interruption.")), movable=True),
-        Sentence(pick.phrase((
-            "I've removed you from our list, and you won't hear from us again.",
-            "You're off our list and won't receive further messages from us.",
-        )), movable=True),
-        Sentence(pick.phrase(("Wishing you all the best.", "Take care.")), required=False),
-    ]
-
-
-def _out_of_office(facts: Facts, inbound: str, pick: _Picker) -> list[Sentence]:
-    return [
-        Sentence(pick.phrase(("Thanks for the heads-up.", "Thanks for letting me know.")),
-                 movable=True),
-        Sentence(pick.phrase(("I'll follow up once you're back.",
-                              "I'll check back in after you return.")), movable=True),
-        Sentence("No rush at all.", required=False),
-    ]
-
-
-def _other(facts: Facts, inbound: str, pick: _Picker) -> list[Sentence]:
-    out = [
-        Sentence(pick.phrase(("Thanks for getting back to me.", "Appreciate the reply.")),
-                 movable=True),
-        Sentence(pick.phrase(("Let me know if there's anything I can help with.",
-                              "I'm here whenever you need anything.")), movable=True),
-    ]
-    if facts.booking_link:
-        out.append(Sentence(f"If a quick chat would help, grab a time here: {facts.booking_link}",
-                            required=False))
-    return out
-
-
-_BODIES: Mapping[Intent, Callable[[Facts, str, _Picker], list[Sentence]]] = {
-    "pricing": _pricing,
-    "meeting": _meeting,
-    "information": _information,
-    "objection": _objection,
-    "opt_out": _opt_out,
-    "out_of_office": _out_of_office,
-    "other": _other,
-}
-
-
-def _fit(parts: DraftParts, sentences: Sequence[Sentence]) -> DraftParts:
+def _fit(parts: DraftParts, sentences: Sequence[_Sentence]) -> DraftParts:
     """Drop optional sentences, last first, then cut words, until the channel's limit holds."""
     limit = LENGTH_LIMITS.get(parts.channel)
     if limit is None or len(render(parts)) <= limit:
@@ -518,6 +515,6 @@ def _fit(parts: DraftParts, sentences: Sequence[Sentence]) -> DraftParts:
         shorter = " ".join(words[:-1]).rstrip(",;:")
         parts = parts._replace(sentences=(*head, shorter) if len(words) > 1 else tuple(head))
     if len(render(parts)) > limit:
-        # Only a signature longer than the limit gets here.
-        return parts._replace(greeting="", sentences=(), signature=(parts.signature or "")[: limit - 4])
+        # Only a greeting and signature longer than the limit get here.
+        return parts._replace(greeting="", signature=(parts.signature or "")[: limit - 3])
     return parts

@@ -8,6 +8,7 @@ from typing import Any, NamedTuple
 import openai
 import orjson
 from openai import AsyncOpenAI
+from openai.types.chat import ChatCompletion
 
 from replay.config import RequestConfig
 from replay.errors import AttemptFailed
@@ -91,15 +92,13 @@ class OpenAIPipeline:
                 "--request-source recorded, but this case has no recorded request",
                 retryable=False,
             ) from None
-        body = planned.request.to_api()
-        known = {
-            key: body.pop(key)
-            for key in ("messages", "model", "temperature", "max_tokens")
-            if key in body
-        }
+        body = {**planned.request.to_api(), "stream": False}
         try:
-            response = await self._client.chat.completions.create(
-                **known, stream=False, extra_body=body or None
+            # The body is already a validated chat request, so it goes out as is: the SDK's
+            # documented `post` skips re-walking every message against its TypedDicts, which
+            # costs more CPU per request than the rest of the harness together.
+            response = await self._client.post(
+                "/chat/completions", cast_to=ChatCompletion, body=body
             )
         except openai.APIStatusError as exc:
             raise status_failure(exc.status_code, exc.response.headers.get("retry-after")) from None
