@@ -1,19 +1,27 @@
-"""Selection and dry-run timings on a 200,000-message fixture database (DESIGN.md §12).
+"""Measure the numbers DESIGN.md §12 sets targets for, and print them beside the targets.
 
-The database is generated once and cached under .artifacts/bench-pg; later runs reuse it.
+Selection and dry run on a 200,000-message fixture database; the live runner against the local
+model server (its own process, fixed latency) next to a bare AsyncOpenAI loop in the same
+invocation; peak memory of a 1,000-case and a 20,000-case run. Fixture databases are generated
+once and cached under .artifacts/bench-pg.
 """
 
 from __future__ import annotations
 
 import os
+import resource
 import subprocess
 import sys
 import tempfile
 import time
+from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import anyio
 import asyncpg
+import openai
+import orjson
 from pydantic import SecretStr
 
 from replay import app, source
@@ -22,31 +30,36 @@ from replay.devtools import generator, pg
 from replay.settings import LoadedToml, TomlConfig, views
 
 PGDATA = Path(".artifacts/bench-pg").resolve()
-DATABASE = "replay_bench"
-CLIENTS = 10
-JOBS_PER_CLIENT = 9_100
-SEED = 11
-CASES = 1_000
+KEY = "bench-key"
+LATENCY_MS = 100
+SELECTION_DB = ("replay_bench", 10, 9_100, 11)  # name, clients, jobs per client, seed
+MEMORY_DB = ("replay_bench_big", 1, 25_000, 13)
+SELECTED = 1_000
+RUNNER_POINTS = ((1, 200), (8, 2_000), (32, 2_000), (64, 2_000))
 
 
-async def _ensure_fixtures(uri: str) -> tuple[str, int]:
+def _verdict(ok: bool) -> str:
+    return "met" if ok else "MISSED"
+
+
+async def _fixtures(uri: str, name: str, clients: int, jobs: int, seed: int) -> tuple[str, int]:
+    """Load the fixture database unless it already holds exactly these fixtures."""
     conn = await asyncpg.connect(uri)
     try:
         ready = await conn.fetchval("SELECT to_regclass('public.draft_jobs') IS NOT NULL")
-        expected = CLIENTS * JOBS_PER_CLIENT
-        if ready and await conn.fetchval("SELECT count(*) FROM draft_jobs") == expected:
-            client = await conn.fetchval("SELECT client_id::text FROM clients ORDER BY id LIMIT 1")
-            messages = await conn.fetchval("SELECT count(*) FROM messages")
-            return client, messages
-        started = time.perf_counter()
-        summary = await generator.install(
-            conn, clients=CLIENTS, jobs_per_client=JOBS_PER_CLIENT, seed=SEED, reset=True
-        )
-        await conn.execute("ANALYZE")
-        print(
-            f"generated fixtures in {time.perf_counter() - started:.1f} s (cached for later runs)"
-        )
-        return summary.clients[0].id, summary.messages
+        if not ready or await conn.fetchval("SELECT count(*) FROM draft_jobs") != clients * jobs:
+            started = time.perf_counter()
+            await generator.install(
+                conn, clients=clients, jobs_per_client=jobs, seed=seed, reset=True
+            )
+            await conn.execute("ANALYZE")
+            print(
+                f"  generated {name} in "
+                f"{time.perf_counter() - started:.1f} s (cached for later runs)"
+            )
+        client = await conn.fetchval("SELECT id::text FROM clients ORDER BY id LIMIT 1")
+        messages = await conn.fetchval("SELECT count(*) FROM messages")
+        return client, messages
     finally:
         await conn.close()
 
@@ -58,67 +71,236 @@ async def _selection_seconds(url: str, client: str) -> tuple[float, int, int]:
         connect_timeout_s=10,
     )
     selection = SelectionConfig(
-        client_id=client, limit=CASES, status="succeeded", thread_limit=20, max_body_chars=50_000
+        client_id=client, limit=SELECTED, status="succeeded", thread_limit=20, max_body_chars=50_000
     )
     async with app.connect(database) as conn:
         shapes = await source.inspect(conn, database.source)
         started = time.perf_counter()
         plan = await source.plan(conn, shapes, selection)
-        cases = thread_messages = 0
+        cases = thread = 0
         async for chunk in source.load(conn, shapes, selection, plan.case_ids):
             for item in chunk:
                 cases += 1
-                thread_messages += len(getattr(getattr(item, "input", None), "thread", []))
-        return time.perf_counter() - started, cases, thread_messages
+                thread += len(getattr(getattr(item, "input", None), "thread", []))
+        return time.perf_counter() - started, cases, thread
+
+
+def _replay(args: list[str], env: dict[str, str]) -> tuple[int, float, float, int, str]:
+    """Run `replay ARGS` as a child: exit code, wall s, CPU s, peak RSS KiB, stdout."""
+    started = time.perf_counter()
+    child = subprocess.Popen(
+        ["replay", *args], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    assert child.stdout is not None and child.stderr is not None
+    out = child.stdout.read().decode()
+    err = child.stderr.read().decode()
+    _, status, usage = os.wait4(child.pid, 0)
+    child.returncode = os.waitstatus_to_exitcode(status)
+    child.stdout.close()
+    child.stderr.close()
+    wall = time.perf_counter() - started
+    if child.returncode not in (0, 1):
+        print(err, file=sys.stderr)
+    return child.returncode, wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss, out.strip()
+
+
+def _case_span(artifact: dict[str, Any]) -> float:
+    """Seconds from the first case's start to the last case's finish: the runner's own time."""
+    starts = [datetime.fromisoformat(c["started_at"]) for c in artifact["cases"] if c["started_at"]]
+    ends = [datetime.fromisoformat(c["finished_at"]) for c in artifact["cases"] if c["finished_at"]]
+    return (max(ends) - min(starts)).total_seconds()
+
+
+async def _bare_loop(base_url: str, requests: list[dict[str, Any]], concurrency: int) -> float:
+    """The reference: the SDK alone, N requests, C at a time."""
+    client = openai.AsyncOpenAI(base_url=base_url, api_key=KEY, max_retries=0)
+    limiter = anyio.CapacityLimiter(concurrency)
+
+    async def one(body: dict[str, Any]) -> None:
+        async with limiter:
+            await client.chat.completions.create(**body)
+
+    started = time.perf_counter()
+    async with anyio.create_task_group() as group:
+        for body in requests:
+            group.start_soon(one, body)
+    elapsed = time.perf_counter() - started
+    await client.close()
+    return elapsed
+
+
+def _requests(artifact: dict[str, Any]) -> list[dict[str, Any]]:
+    """The requests a dry run planned, re-pointed at the local model."""
+    bodies = []
+    for case in artifact["cases"]:
+        if case["plan"] is None:
+            continue
+        request = case["plan"]["request"]
+        body = {
+            **request.get("extra", {}),
+            "messages": request["messages"],
+            "model": "replay-original",
+        }
+        if request.get("temperature") is not None:
+            body["temperature"] = request["temperature"]
+        bodies.append(body)
+    return bodies
+
+
+def _model_server(latency_ms: int) -> tuple[subprocess.Popen[str], str]:
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "replay.devtools.stub_model",
+            "--port",
+            "0",
+            "--api-key",
+            KEY,
+            "--latency-ms",
+            str(latency_ms),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert process.stdout is not None
+    return process, process.stdout.readline().split()[-1]
+
+
+def _stop(process: subprocess.Popen[str]) -> None:
+    process.terminate()
+    process.wait()
+    if process.stdout is not None:
+        process.stdout.close()
 
 
 def main() -> int:
-    """Print the measured numbers beside their targets."""
-    server = pg.start(PGDATA, keep_running=False)
-    pg.create_database(server.uri, DATABASE)
-    url = pg.database_uri(server.uri, DATABASE)
-    client, messages = anyio.run(_ensure_fixtures, url)
-    print(f"database: {messages:,} messages; client {client}")
+    """Print every measured number beside its target."""
+    server = pg.start(PGDATA)
+    try:
+        return _measure(server)
+    finally:
+        pg.stop(server)
 
+
+def _measure(server: pg.EmbeddedPostgres) -> int:
+    urls = {}
+    clients = {}
+    for name, count, jobs, seed in (SELECTION_DB, MEMORY_DB):
+        pg.create_database(server.uri, name)
+        urls[name] = pg.database_uri(server.uri, name)
+        clients[name], messages = anyio.run(_fixtures, urls[name], name, count, jobs, seed)
+        print(f"database {name}: {messages:,} messages")
+    url, client = urls[SELECTION_DB[0]], clients[SELECTION_DB[0]]
+
+    print("\nselection and dry run (DESIGN §12)")
     best = min(anyio.run(_selection_seconds, url, client)[0] for _ in range(3))
     _, cases, thread = anyio.run(_selection_seconds, url, client)
     print(
-        f"selection of {cases:,} cases with {thread:,} thread messages: {best:.3f} s "
-        f"(target < 1 s: {'met' if best < 1 else 'MISSED'})"
+        f"  selection of {cases:,} cases with {thread:,} thread messages: {best:.3f} s "
+        f"(target < 1 s: {_verdict(best < 1)})"
+    )
+    work = Path(tempfile.mkdtemp(prefix="replay-bench-"))
+    env = {**os.environ, "DATABASE_URL": url, "OPENAI_API_KEY": KEY}
+    code, wall, _, _, out = _replay(
+        [
+            "--client-id",
+            client,
+            "--limit",
+            str(SELECTED),
+            "--dry-run",
+            "--quiet",
+            "--artifacts-dir",
+            str(work / "dry"),
+        ],
+        env,
+    )
+    if code != 0:
+        return 1
+    planned = orjson.loads(Path(out).read_bytes())
+    print(
+        f"  dry run of {SELECTED:,} cases, process start to artifact: {wall:.2f} s "
+        f"(target < 3 s: {_verdict(wall < 3)})"
     )
 
-    with tempfile.TemporaryDirectory() as out:
-        env = {**os.environ, "DATABASE_URL": url}
-        started = time.perf_counter()
-        done = subprocess.run(
-            [
-                "replay",
-                "--client-id",
-                client,
-                "--limit",
-                str(CASES),
-                "--dry-run",
-                "--quiet",
-                "--artifacts-dir",
-                out,
-            ],
-            env=env,
-            capture_output=True,
-            text=True,
-            check=False,
+    print(f"\nlive runner vs a bare AsyncOpenAI loop, local model server at L = {LATENCY_MS} ms")
+    model, base_url = _model_server(LATENCY_MS)
+    env["OPENAI_BASE_URL"] = base_url
+    requests = _requests(planned)
+    try:
+        print(
+            "     C      N   ideal s   bare s  bare/ideal  harness s  harness/ideal  "
+            "throughput ratio  harness CPU/case  bare CPU/case"
         )
-        elapsed = time.perf_counter() - started
-        size = sum(p.stat().st_size for p in Path(out).iterdir())
-    if done.returncode != 0:
-        print(done.stdout + done.stderr, file=sys.stderr)
-        return 1
-    print(
-        f"dry run of {CASES:,} cases end to end (process start to artifact): {elapsed:.2f} s, "
-        f"artifact {size / 1e6:.1f} MB (target < 3 s: {'met' if elapsed < 3 else 'MISSED'})"
-    )
-    pg.stop(server)
+        for concurrency, count in RUNNER_POINTS:
+            bodies = (requests * (count // len(requests) + 1))[:count]
+            cpu = time.process_time()
+            bare = anyio.run(_bare_loop, base_url, bodies, concurrency)
+            bare_cpu = (time.process_time() - cpu) / count
+            code, _, harness_cpu, _, out = _replay(
+                [
+                    "--client-id",
+                    client,
+                    "--limit",
+                    str(count),
+                    "--concurrency",
+                    str(concurrency),
+                    "--model",
+                    "replay-original",
+                    "--quiet",
+                    "--artifacts-dir",
+                    str(work / "live"),
+                ],
+                env,
+            )
+            artifact = orjson.loads(Path(out).read_bytes())
+            span = _case_span(artifact)
+            ideal = count * LATENCY_MS / 1000 / concurrency
+            ratio = bare / span
+            print(
+                f"  {concurrency:4d} {count:6d} {ideal:9.2f} {bare:8.2f} {bare / ideal:11.2f} "
+                f"{span:10.2f} {span / ideal:14.2f} {ratio:17.3f}  "
+                f"{harness_cpu / count * 1000:14.2f} ms {bare_cpu * 1000:11.2f} ms "
+                f"({_verdict(ratio >= 0.95)})"
+            )
+    finally:
+        _stop(model)
+
+    print("\nmemory: peak RSS of a live run, local model server at L = 0")
+    model, base_url = _model_server(0)
+    env["OPENAI_BASE_URL"] = base_url
+    env["DATABASE_URL"] = urls[MEMORY_DB[0]]
+    try:
+        peaks = {}
+        for count in (1_000, 20_000):
+            code, wall, _, peak, _ = _replay(
+                [
+                    "--client-id",
+                    clients[MEMORY_DB[0]],
+                    "--limit",
+                    str(count),
+                    "--concurrency",
+                    "32",
+                    "--model",
+                    "replay-original",
+                    "--status",
+                    "any",
+                    "--quiet",
+                    "--artifacts-dir",
+                    str(work / "memory"),
+                ],
+                env,
+            )
+            peaks[count] = peak
+            print(f"  {count:6,} cases: peak RSS {peak / 1024:.1f} MiB, {wall:.1f} s")
+        ratio = peaks[20_000] / peaks[1_000]
+        print(f"  20,000 / 1,000 = {ratio:.2f} (target <= 1.3: {_verdict(ratio <= 1.3)})")
+    finally:
+        _stop(model)
+    print(f"\nartifacts of this bench: {work}")
     return 0
 
 
 if __name__ == "__main__":
+    resource.setrlimit(resource.RLIMIT_NOFILE, (4096, 4096))
     sys.exit(main())
