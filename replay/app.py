@@ -22,13 +22,29 @@ import httpx2
 import openai
 import orjson
 
-from replay import __version__, artifacts, compare, constants, preflight, pricing, resume, source
-from replay.config import DatabaseConfig, RunConfig, describe_dsn
+from replay import (
+    __version__,
+    artifacts,
+    baseline,
+    compare,
+    constants,
+    gate,
+    invariants,
+    preflight,
+    pricing,
+    resume,
+    source,
+    verdict,
+)
+from replay.config import CompareConfig, DatabaseConfig, RunConfig, describe_dsn
 from replay.errors import BlockedError, UsageError
 from replay.models import (
     SCHEMA_VERSION,
+    BaselineReport,
     Case,
     CaseResult,
+    CompareArtifact,
+    Gate,
     InputSummary,
     InvalidCase,
     PreflightEntry,
@@ -38,7 +54,6 @@ from replay.models import (
     Selection,
     SkippedCase,
     Summary,
-    Verdict,
 )
 from replay.pipelines import openai as openai_pipeline
 from replay.pipelines import python as python_pipeline
@@ -72,6 +87,10 @@ class Outcome:
     """One line explaining a non-zero exit."""
     sql: list[str] = field(default_factory=list)
     """Statements for `--show-sql`."""
+    gate: Gate | None = None
+    run_id: str | None = None
+    mode: str | None = None
+    baseline: BaselineReport | None = None
 
 
 # --- database ------------------------------------------------------------------------------------
@@ -162,9 +181,11 @@ async def run(config: RunConfig, progress: Progress | None = None) -> Outcome:
         target = resumed.target
     else:
         target = artifacts.target_path(config.artifacts_dir, started, config.out)
+    baseline_path = _baseline_path(config)
     pipeline, client = (None, None) if config.dry_run else _pipeline(config)  # exit 2 comes first
     state = _Run(config, started, target, pipeline, progress or Quiet())
     state.model_client = client
+    state.baseline_path = baseline_path
     if resumed is not None:
         state.adopt(resumed)
     try:
@@ -218,6 +239,9 @@ class _Run:
         self.parts: list[RunPart] = []
         self.resumed: resume.Resumed | None = None
         self.finished_here = 0
+        self.gate_input = gate.GateInput()
+        self.gate: Gate | None = None
+        self.baseline_path: Path | None = None
 
     def adopt(self, resumed: resume.Resumed) -> None:
         """Continue an earlier run: its id, its start, its parts and its finished cases."""
@@ -290,18 +314,19 @@ class _Run:
             return await self.finish("complete", 0, None)
         runner = await self._live(self.pipeline, cases, total=len(plan.case_ids))
         self.selection = self._selection(plan)
+        thresholds = config.gate
+        self.gate = gate.evaluate(
+            self.gate_input,
+            max_error_rate=thresholds.max_error_rate,
+            max_invalid_rate=thresholds.max_invalid_rate,
+            enforced=thresholds.enforced,
+        )
         if runner.interrupted:
             return await self.finish(
                 "interrupted", 130, "interrupted; the artifact has every finished case"
             )
-        if runner.budget.exhausted:
-            spent = runner.budget.spent_usd
-            limit = config.live.max_cost_usd
-            return await self.finish(
-                "complete",
-                1,
-                f"--max-cost {limit:g} reached (spent ${spent:.4f}); the rest were skipped",
-            )
+        if not self.gate.passed:
+            return await self.finish("complete", 1, _gate_message(self.gate, runner.budget))
         return await self.finish("complete", 0, None)
 
     # --- dry ---
@@ -400,17 +425,24 @@ class _Run:
 
     def _finish(self, execution: Execution) -> CaseResult:
         case, outcome = execution.case, execution.outcome
-        verdict: Verdict = "error"
         comparison = None
+        found = None
         cost = None
         if outcome is not None:
-            if case.original.draft is not None:
-                comparison = compare.compare(case.original.draft, outcome.text)
-            unchanged = comparison is not None and comparison.change_class in (
-                "identical",
-                "whitespace",
+            original = case.original.draft
+            signature = case.input.client_settings.get("signature")
+            if original is not None:
+                comparison = compare.compare(
+                    original,
+                    outcome.text,
+                    sent_reply=case.original.sent_reply,
+                    signature=signature if isinstance(signature, str) else None,
+                )
+            checks = self._invariants(case.input.client_id)
+            found = verdict.changes(
+                invariants.check(original, case.input, checks) if original is not None else [],
+                invariants.check(outcome.text, case.input, checks),
             )
-            verdict = "unchanged" if unchanged else "changed"
             if outcome.usage is not None:
                 cost = pricing.cost(
                     outcome.model,
@@ -418,14 +450,17 @@ class _Run:
                     outcome.usage.completion_tokens,
                     self.config.prices,
                 )
+        decision = verdict.decide(errored=outcome is None, comparison=comparison, invariants=found)
         return CaseResult(
             case_id=case.input.case_id,
             repeat=execution.repeat,
-            verdict=verdict,
+            verdict=decision.verdict,
             input=_input_summary(case),
             original=case.original,
             outcome=outcome,
             comparison=comparison,
+            invariants=found,
+            reasons=decision.reasons,
             error=execution.error,
             attempts=list(execution.attempts),
             started_at=execution.started_at,
@@ -434,10 +469,22 @@ class _Run:
             cost_usd=cost,
         )
 
+    def _invariants(self, client_id: str) -> invariants.InvariantConfig:
+        settings = self.config.checks.for_client(client_id)
+        return invariants.InvariantConfig(
+            sms_max_chars=settings.sms_max_chars,
+            linkedin_max_chars=settings.linkedin_max_chars,
+            email_max_chars=settings.email_max_chars,
+            allowed_domains=tuple(settings.allowed_domains),
+            opt_out_phrases=tuple(settings.opt_out_phrases),
+            disabled=frozenset(settings.disabled),
+        )
+
     # --- bookkeeping ---
 
     def _count(self, result: CaseResult) -> None:
         self.tally.add(result)
+        self.gate_input.add(result)
         self.finished_here += 1
         if result.verdict == "invalid_case":
             self.invalid.append(result.case_id)
@@ -458,6 +505,19 @@ class _Run:
             invalid=self.invalid,
             skipped=self.skipped,
             case_ids=list(plan.case_ids),
+        )
+
+    def _baseline(self, head: dict[str, Any], summary: Summary) -> BaselineReport:
+        """This run (read back from its partial log) against the baseline artifact."""
+        assert self.baseline_path is not None and self.log is not None
+        old = baseline.load(self.baseline_path, "--baseline")
+        new = {
+            **orjson.loads(artifacts.dumps(head)),
+            "summary": summary.model_dump(mode="json"),
+            "cases": [orjson.loads(line) for line in self.log.cases()],
+        }
+        return baseline.compare(
+            old, new, old_path=str(self.baseline_path), new_path=str(self.target)
         )
 
     def _header(self, plan: source.Plan) -> dict[str, Any]:
@@ -517,7 +577,14 @@ class _Run:
             "preflight": [entry.model_dump(mode="json") for entry in self.preflight],
             "selection": self.selection.model_dump(mode="json") if self.selection else None,
         }
-        tail = {"summary": summary.model_dump(mode="json"), "gate": None, "baseline": None}
+        report = None
+        if self.baseline_path is not None and self.log is not None and status == "complete":
+            report = await anyio.to_thread.run_sync(self._baseline, head, summary)
+        tail = {
+            "summary": summary.model_dump(mode="json"),
+            "gate": self.gate.model_dump(mode="json") if self.gate else None,
+            "baseline": report.model_dump(mode="json") if report else None,
+        }
         with anyio.CancelScope(shield=True):
             await anyio.to_thread.run_sync(artifacts.finish, self.target, head, self.log, tail)
         return Outcome(
@@ -529,6 +596,10 @@ class _Run:
             preflight=self.preflight,
             message=message,
             sql=self.sql,
+            gate=self.gate,
+            run_id=self.run_id,
+            mode=self.mode,
+            baseline=report,
         )
 
 
@@ -539,6 +610,82 @@ async def _stop_on_signal(runner: Runner) -> None:
     with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
         async for _ in signals:
             runner.stop()
+
+
+def _baseline_path(config: RunConfig) -> Path | None:
+    """Resolve --baseline: a path that must be a run artifact, or the latest comparable run.
+
+    Raises:
+        UsageError: the path is not a readable run artifact, or `latest` finds none.
+    """
+    if config.baseline is None:
+        return None
+    if config.baseline == "latest":
+        found = baseline.latest(
+            config.artifacts_dir, config.selection.client_id, config.request.pipeline, None
+        )
+        if found is None:
+            raise UsageError(
+                f"--baseline latest: no complete live run of client {config.selection.client_id!r}"
+                f" with pipeline {config.request.pipeline!r} in {str(config.artifacts_dir)!r}"
+            )
+        return found
+    path = Path(config.baseline)
+    baseline.load(path, "--baseline")
+    return path
+
+
+def compare_runs(old: Path, new: Path, config: CompareConfig) -> tuple[CompareArtifact, Path]:
+    """`replay compare OLD NEW`: pair the cases, gate, write a compare artifact."""
+    before = baseline.load(old, "OLD")
+    after = baseline.load(new, "NEW")
+    report = baseline.compare(before, after, old_path=str(old), new_path=str(new))
+    paired = {c["case_id"] for c in after.get("cases", [])} - set(report.only_in_run)
+    data = gate.GateInput()
+    for case in after.get("cases", []):
+        if case["case_id"] in paired and case.get("repeat", 0) == 0:
+            data.add(CaseResult.model_validate(case))
+    regressions = {c.case_id for c in report.changes if c.kind == "regression"}
+    data.regressed = [case_id for case_id in data.regressed if case_id in regressions]
+    result = gate.evaluate(
+        data,
+        max_error_rate=config.gate.max_error_rate,
+        max_invalid_rate=config.gate.max_invalid_rate,
+        enforced=config.gate.enforced,
+    )
+    created = datetime.now(UTC)
+    target = artifacts.target_path(config.artifacts_dir, created, config.out)
+    if config.out is None:
+        target = target.with_name(target.name.replace("run-", "compare-", 1))
+    artifact = CompareArtifact(
+        run_id=f"{artifacts.stamp(created)}-{uuid.uuid4().hex[:6]}",
+        created_at=created,
+        tool_version=__version__,
+        exit_code=0 if result.passed else 1,
+        report=report,
+        gate=result,
+    )
+    artifacts.write(target, artifact.model_dump(mode="json"))
+    return artifact, target
+
+
+def _gate_message(result: Gate, budget: Budget) -> str:
+    """One line naming every failed rule with its value and threshold."""
+    parts = []
+    for rule in result.rules:
+        if rule.passed:
+            continue
+        if rule.rule == "regressions":
+            shown = ", ".join(rule.cases[:3]) + (", …" if len(rule.cases) > 3 else "")
+            parts.append(f"{len(rule.cases)} regressed ({shown})")
+        elif rule.rule == "budget":
+            parts.append(
+                f"--max-cost {budget.limit_usd:g} reached (spent ${budget.spent_usd:.4f}); "
+                f"{len(rule.cases)} skipped"
+            )
+        else:
+            parts.append(f"{rule.rule} {rule.value:g} > {rule.threshold:g}")
+    return "gate failed: " + "; ".join(parts)
 
 
 def _plan_of(header: dict[str, Any]) -> source.Plan:
@@ -553,8 +700,13 @@ def _plan_of(header: dict[str, Any]) -> source.Plan:
 
 
 def _invalid(item: InvalidCase) -> CaseResult:
+    decision = verdict.decide(invalid=True)
     return CaseResult(
-        case_id=item.case_id, verdict="invalid_case", input=InputSummary(), invalid=item
+        case_id=item.case_id,
+        verdict=decision.verdict,
+        input=InputSummary(),
+        invalid=item,
+        reasons=[f"{item.column} {item.reason}"],
     )
 
 
@@ -562,10 +714,11 @@ def _skipped(case: Case, repeat: int, reason: str, summary: InputSummary) -> Cas
     return CaseResult(
         case_id=case.input.case_id,
         repeat=repeat,
-        verdict="skipped",
+        verdict=verdict.decide(skipped=True).verdict,
         input=summary,
         original=case.original,
         skipped_reason=reason,
+        reasons=[f"skipped: {reason}"],
     )
 
 

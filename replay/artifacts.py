@@ -162,6 +162,23 @@ def finish(
         log.path.unlink(missing_ok=True)
 
 
+def write(target: Path, data: Any) -> None:
+    """Write one JSON document atomically (temp file in the same folder, fsync, rename)."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, temp_name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(orjson.dumps(data, option=_OPTIONS | orjson.OPT_INDENT_2) + b"\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temp_name, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temp_name)
+        raise
+    _fsync_dir(target.parent)
+
+
 def _fsync_dir(directory: Path) -> None:
     """Make the rename itself durable."""
     fd = os.open(directory, os.O_RDONLY)

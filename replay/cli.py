@@ -22,7 +22,9 @@ from typer.core import TyperGroup
 
 from replay import __version__, app, constants, report, settings
 from replay.config import (
+    CompareConfig,
     DatabaseConfig,
+    GateConfig,
     LiveConfig,
     ModelEndpoint,
     RequestConfig,
@@ -315,6 +317,37 @@ def run_command(
         bool,
         typer.Option("--retry-errors", help="With --resume: replay cases that ended in error."),
     ] = False,
+    no_gate: Annotated[
+        bool, typer.Option("--no-gate", help="Report the gate's rules without failing the run.")
+    ] = False,
+    max_error_rate: Annotated[
+        str | None,
+        typer.Option(
+            "--max-error-rate", metavar="R", help="Gate: errors / cases run, 0 to 1. [default: 0.1]"
+        ),
+    ] = None,
+    max_invalid_rate: Annotated[
+        str | None,
+        typer.Option(
+            "--max-invalid-rate",
+            metavar="R",
+            help="Gate: invalid cases / cases selected, 0 to 1. [default: 0.2]",
+        ),
+    ] = None,
+    summary_md: Annotated[
+        str | None,
+        typer.Option(
+            "--summary-md", metavar="FILE", help="Also write the summary as Markdown (CI, PRs)."
+        ),
+    ] = None,
+    baseline: Annotated[
+        str | None,
+        typer.Option(
+            "--baseline",
+            metavar="PATH|latest",
+            help="Compare with an earlier run artifact, or the latest complete one of this client.",
+        ),
+    ] = None,
     database_url: DatabaseUrl = None,
     source_sql: SourceSql = None,
     thread_sql: ThreadSql = None,
@@ -419,6 +452,18 @@ def run_command(
         show_sql=show_sql,
         concurrency=concurrency_value,
         live=_live(file, retries, request_timeout, case_timeout, max_cost),
+        checks=settings.checks(toml),
+        gate=GateConfig(
+            max_error_rate=settings.rate("--max-error-rate", max_error_rate)
+            if max_error_rate is not None
+            else file.gate.max_error_rate or GateConfig().max_error_rate,
+            max_invalid_rate=settings.rate("--max-invalid-rate", max_invalid_rate)
+            if max_invalid_rate is not None
+            else file.gate.max_invalid_rate or GateConfig().max_invalid_rate,
+            enforced=not no_gate,
+        ),
+        summary_md=Path(summary_md) if summary_md else None,
+        baseline=baseline,
         resume=Path(resume) if resume else None,
         retry_errors=retry_errors,
         config_file=str(toml.path) if toml.path else None,
@@ -436,6 +481,20 @@ def run_command(
     outcome = anyio.run(app.run, run_config, progress)
     for statement in outcome.sql:
         print(statement)
+    if outcome.summary is not None and outcome.mode == "live" and outcome.status != "blocked":
+        if not quiet:
+            print(report.summary_text(outcome.summary, outcome.gate))
+            if outcome.baseline is not None:
+                print(report.baseline_text(outcome.baseline))
+        if run_config.summary_md is not None:
+            markdown = report.summary_markdown(
+                run_id=outcome.run_id or "",
+                client_id=selection.client_id,
+                mode=outcome.mode,
+                summary=outcome.summary,
+                gate=outcome.gate,
+            )
+            run_config.summary_md.write_text(markdown, encoding="utf-8")
     if quiet:
         if outcome.artifact:
             print(outcome.artifact)
@@ -574,6 +633,51 @@ def stub_model_command(ctx: typer.Context) -> int:
     from replay.devtools import stub_model  # only this command needs the server
 
     return stub_model.main(list(ctx.args))
+
+
+@cli.command("compare")
+def compare_command(
+    old: Annotated[str, typer.Argument(metavar="OLD.json", help="The baseline run artifact.")],
+    new: Annotated[str, typer.Argument(metavar="NEW.json", help="The run to judge.")],
+    out: Annotated[
+        str | None, typer.Option("--out", metavar="FILE", help="Compare artifact path.")
+    ] = None,
+    no_gate: Annotated[bool, typer.Option("--no-gate", help="Report without failing.")] = False,
+    max_error_rate: Annotated[
+        str | None, typer.Option("--max-error-rate", metavar="R", help="[default: 0.1]")
+    ] = None,
+    max_invalid_rate: Annotated[
+        str | None, typer.Option("--max-invalid-rate", metavar="R", help="[default: 0.2]")
+    ] = None,
+    summary_md: Annotated[
+        str | None, typer.Option("--summary-md", metavar="FILE", help="Also write Markdown.")
+    ] = None,
+    artifacts_dir: ArtifactsDir = None,
+    config: ConfigFile = None,
+) -> int:
+    """Compare two run artifacts case by case and gate on what got worse."""
+    toml = settings.load_toml(config)
+    file = toml.config
+    compare_config = CompareConfig(
+        artifacts_dir=Path(artifacts_dir or file.artifacts.dir or constants.ARTIFACTS_DIR),
+        out=Path(out) if out else None,
+        gate=GateConfig(
+            max_error_rate=settings.rate("--max-error-rate", max_error_rate)
+            if max_error_rate is not None
+            else file.gate.max_error_rate or GateConfig().max_error_rate,
+            max_invalid_rate=settings.rate("--max-invalid-rate", max_invalid_rate)
+            if max_invalid_rate is not None
+            else file.gate.max_invalid_rate or GateConfig().max_invalid_rate,
+            enforced=not no_gate,
+        ),
+    )
+    artifact, path = app.compare_runs(Path(old), Path(new), compare_config)
+    print(report.baseline_text(artifact.report))
+    print(f"gate  {report.gate_text(artifact.gate)}")
+    if summary_md:
+        Path(summary_md).write_text(report.baseline_markdown(artifact.report, artifact.gate))
+    print(f"artifact: {path}")
+    return artifact.exit_code
 
 
 @cli.command("schema")

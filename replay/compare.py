@@ -1,18 +1,40 @@
-"""Text comparison of a new draft with the original: pure functions, no I/O."""
+"""Text comparison of a new draft with the original draft and the reply a human sent. Pure.
+
+Change classes, from the strictest:
+
+| class | when |
+|---|---|
+| `identical` | the same characters |
+| `whitespace` | the same once runs of whitespace are collapsed |
+| `minor` | equal once normalized (case, quotes, dashes, signature block), or similarity >= 0.85 |
+| `rewritten` | similarity below 0.85 |
+
+Similarity is rapidfuzz's Indel normalized similarity (1 - insertions and deletions / total
+length) on the normalized texts: 1 for equal texts, 0 for texts sharing no character in order.
+"""
 
 from __future__ import annotations
 
 import re
 
-from rapidfuzz.distance import Indel
+from rapidfuzz.distance import Indel, Levenshtein
 
-from replay.models import ChangeClass, Comparison
+from replay.models import ChangeClass, Comparison, DiffSpan
 
-MEASURE = "rapidfuzz Indel normalized similarity on whitespace-normalized text"
-MINOR_AT = 0.9
+MEASURE = "rapidfuzz Indel normalized similarity of normalized text"
+MINOR_AT = 0.85
 """Similarity from which a change is `minor` rather than `rewritten`."""
+MAX_SPANS = 40
+"""Diff spans kept per case; a longer diff says how many were left out."""
 
 _SPACE = re.compile(r"\s+")
+_QUOTES = str.maketrans({"‘": "'", "’": "'", "“": '"', "”": '"', "–": "-", "—": "-"})
+_CLOSINGS = re.compile(
+    r"^(best|best regards|kind regards|warm regards|regards|thanks|thank you|many thanks|"
+    r"cheers|sincerely|talk soon|all the best|speak soon)[,.!]?$",
+    re.IGNORECASE,
+)
+_WORD = re.compile(r"\S+")
 
 
 def normalize_space(text: str) -> str:
@@ -20,26 +42,67 @@ def normalize_space(text: str) -> str:
     return _SPACE.sub(" ", text).strip()
 
 
-def compare(original: str, new: str) -> Comparison:
-    """Classify how much `new` differs from `original`.
+def strip_signature(text: str, signature: str | None = None) -> str:
+    """Drop a closing salutation and what follows it in the last lines, and a known signature."""
+    if signature and signature.strip() and text.rstrip().endswith(signature.strip()):
+        text = text.rstrip()[: -len(signature.strip())]
+    lines = text.rstrip().splitlines()
+    for index in range(len(lines) - 1, max(len(lines) - 5, -1), -1):
+        if _CLOSINGS.match(lines[index].strip()):
+            return "\n".join(lines[:index])
+    return "\n".join(lines)
 
-    `identical`: the same text; `whitespace`: the same once whitespace is collapsed; `minor`:
-    similarity at least 0.9; `rewritten`: below that.
-    """
-    a, b = normalize_space(original), normalize_space(new)
-    similarity = Indel.normalized_similarity(a, b)
+
+def normalize(text: str, signature: str | None = None) -> str:
+    """Case, quotes, dashes, whitespace and signature block folded away."""
+    return normalize_space(strip_signature(text, signature).translate(_QUOTES).lower())
+
+
+def similarity(a: str, b: str, signature: str | None = None) -> float:
+    """Indel normalized similarity of the normalized texts, rounded to 4 places."""
+    return round(Indel.normalized_similarity(normalize(a, signature), normalize(b, signature)), 4)
+
+
+def word_diff(old: str, new: str) -> tuple[list[DiffSpan], int]:
+    """Word-level spans deleted from `old` and inserted by `new`; and how many were left out."""
+    a, b = _WORD.findall(old), _WORD.findall(new)
+    spans: list[DiffSpan] = []
+    for op in Levenshtein.opcodes(a, b):
+        start, end = op.src_start, op.src_end
+        if op.tag in ("delete", "replace"):
+            spans.append(DiffSpan(op="delete", text=" ".join(a[start:end]), at=start))
+        if op.tag in ("insert", "replace"):
+            inserted = " ".join(b[op.dest_start : op.dest_end])
+            spans.append(DiffSpan(op="insert", text=inserted, at=start))
+    return spans[:MAX_SPANS], max(len(spans) - MAX_SPANS, 0)
+
+
+def compare(
+    original: str, new: str, *, sent_reply: str | None = None, signature: str | None = None
+) -> Comparison:
+    """Compare `new` with `original` and, when there is one, with the reply a human sent."""
+    similar = similarity(original, new, signature)
     change: ChangeClass
     if original == new:
         change = "identical"
-    elif a == b:
+    elif normalize_space(original) == normalize_space(new):
         change = "whitespace"
-    elif similarity >= MINOR_AT:
+    elif similar >= MINOR_AT or normalize(original, signature) == normalize(new, signature):
         change = "minor"
     else:
         change = "rewritten"
+    spans, left_out = word_diff(original, new) if change != "identical" else ([], 0)
+    sent_new = sent_original = None
+    if sent_reply is not None and sent_reply.strip():
+        sent_new = similarity(sent_reply, new, signature)
+        sent_original = similarity(sent_reply, original, signature)
     return Comparison(
         change_class=change,
-        similarity=round(similarity, 4),
+        similarity=similar,
         measure=MEASURE,
         length_change=len(new) - len(original),
+        diff=spans,
+        diff_left_out=left_out,
+        sent_similarity_new=sent_new,
+        sent_similarity_original=sent_original,
     )

@@ -126,6 +126,40 @@ class ModelEndpoint(Frozen):
         return f"{parts.scheme}://{host}{port}{parts.path}".rstrip("/")
 
 
+class InvariantSettings(Frozen):
+    """Limits and switches of the deterministic checks (`[invariants]` in replay.toml)."""
+
+    sms_max_chars: int = Field(default=320, gt=0)
+    linkedin_max_chars: int = Field(default=1900, gt=0)
+    email_max_chars: int | None = Field(default=None, gt=0)
+    allowed_domains: tuple[str, ...] = ()
+    """Links and emails on these domains (or their subdomains) are always supported."""
+    opt_out_phrases: tuple[str, ...] = ()
+    """Phrases that mean "stop", on top of the built-in ones."""
+    disabled: tuple[str, ...] = ()
+    """Check codes switched off."""
+
+
+class ChecksConfig(Frozen):
+    """Check settings for every client, with per-client overrides."""
+
+    default: InvariantSettings = InvariantSettings()
+    clients: dict[str, InvariantSettings] = Field(default_factory=dict)
+
+    def for_client(self, client_id: str) -> InvariantSettings:
+        """The settings that apply to `client_id`."""
+        return self.clients.get(client_id, self.default)
+
+
+class GateConfig(Frozen):
+    """Thresholds of the CI gate (`[gate]` in replay.toml)."""
+
+    max_error_rate: float = Field(default=0.1, ge=0, le=1)
+    max_invalid_rate: float = Field(default=0.2, ge=0, le=1)
+    enforced: bool = True
+    """False with --no-gate: rules are reported, the exit code ignores them."""
+
+
 class LiveConfig(Frozen):
     """How a live run calls the pipeline."""
 
@@ -135,6 +169,14 @@ class LiveConfig(Frozen):
     max_cost_usd: float | None = Field(default=None, gt=0)
     endpoint: ModelEndpoint = ModelEndpoint()
     grace_s: float = Field(default=10.0, ge=0)
+
+
+class CompareConfig(Frozen):
+    """`replay compare`: where the compare artifact goes and how it gates."""
+
+    artifacts_dir: Path
+    out: Path | None = None
+    gate: GateConfig = GateConfig()
 
 
 class RunConfig(Frozen):
@@ -150,6 +192,12 @@ class RunConfig(Frozen):
     show_sql: bool = False
     concurrency: int = Field(gt=0)
     live: LiveConfig
+    checks: ChecksConfig = ChecksConfig()
+    gate: GateConfig = GateConfig()
+    summary_md: Path | None = None
+    """Where to write the Markdown summary (`--summary-md`)."""
+    baseline: str | None = None
+    """An earlier artifact to compare with, or `latest` (`--baseline`)."""
     resume: Path | None = None
     """A partial log or interrupted artifact to finish (`--resume`)."""
     retry_errors: bool = False

@@ -288,15 +288,65 @@ class CaseError(Strict):
     status: int | None = None
 
 
+class DiffSpan(Strict):
+    """Words deleted from the original or inserted by the new draft."""
+
+    op: Literal["insert", "delete"]
+    text: str
+    at: int
+    """Word index in the original draft where the span applies."""
+
+
 class Comparison(Strict):
-    """The new draft against the original draft."""
+    """The new draft against the original draft and the reply a human sent."""
 
     change_class: ChangeClass
     similarity: float
-    """0 to 1; the measure is named in `measure`."""
+    """0 to 1, new draft vs original; the measure is named in `measure`."""
     measure: str
     length_change: int
     """Characters of the new draft minus characters of the original."""
+    diff: list[DiffSpan] = Field(default_factory=list)
+    diff_left_out: int = 0
+    """Spans beyond the ones kept in `diff`."""
+    sent_similarity_new: float | None = None
+    """Similarity of the new draft to the reply a human sent, when there was one."""
+    sent_similarity_original: float | None = None
+    """Similarity of the original draft to the reply a human sent."""
+
+    @property
+    def closer_to_sent(self) -> float | None:
+        """How much closer the new draft is to what the human sent (negative: further)."""
+        if self.sent_similarity_new is None or self.sent_similarity_original is None:
+            return None
+        return round(self.sent_similarity_new - self.sent_similarity_original, 4)
+
+
+Severity = Literal["critical", "warning"]
+
+
+class Violation(Strict):
+    """A deterministic check a draft failed, with the evidence."""
+
+    code: str
+    severity: Severity
+    evidence: str
+    """The matched text in the draft."""
+    key: str
+    """What makes two violations the same one (a normalized amount, URL, digits, or the code)."""
+    detail: str
+    """Where it was looked for and not found, or the limit it passed."""
+
+
+class InvariantChanges(Strict):
+    """The checks on the new draft set against the same checks on the original."""
+
+    new: list[Violation] = Field(default_factory=list)
+    """Only in the new draft: a new critical one is a regression."""
+    fixed: list[Violation] = Field(default_factory=list)
+    """Only in the original: a fixed critical one is an improvement."""
+    pre_existing: list[Violation] = Field(default_factory=list)
+    """In both."""
 
 
 class CaseResult(Strict):
@@ -311,6 +361,9 @@ class CaseResult(Strict):
     plan: RequestPlan | None = None
     outcome: Outcome | None = None
     comparison: Comparison | None = None
+    invariants: InvariantChanges | None = None
+    reasons: list[str] = Field(default_factory=list)
+    """Why the verdict is what it is, one short line each."""
     error: CaseError | None = None
     invalid: InvalidCase | None = None
     skipped_reason: str | None = None
@@ -349,7 +402,92 @@ class Summary(Strict):
     latency_ms_max: float | None = None
     duration_s: float | None = None
     """Wall time of the run (of every part, when resumed)."""
+    by_invariant: dict[str, dict[str, int]] = Field(default_factory=dict)
+    """Per check code: how many were new, fixed and pre-existing."""
+    similarity_mean: float | None = None
+    """New draft vs original, over the cases with both."""
+    similarity_p10: float | None = None
+    similarity_p50: float | None = None
+    sent_pairs: int = 0
+    """Cases with a reply a human sent, compared with both drafts."""
+    sent_similarity_new_mean: float | None = None
+    """Mean similarity of the new drafts to what humans sent."""
+    sent_similarity_original_mean: float | None = None
+    """Mean similarity of the original drafts to what humans sent."""
+    closer_to_sent: int = 0
+    """Cases whose new draft is closer to what the human sent than the original was."""
+    further_from_sent: int = 0
     unpriced_models: list[str] = Field(default_factory=list)
+
+
+class GateRule(Strict):
+    """One rule of the gate."""
+
+    rule: str
+    threshold: float
+    value: float
+    passed: bool
+    cases: list[str] = Field(default_factory=list)
+    """The cases behind the value."""
+
+
+class Gate(Strict):
+    """The CI gate's decision."""
+
+    passed: bool
+    enforced: bool = True
+    """False with --no-gate: the rules are reported and the run passes."""
+    failed: list[str] = Field(default_factory=list)
+    """Names of the rules that failed."""
+    rules: list[GateRule] = Field(default_factory=list)
+
+
+class CaseChange(Strict):
+    """A paired case whose verdict or checks moved between the baseline and the run."""
+
+    case_id: str
+    old: str
+    """Verdict in the baseline."""
+    new: str
+    """Verdict in the run."""
+    kind: Literal["regression", "infra", "recovered", "moved", "same"]
+    """`infra`: it passed before and errors now; `same`: only the checks moved."""
+    new_checks: list[str] = Field(default_factory=list)
+    """Check codes violated now and not before."""
+    gone_checks: list[str] = Field(default_factory=list)
+
+
+class BaselineReport(Strict):
+    """A run set against an earlier one."""
+
+    baseline: str
+    run: str
+    baseline_run_id: str | None = None
+    run_id: str | None = None
+    comparable: bool
+    differences: list[str] = Field(default_factory=list)
+    """What differs between the two set-ups, in words."""
+    paired: int
+    only_in_baseline: list[str] = Field(default_factory=list)
+    only_in_run: list[str] = Field(default_factory=list)
+    changes: list[CaseChange] = Field(default_factory=list)
+    similarity_moves: list[dict[str, Any]] = Field(default_factory=list)
+    """The largest similarity changes, biggest first."""
+    aggregates: dict[str, dict[str, Any]] = Field(default_factory=dict)
+
+
+class CompareArtifact(Strict):
+    """The record of `replay compare OLD NEW`."""
+
+    schema_version: int = SCHEMA_VERSION
+    kind: Literal["compare"] = "compare"
+    run_id: str
+    created_at: datetime
+    tool_version: str
+    status: Literal["complete"] = "complete"
+    exit_code: int
+    report: BaselineReport
+    gate: Gate
 
 
 class RunPart(Strict):
@@ -397,5 +535,5 @@ class RunArtifact(Strict):
     selection: Selection | None = None
     cases: list[CaseResult] = Field(default_factory=list)
     summary: Summary | None = None
-    gate: dict[str, Any] | None = None
-    baseline: dict[str, Any] | None = None
+    gate: Gate | None = None
+    baseline: BaselineReport | None = None

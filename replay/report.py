@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
-from replay.models import PreflightEntry, Selection, Summary
+from replay.models import BaselineReport, Gate, PreflightEntry, Selection, Summary
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -33,9 +33,9 @@ def run_text(
         )
         if selection.not_found:
             lines.append(f"not found: {', '.join(selection.not_found)}")
-        if summary.prompt_tokens or summary.by_error_class or summary.by_change_class:
-            lines.extend(_live_lines(summary))
-        elif summary.by_request_source:
+        if summary.by_request_source and not (
+            summary.prompt_tokens or summary.by_error_class or summary.by_change_class
+        ):
             sources = ", ".join(f"{n} {k}" for k, n in summary.by_request_source.items())
             cost = (
                 f"${summary.estimated_cost_usd:.4f}"
@@ -49,27 +49,6 @@ def run_text(
     if artifact is not None:
         lines.append(f"artifact: {artifact}")
     return "\n".join(lines)
-
-
-def _live_lines(summary: Summary) -> list[str]:
-    changes = ", ".join(f"{name} {count}" for name, count in summary.by_change_class.items())
-    errors = ", ".join(f"{name} {count}" for name, count in summary.by_error_class.items())
-    cost = (
-        f"${summary.cost_usd:.4f}"
-        if summary.cost_usd is not None
-        else f"unknown (no price for {', '.join(summary.unpriced_models)})"
-    )
-    latency = (
-        f"latency p50 {summary.latency_ms_p50:.0f} ms, p95 {summary.latency_ms_p95:.0f} ms"
-        if summary.latency_ms_p50 is not None and summary.latency_ms_p95 is not None
-        else "no latency measured"
-    )
-    duration = f" in {summary.duration_s:.1f} s" if summary.duration_s is not None else ""
-    return [
-        f"changes: {changes or 'none'}; errors: {errors or 'none'}; retries {summary.retries}",
-        f"tokens: {summary.prompt_tokens:,} prompt + {summary.completion_tokens:,} completion; "
-        f"cost {cost}; {latency}{duration}",
-    ]
 
 
 def preflight_text(entries: Iterable[PreflightEntry]) -> str:
@@ -110,3 +89,155 @@ def fixtures_text(summary: FixtureSummary) -> str:
         f"client {client.id}  {client.name}  ({client.jobs} jobs)" for client in summary.clients
     )
     return "\n".join(lines)
+
+
+def _counts(counts: dict[str, int]) -> str:
+    return " · ".join(f"{name} {count}" for name, count in counts.items()) or "none"
+
+
+def summary_lines(summary: Summary, gate: Gate | None) -> list[tuple[str, str]]:
+    """The summary of a live run as (label, text) rows, shared by the terminal and Markdown."""
+    rows = [
+        ("verdicts", _counts(summary.by_verdict)),
+        ("changes", _counts(summary.by_change_class)),
+    ]
+    checks = [
+        f"{code} " + " ".join(f"{kind.replace('_', '-')} {n}" for kind, n in counts.items() if n)
+        for code, counts in summary.by_invariant.items()
+    ]
+    rows.append(("checks", " · ".join(checks) or "no violation"))
+    rows.append(("errors", _counts(summary.by_error_class)))
+    if summary.similarity_mean is not None:
+        rows.append(
+            (
+                "similarity",
+                f"mean {summary.similarity_mean:.2f} · p10 {summary.similarity_p10:.2f} · "
+                f"p50 {summary.similarity_p50:.2f} (new draft vs original)",
+            )
+        )
+    if summary.sent_pairs:
+        rows.append(
+            (
+                "sent reply",
+                f"new {summary.sent_similarity_new_mean:.2f} vs original "
+                f"{summary.sent_similarity_original_mean:.2f} over {summary.sent_pairs} cases · "
+                f"closer {summary.closer_to_sent} · further {summary.further_from_sent}",
+            )
+        )
+    if summary.latency_ms_p50 is not None:
+        rows.append(
+            (
+                "latency",
+                f"p50 {summary.latency_ms_p50:,.0f} ms · p95 {summary.latency_ms_p95 or 0:,.0f} ms"
+                f" · max {summary.latency_ms_max or 0:,.0f} ms",
+            )
+        )
+    cost = f"${summary.cost_usd:.4f}" if summary.cost_usd is not None else "cost unknown"
+    rows.append(
+        (
+            "tokens",
+            f"{summary.prompt_tokens:,} prompt + {summary.completion_tokens:,} completion · {cost}"
+            f" · retries {summary.retries}",
+        )
+    )
+    if gate is not None:
+        rows.append(("gate", gate_text(gate)))
+    return rows
+
+
+def gate_text(gate: Gate) -> str:
+    """PASSED or FAILED, then each rule with its value and threshold."""
+    verdict = "PASSED" if gate.passed else "FAILED"
+    if not gate.enforced:
+        verdict += " (--no-gate)"
+    rules = " · ".join(
+        f"{rule.rule} {rule.value:g}{' ≤ ' if rule.passed else ' > '}{rule.threshold:g}"
+        for rule in gate.rules
+    )
+    return f"{verdict}: {rules}"
+
+
+def summary_text(summary: Summary, gate: Gate | None) -> str:
+    """The summary as an aligned terminal table."""
+    rows = summary_lines(summary, gate)
+    width = max(len(label) for label, _ in rows)
+    return "\n".join(f"{label.ljust(width)}  {text}" for label, text in rows)
+
+
+def summary_markdown(
+    *, run_id: str, client_id: str, mode: str, summary: Summary, gate: Gate | None
+) -> str:
+    """The summary as Markdown, for a CI job summary or a pull-request comment."""
+    status = "" if gate is None else (" ✅ gate passed" if gate.passed else " ❌ gate failed")
+    lines = [
+        f"### replay `{run_id}`{status}",
+        "",
+        f"client `{client_id}` · {mode} run · {summary.cases} cases",
+        "",
+        "| | |",
+        "|---|---|",
+    ]
+    lines.extend(f"| {label} | {text} |" for label, text in summary_lines(summary, None))
+    if gate is not None:
+        lines += ["", "| rule | value | threshold | result | cases |", "|---|---|---|---|---|"]
+        for rule in gate.rules:
+            cases = ", ".join(f"`{case}`" for case in rule.cases[:10])
+            if len(rule.cases) > 10:
+                cases += f" and {len(rule.cases) - 10} more"
+            result = "pass" if rule.passed else "**fail**"
+            lines.append(
+                f"| {rule.rule} | {rule.value:g} | {rule.threshold:g} | {result} | {cases} |"
+            )
+    return "\n".join(lines) + "\n"
+
+
+def baseline_text(report: BaselineReport) -> str:
+    """What changed against the baseline, in a few lines."""
+    lines = [f"baseline  {report.baseline} ({report.paired} paired cases)"]
+    if report.differences:
+        lines.append("  not the same set-up: " + "; ".join(report.differences))
+    if report.only_in_baseline or report.only_in_run:
+        lines.append(
+            f"  only in the baseline: {len(report.only_in_baseline)}; "
+            f"only in this run: {len(report.only_in_run)}"
+        )
+    kinds: dict[str, list[str]] = {}
+    for change in report.changes:
+        kinds.setdefault(change.kind, []).append(f"{change.case_id} ({change.old} → {change.new})")
+    labels = {
+        "regression": "newly regressed",
+        "infra": "passed before, error now",
+        "recovered": "recovered",
+        "moved": "other verdict changes",
+        "same": "checks moved, verdict kept",
+    }
+    for kind, label in labels.items():
+        if kind in kinds:
+            shown = ", ".join(kinds[kind][:5]) + (" …" if len(kinds[kind]) > 5 else "")
+            lines.append(f"  {label} ({len(kinds[kind])}): {shown}")
+    similarity = report.aggregates.get("similarity_mean", {})
+    if similarity.get("delta") is not None:
+        lines.append(
+            f"  mean similarity {similarity['baseline']:.2f} → {similarity['run']:.2f} "
+            f"({similarity['delta']:+.2f})"
+        )
+    return "\n".join(lines)
+
+
+def baseline_markdown(report: BaselineReport, gate: Gate) -> str:
+    """The comparison as Markdown."""
+    status = "✅ gate passed" if gate.passed else "❌ gate failed"
+    lines = [
+        f"### replay compare {status}",
+        "",
+        f"`{report.baseline}` → `{report.run}` · {report.paired} paired cases",
+        "",
+    ]
+    if report.differences:
+        lines += ["**Not the same set-up:** " + "; ".join(report.differences), ""]
+    lines += ["| case | baseline | run | kind |", "|---|---|---|---|"]
+    lines += [f"| `{c.case_id}` | {c.old} | {c.new} | {c.kind} |" for c in report.changes[:50]]
+    lines += ["", "| measure | baseline | run | delta |", "|---|---|---|---|"]
+    for name, row in report.aggregates.items():
+        lines.append(f"| {name} | {row['baseline']} | {row['run']} | {row['delta']} |")
+    return "\n".join(lines) + "\n"

@@ -17,7 +17,7 @@ import orjson
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from replay import constants, sqlcheck
-from replay.config import Price, SourceConfig, ViewSql
+from replay.config import ChecksConfig, InvariantSettings, Price, SourceConfig, ViewSql
 from replay.errors import UsageError
 
 T = TypeVar("T")
@@ -65,6 +65,27 @@ class _Run(_Section):
     temperature: float | None = Field(default=None, ge=0, le=2)
 
 
+class _Gate(_Section):
+    max_error_rate: float | None = Field(default=None, ge=0, le=1)
+    max_invalid_rate: float | None = Field(default=None, ge=0, le=1)
+
+
+class _InvariantValues(_Section):
+    sms_max_chars: int | None = Field(default=None, gt=0)
+    linkedin_max_chars: int | None = Field(default=None, gt=0)
+    email_max_chars: int | None = Field(default=None, gt=0)
+    allowed_domains: list[str] | None = None
+    opt_out_phrases: list[str] | None = None
+    disabled: list[Literal[
+        "empty_draft", "unresolved_placeholder", "channel_length", "unsupported_price",
+        "unsupported_link", "unsupported_email", "unsupported_phone", "ignored_opt_out",
+    ]] | None = None  # fmt: skip
+
+
+class _Invariants(_InvariantValues):
+    clients: dict[str, _InvariantValues] = Field(default_factory=dict)
+
+
 class _Artifacts(_Section):
     dir: str | None = None
 
@@ -77,6 +98,8 @@ class TomlConfig(_Section):
     selection: _Selection = _Selection()
     run: _Run = _Run()
     artifacts: _Artifacts = _Artifacts()
+    gate: _Gate = _Gate()
+    invariants: _Invariants = _Invariants()
     prices: dict[str, Price] = Field(default_factory=dict)
 
 
@@ -156,6 +179,17 @@ def pipeline_spec(text: str) -> str:
     raise UsageError(
         f"--pipeline must be openai, python:module:function or an http(s):// URL, got {text!r}"
     )
+
+
+def rate(flag: str, text: str) -> float:
+    """Parse a rate from 0 to 1."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0.0 <= value <= 1.0:
+        raise UsageError(f"{flag} must be a number from 0 to 1, got {text!r}")
+    return value
 
 
 def temperature(flag: str, text: str | float) -> float:
@@ -343,6 +377,24 @@ def env(name: str) -> str | None:
     """An environment variable, with empty meaning unset."""
     value = os.environ.get(name)
     return value if value else None
+
+
+def checks(toml: LoadedToml) -> ChecksConfig:
+    """`[invariants]` for every client, merged with `[invariants.clients."ID"]` overrides."""
+    section = toml.config.invariants
+
+    def merged(base: dict[str, Any], values: _InvariantValues) -> dict[str, Any]:
+        return {**base, **values.model_dump(exclude_none=True)}
+
+    default = merged({}, section)
+    default.pop("clients", None)
+    return ChecksConfig(
+        default=InvariantSettings.model_validate(default),
+        clients={
+            client: InvariantSettings.model_validate(merged(default, values))
+            for client, values in section.clients.items()
+        },
+    )
 
 
 def prices(toml: LoadedToml) -> dict[str, Price]:

@@ -28,6 +28,12 @@ class Tally:
     cost_usd: float = 0.0
     unpriced_outcomes: int = 0
     latencies_ms: list[float] = field(default_factory=list)
+    similarities: list[float] = field(default_factory=list)
+    sent_new: list[float] = field(default_factory=list)
+    sent_original: list[float] = field(default_factory=list)
+    closer: int = 0
+    further: int = 0
+    invariants: dict[str, Counter[str]] = field(default_factory=dict)
 
     def add(self, result: CaseResult) -> None:
         """Count one finished case."""
@@ -37,8 +43,20 @@ class Tally:
             self.by_channel[result.input.channel] += 1
         if result.error is not None:
             self.by_error_class[result.error.error_class] += 1
-        if result.comparison is not None:
-            self.by_change_class[result.comparison.change_class] += 1
+        comparison = result.comparison
+        if comparison is not None:
+            self.by_change_class[comparison.change_class] += 1
+            self.similarities.append(comparison.similarity)
+            delta = comparison.closer_to_sent
+            if delta is not None:
+                self.sent_new.append(comparison.sent_similarity_new or 0.0)
+                self.sent_original.append(comparison.sent_similarity_original or 0.0)
+                self.closer += delta > 0
+                self.further += delta < 0
+        if result.invariants is not None:
+            for kind in ("new", "fixed", "pre_existing"):
+                for violation in getattr(result.invariants, kind):
+                    self.invariants.setdefault(violation.code, Counter())[kind] += 1
         self.retries += max(len(result.attempts) - 1, 0)
         if result.latency_ms is not None:
             self.latencies_ms.append(result.latency_ms)
@@ -90,8 +108,24 @@ class Tally:
             latency_ms_p95=percentile(latencies, 0.95),
             latency_ms_max=latencies[-1] if latencies else None,
             duration_s=None if duration_s is None else round(duration_s, 3),
+            by_invariant={
+                code: {kind: counts[kind] for kind in ("new", "fixed", "pre_existing")}
+                for code, counts in sorted(self.invariants.items())
+            },
+            similarity_mean=_mean(self.similarities),
+            similarity_p10=percentile(sorted(self.similarities), 0.10),
+            similarity_p50=percentile(sorted(self.similarities), 0.50),
+            sent_pairs=len(self.sent_new),
+            sent_similarity_new_mean=_mean(self.sent_new),
+            sent_similarity_original_mean=_mean(self.sent_original),
+            closer_to_sent=self.closer,
+            further_from_sent=self.further,
             unpriced_models=sorted(self.unpriced_models),
         )
+
+
+def _mean(values: list[float]) -> float | None:
+    return round(sum(values) / len(values), 4) if values else None
 
 
 def percentile(ordered: list[float], fraction: float) -> float | None:

@@ -80,7 +80,7 @@ def test_a_429_storm_finishes_with_retries_counted(
             fixture_db,
             fixtures.clients[0].id,
             "--model",
-            "replay-variant",
+            "replay-original",
             "--limit",
             "16",
             "--retries",
@@ -116,7 +116,8 @@ def test_500s_beyond_the_retry_budget_end_as_model_error(
         "--retries",
         "2",
     )
-    assert result.code == 0
+    assert result.code == 1
+    assert artifact["gate"]["failed"] == ["error_rate"]
     for case in artifact["cases"]:
         assert case["error"] == {
             "error_class": "model_error",
@@ -314,14 +315,14 @@ def test_max_cost_stops_starting_cases(
 ) -> None:
     """The budget runs out mid-run: the rest are skipped with reason budget, exit 1."""
     (workdir / "replay.toml").write_text(
-        '[prices."replay-variant"]\ninput = 2000.0\noutput = 2000.0\n'
+        '[prices."replay-original"]\ninput = 2000.0\noutput = 2000.0\n'
     )
     result, artifact = live(
         capsys,
         fixture_db,
         fixtures.clients[0].id,
         "--model",
-        "replay-variant",
+        "replay-original",
         "--limit",
         "12",
         "--concurrency",
@@ -336,6 +337,7 @@ def test_max_cost_stops_starting_cases(
     assert 0 < len(ran) < 12
     assert verdicts == ran + ["skipped"] * (12 - len(ran))  # once refused, never restarted
     assert {s["reason"] for s in artifact["selection"]["skipped"]} == {"budget"}
+    assert artifact["gate"]["failed"] == ["budget"]
     assert artifact["summary"]["cost_usd"] <= 5
     assert stub.requests == len(ran)
 
@@ -394,7 +396,7 @@ def test_the_server_dying_mid_run_is_model_connection(
             fixture_db,
             fixtures.clients[0].id,
             "--model",
-            "replay-variant",
+            "replay-original",
             "--limit",
             "20",
             "--concurrency",
@@ -407,11 +409,13 @@ def test_the_server_dying_mid_run_is_model_connection(
         process.kill()
         process.wait()
         process.stdout.close()
-    assert result.code == 0
     errors = [c for c in artifact["cases"] if c["verdict"] == "error"]
     assert errors and len(errors) < 20
     assert {c["error"]["error_class"] for c in errors} == {"model_connection"}
     assert artifact["status"] == "complete"
+    assert result.code == 1  # the run finished, and the error rate fails the gate
+    assert artifact["gate"]["failed"] == ["error_rate"]
+    assert result.err.startswith("replay: gate failed: error_rate ")
 
 
 class _JunkHandler(http.server.BaseHTTPRequestHandler):

@@ -205,7 +205,8 @@ def test_a_broken_pipeline_is_a_pipeline_error_per_case(
         "--limit",
         "4",
     )
-    assert code == 0
+    assert code == 1  # finished; every case errored, so the error-rate rule fails the gate
+    assert artifact["status"] == "complete" and artifact["gate"]["failed"] == ["error_rate"]
     for case in artifact["cases"]:
         assert case["verdict"] == "error"
         assert case["error"]["error_class"] == "pipeline_error"

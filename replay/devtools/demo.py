@@ -41,6 +41,11 @@ def _model_server() -> tuple[subprocess.Popen[str], str]:
     return process, line.split()[-1]
 
 
+def _artifact(done: subprocess.CompletedProcess[str]) -> Path | None:
+    found = re.search(r"^artifact: (\S+)$", done.stdout, re.MULTILINE)
+    return Path(found.group(1)) if found else None
+
+
 def main() -> int:
     """Start the database and the model server, load fixtures, dry-run and replay a client."""
     server = pg.start(PGDATA.resolve())
@@ -65,7 +70,8 @@ def main() -> int:
         os.environ["DATABASE_URL"] = url
         config = ROOT / "demo-replay.toml"
         # The local models cost nothing; priced like a small hosted model, the demo shows spend.
-        config.write_text('[prices."replay-variant"]\ninput = 0.15\noutput = 0.60\n')
+        models = ("replay-original", "replay-variant")
+        config.write_text("".join(f'[prices."{m}"]\ninput = 0.15\noutput = 0.60\n' for m in models))
         os.environ["REPLAY_CONFIG"] = str(config)
         print(f"$ export REPLAY_CONFIG={config}   # prices for the local model")
         print(f"\n$ export DATABASE_URL={url.replace(str(PGDATA.resolve()), str(PGDATA))}")
@@ -85,18 +91,33 @@ def main() -> int:
         os.environ["OPENAI_BASE_URL"] = base_url
         os.environ["OPENAI_API_KEY"] = DEMO_KEY
         print(f"$ export OPENAI_BASE_URL={base_url} OPENAI_API_KEY={DEMO_KEY}")
-        live = _step(
-            "live replay through a model that words drafts differently (and slips now and then)",
-            "--client-id",
-            client_id,
-            "--limit",
-            "20",
-            "--concurrency",
-            "3",
+        common = ("--client-id", client_id, "--limit", "20", "--concurrency", "3")
+        before = _step(
+            "baseline: the recorded requests through a model that drafts as production did",
+            *common,
+            "--model",
+            "replay-original",
+        )
+        after = _step(
+            "the change: a model that words drafts differently and slips now and then "
+            "(exit 1 when the gate catches a regression)",
+            *common,
             "--model",
             "replay-variant",
+            "--baseline",
+            "latest",
         )
-        return live.returncode
+        paths = [_artifact(before), _artifact(after)]
+        if None in paths:
+            return 1
+        compared = _step("compare the two runs case by case", "compare", *map(str, paths))
+        expected = (before.returncode, after.returncode, compared.returncode) == (0, 1, 1)
+        print(
+            "\ndemo: the baseline passed and the gate caught the variant's regressions"
+            if expected
+            else "\ndemo: unexpected exit codes; see above"
+        )
+        return 0 if expected else 1
     finally:
         if model is not None:
             model.terminate()

@@ -1,0 +1,390 @@
+"""Deterministic checks of a draft against what its own case showed the model. Pure.
+
+A draft may state a price, link, email address or phone number only when the case's context
+holds it: the inbound (subject and body), the point-in-time thread, the lead and the client
+settings (every JSON value, recursively). Values are compared normalized (`$1,200` = `1200 USD`,
+`(555) 010-2030` = `+1 555 010 2030`), so a fact restated in another format is still supported.
+
+Each violation carries a `key` that names it across drafts: the original and the new draft are
+checked alike, and only a critical violation the original lacks is a regression (DESIGN §7).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+from urllib.parse import urlsplit
+
+from replay.models import CaseInput, Severity, Violation
+
+__all__ = ["CODES", "InvariantConfig", "Severity", "Violation", "check", "is_opt_out"]
+
+CODES: tuple[str, ...] = (
+    "empty_draft", "unresolved_placeholder", "channel_length", "unsupported_price",
+    "unsupported_link", "unsupported_email", "unsupported_phone", "ignored_opt_out",
+)  # fmt: skip
+"""Every check, in the order `check` reports them."""
+SEVERITY: Mapping[str, Severity] = dict.fromkeys(CODES, "critical")
+"""Each code's severity: every check here is a mistake a human would have to catch."""
+
+_CONTEXT = "the inbound, thread, lead or client settings"
+_CHANNEL_NAMES = {"sms": "SMS", "linkedin": "LinkedIn", "email": "email"}
+
+# Amounts need a currency: that alone keeps times, dates, percentages and counts out.
+_NUMBER = r"\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?"
+_MONEY = re.compile(
+    rf"(?:(?<![\w$])(?:US)?\$|[€£]|(?<!\w)(?i:usd|eur|gbp)[ \t]?)[ \t]?"
+    rf"(?P<pre>{_NUMBER})(?P<pre_k>[kK](?!\w))?"
+    rf"|(?<![\w.,$€£])(?P<post>{_NUMBER})(?P<post_k>[kK])?[ \t]?"
+    rf"(?:[€£]|(?i:usd|eur|gbp|dollars?|euros?|bucks)(?!\w))"
+)
+_BARE_AMOUNT = re.compile(rf"\s*(?:{_NUMBER})\s*")
+_URL_CHARS = r"[^\s<>\"'()\[\]{}|\\^`]"
+_URL = re.compile(rf"(?i)\b(?:https?://|www\.){_URL_CHARS}+")
+_DOMAIN = re.compile(
+    rf"(?i)(?<![\w@.-])(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?\.)+[a-z]{{2,}}(?![\w-])(?:/{_URL_CHARS}*)?"
+)
+"""A link without scheme or `www.`: supports a draft's link when the context writes it so."""
+_TRAILING = ".,;:!?*_~"
+_EMAIL = re.compile(
+    r"(?i)(?<![\w.%+-])[\w.%+-]+@(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?\.)+[a-z]{2,}(?![\w-])"
+)
+_PHONE = re.compile(
+    r"(?<![\w.,/$€£+-])(?:\+\d{1,3}[ .-]?)?(?:\(\d{1,4}\)[ .-]?)?\d{1,15}(?:[ .-]\d{1,5}){0,5}"
+    r"(?![\w+]|[.,/-]?\d)"
+)
+_DATE = re.compile(r"\d{4}[-./]\d{1,2}[-./]\d{1,2}|\d{1,2}[-./]\d{1,2}[-./]\d{2,4}")
+_YEAR = re.compile(r"(?:19|20)\d\d")
+_PLACEHOLDER = re.compile(
+    r"\{\{[^{}\n]{1,60}\}\}"  # {{first_name}}, {{ lead.name | default }}
+    r"|\{\s*\w[\w .-]{0,40}\}"  # {first_name}, {0}
+    r"|\[\s*[A-Za-z][A-Za-z .'/-]{0,40}\](?!\s?[(\[:])"  # [First Name]; never a markdown link
+    r"|<{1,2}[A-Z][A-Z0-9_]{1,40}>{1,2}"  # <FIRST_NAME>, <<COMPANY>>
+    r"|%[A-Z][A-Z0-9_]{1,40}%"  # %FIRST_NAME%
+)
+_TEMPLATE_WORDS = frozenset({
+    "name", "first", "last", "full", "company", "business", "date", "time", "day", "link",
+    "url", "phone", "number", "email", "address", "city", "insert", "placeholder", "your",
+    "client", "lead", "customer", "contact", "recipient", "price", "amount", "title",
+})  # fmt: skip
+"""A bracketed text is a template slot only when it names one: `[Name]`, not `[sic]`."""
+_HTML_TAGS = frozenset({"A", "B", "I", "U", "P", "BR", "HR", "EM", "LI", "UL", "OL", "TD", "TR",
+                        "DIV", "SPAN", "BODY", "HTML", "HEAD", "STRONG", "TABLE"})  # fmt: skip
+
+_OPT_OUT = re.compile(
+    r"\bunsubscrib|\bopt(?:ing)?[ -]?out\b|\btake me off\b|\bleave me alone\b|\blose my number\b"
+    r"|\bremove (?:me|my (?:number|e-?mail|details|info|address|name))\b"
+    r"|\bstop (?:texting|e-?mailing|messaging|contacting|calling|sending|reaching out|writing"
+    r"|spamming|bugging|following up)\b"
+    r"|\b(?:do not|don'?t|dont|never) (?:ever )?(?:contact|text|e-?mail|message|call|write to"
+    r"|reach out to)(?: ?(?:or|and|/) ?(?:contact|text|e-?mail|message|call))? (?:me|us)\b"
+    r"|\b(?:please|pls|plz|just|kindly) stop\b(?! (?:by|in|over|at)\b)|\bstop,? (?:please|now)\b"
+    r"|\bnot interested\b[^\n]{0,40}?\bstop\b(?! (?:by|in|over|at)\b)"
+    r"|\bno (?:more|further) (?:texts|messages|e-?mails|calls|contact)\b"
+    r"|^\W*stop\W*$",
+    re.MULTILINE,
+)
+"""Matched on lower-cased text; "stop by", "non-stop" and "stop worrying" are not opt-outs."""
+_NOT_ASKING = re.compile(
+    r"^>.*$|^on [^\n]{0,200} wrote:[\s\S]*|^-{2,} ?original message[\s\S]*"
+    r"|\b(?:reply|text|send|respond)(?: with)? \W?stop\W? to\b[^\n]*",
+    re.MULTILINE,
+)
+"""Quoted messages and our own "reply STOP to opt out" footers: text the lead did not ask."""
+_QUESTION = re.compile(r"[^.!?\n]*\?")
+_MEETING = re.compile(
+    r"\b(?:calls?|meet(?:ing)?s?|(?:re)?schedul\w*|book(?:ing|ed)?|chat|demo|calendar"
+    r"|appointment|walkthrough|time to talk|hop on|catch up|(?:come|drop|swing|stop) by)\b"
+    r"|\b(?:(?:mon|tues|wednes|thurs|fri|satur|sun)day|tomorrow|today|tonight)\b[^.!?\n]{0,20}?"
+    r"\b\d{1,2}(?::\d\d)?\s?(?:am|pm|a\.m\.|p\.m\.)",
+    re.IGNORECASE,
+)
+_NEGATION = re.compile(r"(?:\bno|\bnot|\bnever|n't|\bwont|\bwithout|\bany more)\b", re.IGNORECASE)
+"""Before a meeting word, it makes an acknowledgement ("you won't get more calls")."""
+
+
+@dataclass(frozen=True)
+class InvariantConfig:
+    """Limits and exceptions of the checks, as one client's settings resolve them."""
+
+    sms_max_chars: int = 320
+    linkedin_max_chars: int = 1900
+    email_max_chars: int | None = None
+    """None: an email draft may be any length."""
+    allowed_domains: tuple[str, ...] = ()
+    """Links and email addresses on these domains, or their subdomains, are always supported."""
+    opt_out_phrases: tuple[str, ...] = ()
+    """Phrases that ask to stop, on top of the built-in ones."""
+    disabled: frozenset[str] = frozenset()
+    """Codes not reported."""
+
+    def __post_init__(self) -> None:
+        unknown = sorted(self.disabled - set(CODES))
+        if unknown:
+            raise ValueError(f"disabled codes must be among {', '.join(CODES)}, got {unknown[0]!r}")
+        for name in ("sms_max_chars", "linkedin_max_chars", "email_max_chars"):
+            value = getattr(self, name)
+            if value is not None and value < 1:
+                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+
+
+@dataclass(frozen=True)
+class _Context:
+    """The normalized facts of a case's context, each compared with the draft's own."""
+
+    amounts: frozenset[str]
+    links: frozenset[str]
+    emails: frozenset[str]
+    phones: frozenset[str]
+
+
+def check(
+    draft: str, case: CaseInput, config: InvariantConfig = InvariantConfig()
+) -> list[Violation]:  # noqa: B008, E501
+    """Every violation of `draft` against the case's own context, in CODES order.
+
+    Deduplicated by (code, key): a price quoted twice is one violation.
+    """
+    context = _context(case)
+    domains = tuple(_link_key(domain).partition("/")[0] for domain in config.allowed_domains)
+    found = [
+        *_empty(draft),
+        *_placeholders(draft),
+        *_length(draft, case.channel, config),
+        *_prices(draft, context),
+        *_links(draft, context, domains),
+        *_emails(draft, context, domains),
+        *_phones(draft, context),
+        *_opt_out(draft, case, config.opt_out_phrases),
+    ]
+    seen: set[tuple[str, str]] = set()
+    kept = []
+    for violation in found:
+        identity = (violation.code, violation.key)
+        if violation.code not in config.disabled and identity not in seen:
+            seen.add(identity)
+            kept.append(violation)
+    return kept
+
+
+def is_opt_out(text: str, extra_phrases: Sequence[str] = ()) -> bool:
+    """Whether `text` asks the sender to stop writing."""
+    return _opt_out_phrase(text, extra_phrases) is not None
+
+
+# --- the checks ---------------------------------------------------------------------------------
+
+
+def _violation(code: str, evidence: str, key: str, detail: str) -> Violation:
+    return Violation(code=code, severity=SEVERITY[code], evidence=evidence, key=key, detail=detail)
+
+
+def _empty(draft: str) -> Iterator[Violation]:
+    if not draft.strip():
+        evidence = f"{len(draft)} characters" + (", all whitespace" if draft else "")
+        yield _violation("empty_draft", evidence, "empty_draft", "the draft has no text")
+
+
+def _placeholders(draft: str) -> Iterator[Violation]:
+    for match in _PLACEHOLDER.finditer(draft):
+        text = match[0]
+        if text.startswith("[") and not _TEMPLATE_WORDS & set(text[1:-1].lower().split()):
+            continue
+        if text.startswith("<") and text.strip("<>") in _HTML_TAGS:
+            continue
+        key = " ".join(text.lower().split())
+        yield _violation("unresolved_placeholder", text, key, "a template slot left unfilled")
+
+
+def _length(draft: str, channel: str, config: InvariantConfig) -> Iterator[Violation]:
+    limits = {"sms": config.sms_max_chars, "linkedin": config.linkedin_max_chars,
+              "email": config.email_max_chars}  # fmt: skip
+    limit = limits.get(channel)
+    # Surrounding whitespace is never sent, so it does not count.
+    length = len(draft.strip())
+    if limit is not None and length > limit:
+        name = _CHANNEL_NAMES.get(channel, channel)
+        detail = f"{name} drafts may have at most {limit:,} characters"
+        yield _violation("channel_length", f"{length:,} characters", "channel_length", detail)
+
+
+def _prices(draft: str, context: _Context) -> Iterator[Violation]:
+    for match in _MONEY.finditer(draft):
+        amount = _money_amount(match)
+        if amount not in context.amounts:
+            yield _violation("unsupported_price", match[0].strip(), amount, f"not in {_CONTEXT}")
+
+
+def _links(draft: str, context: _Context, domains: Sequence[str]) -> Iterator[Violation]:
+    hosts = {link.partition("/")[0] for link in context.links}
+    for match in _URL.finditer(draft):
+        text = match[0].rstrip(_TRAILING)
+        key = _link_key(text)
+        host = key.partition("/")[0]
+        if key in context.links or _on_domain(host, domains):
+            continue
+        detail = f"not in {_CONTEXT}, and {host} is not an allowed domain"
+        if host in hosts:
+            detail = f"{host} is in the context, but not with this path"
+        yield _violation("unsupported_link", text, key, detail)
+
+
+def _emails(draft: str, context: _Context, domains: Sequence[str]) -> Iterator[Violation]:
+    for match in _EMAIL.finditer(draft):
+        key = match[0].lower()
+        if key not in context.emails and not _on_domain(key.rpartition("@")[2], domains):
+            detail = f"not in {_CONTEXT}, and not on an allowed domain"
+            yield _violation("unsupported_email", match[0], key, detail)
+
+
+def _phones(draft: str, context: _Context) -> Iterator[Violation]:
+    for text, digits in _phone_numbers(draft):
+        if not any(known.endswith(digits) for known in context.phones):
+            detail = f"its last {len(digits)} digits are not in {_CONTEXT}"
+            yield _violation("unsupported_phone", text, digits, detail)
+
+
+def _opt_out(draft: str, case: CaseInput, extra: Sequence[str]) -> Iterator[Violation]:
+    inbound = "\n".join(filter(None, (case.inbound.subject, case.inbound.body)))
+    phrase = _opt_out_phrase(inbound, extra)
+    if phrase is None:
+        return
+    engaged = _engagement(draft)
+    if engaged is not None:
+        evidence, action = engaged
+        detail = f"the inbound asks to stop ({phrase!r}), yet the draft {action}"
+        yield _violation("ignored_opt_out", evidence, "ignored_opt_out", detail)
+
+
+# --- reading text -------------------------------------------------------------------------------
+
+
+def _context(case: CaseInput) -> _Context:
+    """Every price, link, email address and phone number the case's context states."""
+    texts = [case.inbound.subject or "", case.inbound.body]
+    for message in case.thread:
+        texts += [message.subject or "", message.body or ""]
+    texts += [*_json_texts(case.lead), *_json_texts(case.client_settings)]
+    links = {_link_key(m[0].rstrip(_TRAILING)) for t in texts for m in _URL.finditer(t)}
+    links |= {_link_key(m[0].rstrip(_TRAILING)) for t in texts for m in _DOMAIN.finditer(t)}
+    return _Context(
+        amounts=frozenset(
+            {_money_amount(m) for t in texts for m in _MONEY.finditer(t)}
+            | set(_json_amounts(case.lead))
+            | set(_json_amounts(case.client_settings))
+        ),
+        links=frozenset(links),
+        emails=frozenset(m[0].lower() for t in texts for m in _EMAIL.finditer(t)),
+        phones=frozenset(digits for t in texts for _, digits in _phone_numbers(t)),
+    )
+
+
+def _json_texts(value: Any) -> Iterator[str]:
+    """Every string and number in a JSON value (numbers too: a phone may be stored as one)."""
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, int | float) and not isinstance(value, bool):
+        yield str(value)
+    elif isinstance(value, Mapping):
+        for item in value.values():
+            yield from _json_texts(item)
+    elif isinstance(value, list | tuple):
+        for item in value:
+            yield from _json_texts(item)
+
+
+def _json_amounts(value: Any) -> Iterator[str]:
+    """Amounts a JSON value states without a currency: `"price": 1200` or `"price": "1,200"`."""
+    for text in _json_texts(value):
+        if _BARE_AMOUNT.fullmatch(text):
+            yield _amount(text.strip())
+
+
+def _money_amount(match: re.Match[str]) -> str:
+    number = match["pre"] or match["post"]
+    return _amount(number, thousands=bool(match["pre_k"] or match["post_k"]))
+
+
+def _amount(number: str, *, thousands: bool = False) -> str:
+    """The canonical form of an amount: `1,200.00` and `1.2k` are both `1200`."""
+    value = Decimal(number.replace(",", "")) * (1000 if thousands else 1)
+    return format(value.normalize(), "f")
+
+
+def _link_key(url: str) -> str:
+    """Host without `www.` and path without trailing slash: what makes two links the same."""
+    try:
+        parts = urlsplit(url if "://" in url else f"http://{url}")
+        host = parts.hostname or ""
+    except ValueError:
+        return url.lower()
+    return host.removeprefix("www.") + parts.path.rstrip("/")
+
+
+def _on_domain(host: str, domains: Iterable[str]) -> bool:
+    return any(domain and (host == domain or host.endswith(f".{domain}")) for domain in domains)
+
+
+def _phone_numbers(text: str) -> Iterator[tuple[str, str]]:
+    """Phone numbers in `text` and their last 10 digits, links and email addresses left out."""
+    masked = _EMAIL.sub(" ", _URL.sub(" ", text))
+    for match in _PHONE.finditer(masked):
+        candidate = match[0]
+        groups = re.findall(r"\d+", candidate)
+        digits = "".join(groups)
+        if not 7 <= len(digits) <= 15 or _DATE.fullmatch(candidate):
+            continue
+        if all(_YEAR.fullmatch(group) for group in groups):
+            continue
+        marked = candidate.startswith(("+", "("))
+        # One run of digits is an id, not a phone, unless it has an area code's length; two
+        # groups are a phone in the 555-0142 shape only, not a range like 1200-1500.
+        if len(groups) == 1 and len(digits) < 10 and not marked:
+            continue
+        if len(groups) == 2 and not marked and (len(groups[0]), len(groups[1])) != (3, 4):
+            continue
+        if max(len(group) for group in groups) < 3 and len(groups) < 5:
+            continue
+        yield candidate, digits[-10:]
+
+
+def _opt_out_phrase(text: str, extra: Sequence[str]) -> str | None:
+    """The words of `text` that ask to stop, if any."""
+    lower = _NOT_ASKING.sub(" ", text.lower().replace("\u2019", "'"))
+    match = _OPT_OUT.search(lower)
+    if match is not None:
+        return match[0].strip()
+    for phrase in extra:
+        wanted = " ".join(phrase.lower().replace("\u2019", "'").split())
+        if wanted and re.search(rf"(?<!\w){re.escape(wanted)}(?!\w)", lower):
+            return wanted
+    return None
+
+
+def _engagement(draft: str) -> tuple[str, str] | None:
+    """The first question, link, price or meeting proposal of `draft`, and what it does."""
+    found: list[tuple[int, str, str]] = []
+    links = list(_URL.finditer(draft))
+    found += [(m.start(), m[0].rstrip(_TRAILING), "gives a link") for m in links[:1]]
+    # A `?` inside a link is not a question.
+    unlinked = _URL.sub(lambda m: " " * len(m[0]), draft)
+    question = _QUESTION.search(unlinked)
+    if question is not None:
+        found.append((question.start(), question[0].strip(), "asks a question"))
+    price = _MONEY.search(draft)
+    if price is not None:
+        found.append((price.start(), price[0].strip(), "gives a price"))
+    for meeting in _MEETING.finditer(unlinked):
+        sentence_start = max(unlinked.rfind(stop, 0, meeting.start()) for stop in ".!?\n") + 1
+        if not _NEGATION.search(
+            unlinked, max(sentence_start, meeting.start() - 40), meeting.start()
+        ):
+            found.append((meeting.start(), meeting[0], "proposes a meeting"))
+            break
+    if not found:
+        return None
+    _, evidence, action = min(found)
+    return evidence, action

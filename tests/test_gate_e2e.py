@@ -1,0 +1,293 @@
+"""The gate end to end: injected mistakes regress, rewordings do not; baselines and compare."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx2
+import orjson
+import pytest
+
+from replay.devtools.generator import FixtureSummary
+from replay.devtools.stub_model import StubOptions, StubServer, running
+from replay.models import ChatRequest
+from tests.helpers import Result, run_cli
+
+KEY = "sk-gate-test"
+ARTIFACTS = Path(".artifacts/ai-replay")
+
+
+@pytest.fixture
+def stub(monkeypatch: pytest.MonkeyPatch, workdir: Path) -> Iterator[StubServer]:
+    """The local model server, reached through OPENAI_BASE_URL."""
+    with running(StubOptions(api_key=KEY)) as server:
+        monkeypatch.setenv("OPENAI_BASE_URL", server.base_url)
+        monkeypatch.setenv("OPENAI_API_KEY", KEY)
+        yield server
+
+
+def _run(
+    capsys: pytest.CaptureFixture[str], db: str, client: str, out: str, *args: str
+) -> tuple[Result, dict[str, Any]]:
+    result = run_cli(
+        capsys, "--client-id", client, "--database-url", db, "--quiet", "--out", out, *args
+    )
+    assert result.code != 70, result.err
+    return result, orjson.loads(Path(out).read_bytes())
+
+
+def _injected(stub: StubServer, plans: list[dict[str, Any]]) -> dict[str, str]:
+    """Ask the server which mistake it puts into each case's exact request."""
+    found = {}
+    with httpx2.Client(base_url=stub.base_url, headers={"authorization": f"Bearer {KEY}"}) as http:
+        for case in plans:
+            body = {**ChatRequest.model_validate(case["plan"]["request"]).to_api(), "stream": False}
+            response = http.post("/chat/completions", content=orjson.dumps(body))
+            found[case["case_id"]] = response.headers["x-stub-injected"]
+    return found
+
+
+def test_every_injected_mistake_is_a_regression_and_rewordings_are_not(
+    capsys: pytest.CaptureFixture[str], stub: StubServer, fixture_db: str, fixtures: FixtureSummary
+) -> None:
+    """Per case, against x-stub-injected: each mistake regresses with its check; the rest do not."""
+    injected: dict[str, str] = {}
+    verdicts: dict[str, dict[str, Any]] = {}
+    for index, client in enumerate(fixtures.clients[:2]):
+        args = ("--model", "replay-variant", "--limit", "60")
+        _, dry = _run(capsys, fixture_db, client.id, f"dry{index}.json", "--dry-run", *args)
+        injected |= _injected(stub, [c for c in dry["cases"] if c["plan"]])
+        result, live = _run(capsys, fixture_db, client.id, f"live{index}.json", "--no-gate", *args)
+        assert result.code == 0
+        verdicts |= {c["case_id"]: c for c in live["cases"]}
+    mistakes = {case_id: code for case_id, code in injected.items() if code != "none"}
+    assert len(mistakes) >= 10, "the variant model injects a mistake about 1 in 4 times"
+    for case_id, code in mistakes.items():
+        case = verdicts[case_id]
+        assert case["verdict"] == "regressed", (code, case["outcome"]["text"], case["reasons"])
+        assert code in {v["code"] for v in case["invariants"]["new"]}
+    clean = [case_id for case_id, code in injected.items() if code == "none"]
+    assert len(clean) >= 30
+    for case_id in clean:
+        case = verdicts[case_id]
+        assert case["verdict"] != "regressed", (case["outcome"]["text"], case["reasons"])
+
+
+def test_a_regression_fails_the_gate_with_its_rule_and_cases(
+    capsys: pytest.CaptureFixture[str],
+    stub: StubServer,
+    fixture_db: str,
+    fixtures: FixtureSummary,
+    workdir: Path,
+) -> None:
+    """Exit 1, the gate names the rule, its threshold, value and cases; Markdown is written."""
+    result, artifact = _run(
+        capsys,
+        fixture_db,
+        fixtures.clients[0].id,
+        "run.json",
+        "--model",
+        "replay-variant",
+        "--limit",
+        "60",
+        "--summary-md",
+        "summary.md",
+    )
+    assert result.code == 1
+    rule = next(r for r in artifact["gate"]["rules"] if r["rule"] == "regressions")
+    regressed = [c["case_id"] for c in artifact["cases"] if c["verdict"] == "regressed"]
+    assert rule == {
+        "rule": "regressions",
+        "threshold": 0,
+        "value": len(regressed),
+        "passed": False,
+        "cases": regressed,
+    }
+    assert result.err.startswith(f"replay: gate failed: {len(regressed)} regressed (")
+    markdown = (workdir / "summary.md").read_text()
+    assert "❌ gate failed" in markdown and "| regressions |" in markdown
+
+
+def test_the_original_model_passes_the_gate(
+    capsys: pytest.CaptureFixture[str], stub: StubServer, fixture_db: str, fixtures: FixtureSummary
+) -> None:
+    """Replaying recorded requests through a faithful model: no regression, exit 0."""
+    result, artifact = _run(
+        capsys,
+        fixture_db,
+        fixtures.clients[0].id,
+        "run.json",
+        "--model",
+        "replay-original",
+        "--request-source",
+        "recorded",
+        "--limit",
+        "30",
+    )
+    assert result.code == 0, result.err
+    assert artifact["gate"]["passed"] and artifact["gate"]["failed"] == []
+    assert "regressed" not in artifact["summary"]["by_verdict"]
+
+
+def test_compare_pairs_cases_and_gates(
+    capsys: pytest.CaptureFixture[str],
+    stub: StubServer,
+    fixture_db: str,
+    fixtures: FixtureSummary,
+    workdir: Path,
+) -> None:
+    """`replay compare` reports newly regressed cases and exits 1; reversed, it passes."""
+    client = fixtures.clients[0].id
+    _run(capsys, fixture_db, client, "old.json", "--model", "replay-original", "--limit", "40")
+    _run(
+        capsys,
+        fixture_db,
+        client,
+        "new.json",
+        "--model",
+        "replay-variant",
+        "--limit",
+        "40",
+        "--no-gate",
+    )
+    result = run_cli(capsys, "compare", "old.json", "new.json", "--out", "cmp.json")
+    assert result.code == 1
+    report = orjson.loads((workdir / "cmp.json").read_bytes())
+    assert report["kind"] == "compare" and report["report"]["paired"] == 40
+    regressions = [c for c in report["report"]["changes"] if c["kind"] == "regression"]
+    assert regressions and report["gate"]["failed"] == ["regressions"]
+    assert "differences" in report["report"] and any(
+        "request.model" in d for d in report["report"]["differences"]
+    )
+    assert "newly regressed" in result.out
+    back = run_cli(capsys, "compare", "new.json", "old.json", "--out", "back.json")
+    assert back.code == 0
+    assert "recovered" in back.out
+
+
+def test_compare_flags_pass_to_error_as_infra(
+    capsys: pytest.CaptureFixture[str],
+    stub: StubServer,
+    fixture_db: str,
+    fixtures: FixtureSummary,
+    workdir: Path,
+) -> None:
+    """A case that passed and now errors is an infra regression, never unchanged."""
+    client = fixtures.clients[0].id
+    _run(capsys, fixture_db, client, "old.json", "--model", "replay-original", "--limit", "5")
+    _run(
+        capsys,
+        fixture_db,
+        client,
+        "new.json",
+        "--model",
+        "fail-500",
+        "--limit",
+        "5",
+        "--retries",
+        "0",
+        "--no-gate",
+    )
+    result = run_cli(capsys, "compare", "old.json", "new.json", "--out", "cmp.json")
+    assert result.code == 1
+    report = orjson.loads((workdir / "cmp.json").read_bytes())
+    assert {c["kind"] for c in report["report"]["changes"]} == {"infra"}
+    assert report["gate"]["failed"] == ["error_rate"]
+
+
+def test_baseline_only_cases_are_listed(
+    capsys: pytest.CaptureFixture[str],
+    stub: StubServer,
+    fixture_db: str,
+    fixtures: FixtureSummary,
+    workdir: Path,
+) -> None:
+    """Cases only in one run are listed, and the differing selection is said plainly."""
+    client = fixtures.clients[0].id
+    _run(capsys, fixture_db, client, "old.json", "--model", "replay-original", "--limit", "8")
+    _run(capsys, fixture_db, client, "new.json", "--model", "replay-original", "--limit", "5")
+    result = run_cli(capsys, "compare", "old.json", "new.json", "--out", "cmp.json")
+    report = orjson.loads((workdir / "cmp.json").read_bytes())["report"]
+    assert report["paired"] == 5 and len(report["only_in_baseline"]) == 3
+    assert any(d.startswith("selection.limit: 8 → 5") for d in report["differences"])
+    assert result.code == 0
+
+
+def test_baseline_latest_picks_the_newest_complete_live_run(
+    capsys: pytest.CaptureFixture[str], stub: StubServer, fixture_db: str, fixtures: FixtureSummary
+) -> None:
+    """--baseline latest finds the previous run of the client and embeds the comparison."""
+    client = fixtures.clients[0].id
+    first = run_cli(
+        capsys,
+        "--client-id",
+        client,
+        "--database-url",
+        fixture_db,
+        "--quiet",
+        "--model",
+        "replay-original",
+        "--limit",
+        "6",
+    )
+    assert first.code == 0
+    second = run_cli(
+        capsys,
+        "--client-id",
+        client,
+        "--database-url",
+        fixture_db,
+        "--model",
+        "replay-original",
+        "--limit",
+        "6",
+        "--baseline",
+        "latest",
+    )
+    assert second.code == 0, second.err
+    newest = sorted(ARTIFACTS.glob("run-*.json"))[-1]
+    artifact = orjson.loads(newest.read_bytes())
+    assert artifact["baseline"]["baseline"] == first.out.strip()
+    assert artifact["baseline"]["paired"] == 6 and artifact["baseline"]["comparable"]
+    assert "baseline  " in second.out
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        pytest.param(b"nope", "is not JSON", id="not-json"),
+        pytest.param(
+            b'{"kind": "run", "schema_version": 99}', "has schema version 99", id="version"
+        ),
+    ],
+)
+def test_compare_rejects_bad_artifacts(
+    capsys: pytest.CaptureFixture[str], workdir: Path, content: bytes, message: str
+) -> None:
+    """An artifact that is not JSON or of another schema version exits 2."""
+    (workdir / "a.json").write_bytes(content)
+    (workdir / "b.json").write_bytes(content)
+    result = run_cli(capsys, "compare", "a.json", "b.json")
+    assert result.code == 2
+    assert message in result.err
+
+
+def test_baseline_latest_without_an_earlier_run_exits_2(
+    capsys: pytest.CaptureFixture[str], stub: StubServer, fixture_db: str, fixtures: FixtureSummary
+) -> None:
+    """No earlier complete run to compare with is a usage error naming the client."""
+    result = run_cli(
+        capsys,
+        "--client-id",
+        fixtures.clients[0].id,
+        "--database-url",
+        fixture_db,
+        "--model",
+        "replay-original",
+        "--baseline",
+        "latest",
+    )
+    assert result.code == 2
+    assert "--baseline latest: no complete live run of client" in result.err
