@@ -291,3 +291,35 @@ def test_baseline_latest_without_an_earlier_run_exits_2(
     )
     assert result.code == 2
     assert "--baseline latest: no complete live run of client" in result.err
+
+
+@pytest.mark.parametrize("scope", ["all-clients", "one-client"])
+def test_checks_are_configurable_per_client(
+    capsys: pytest.CaptureFixture[str],
+    stub: StubServer,
+    fixture_db: str,
+    fixtures: FixtureSummary,
+    workdir: Path,
+    scope: str,
+) -> None:
+    """Switching the injected checks off in replay.toml (for all or one client) clears the gate."""
+    client = fixtures.clients[0].id
+    codes = '["unsupported_price", "unresolved_placeholder", "channel_length", "unsupported_link"]'
+    section = "[invariants]" if scope == "all-clients" else f'[invariants.clients."{client}"]'
+    (workdir / "replay.toml").write_text(f"{section}\ndisabled = {codes}\n")
+    result, artifact = _run(
+        capsys, fixture_db, client, "run.json", "--model", "replay-variant", "--limit", "60"
+    )
+    assert result.code == 0, result.err
+    assert "regressed" not in artifact["summary"]["by_verdict"]
+    assert artifact["summary"]["by_invariant"] == {}
+
+
+def test_an_unknown_check_in_replay_toml_exits_2(
+    capsys: pytest.CaptureFixture[str], workdir: Path
+) -> None:
+    """A typo in a disabled check code is named."""
+    (workdir / "replay.toml").write_text('[invariants]\ndisabled = ["unsuported_price"]\n')
+    result = run_cli(capsys, "--client-id", "c", "--database-url", "postgresql:///x")
+    assert result.code == 2
+    assert result.err.startswith("replay: replay.toml: [invariants.disabled.0] input should be ")
