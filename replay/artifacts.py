@@ -13,7 +13,7 @@ import contextlib
 import math
 import os
 import tempfile
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
@@ -87,14 +87,10 @@ class CaseLog:
         """
         self.path = path
         if replace:
-            fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-            with os.fdopen(fd, "wb") as handle:
+            with atomic(path) as handle:
                 handle.write(dumps({"header": header}) + b"\n")
                 for line in kept:
                     handle.write(line + b"\n")
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(temp, path)
             self._file: IO[bytes] = path.open("ab")
         else:
             self._file = path.open("xb")
@@ -134,41 +130,41 @@ def finish(
 
     The partial file is removed once the artifact is in place.
     """
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, temp_name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(b"{")
-            for key, value in head.items():
-                handle.write(dumps(key) + b":" + dumps(value) + b",")
-            handle.write(b'"cases":[')
-            if log is not None:
-                for index, line in enumerate(log.cases()):
-                    handle.write((b"," if index else b"") + line)
-            handle.write(b"]")
-            for key, value in tail.items():
-                handle.write(b"," + dumps(key) + b":" + dumps(value))
-            handle.write(b"}\n")
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temp_name, target)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temp_name)
-        raise
-    _fsync_dir(target.parent)
+    with atomic(target) as handle:
+        handle.write(b"{")
+        for key, value in head.items():
+            handle.write(dumps(key) + b":" + dumps(value) + b",")
+        handle.write(b'"cases":[')
+        if log is not None:
+            for index, line in enumerate(log.cases()):
+                handle.write((b"," if index else b"") + line)
+        handle.write(b"]")
+        for key, value in tail.items():
+            handle.write(b"," + dumps(key) + b":" + dumps(value))
+        handle.write(b"}\n")
     if log is not None:
         log.close()
         log.path.unlink(missing_ok=True)
 
 
 def write(target: Path, data: Any) -> None:
-    """Write one JSON document atomically (temp file in the same folder, fsync, rename)."""
+    """Write one JSON document atomically."""
+    with atomic(target) as handle:
+        handle.write(orjson.dumps(data, option=_OPTIONS | orjson.OPT_INDENT_2) + b"\n")
+
+
+@contextlib.contextmanager
+def atomic(target: Path) -> Iterator[IO[bytes]]:
+    """A file that appears at `target` whole or not at all.
+
+    Written to a temporary file in the same folder, fsynced, renamed over `target`, and the
+    rename fsynced; on any error the temporary file is removed and `target` is untouched.
+    """
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, temp_name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as handle:
-            handle.write(orjson.dumps(data, option=_OPTIONS | orjson.OPT_INDENT_2) + b"\n")
+            yield handle
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(temp_name, target)

@@ -26,7 +26,7 @@ from pydantic import SecretStr
 
 from replay import app, source
 from replay.config import DatabaseConfig, SelectionConfig
-from replay.devtools import generator, pg
+from replay.devtools import generator, pg, stub_model
 from replay.settings import LoadedToml, TomlConfig, views
 
 PGDATA = Path(".artifacts/bench-pg").resolve()
@@ -148,30 +148,7 @@ def _requests(artifact: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def _model_server(latency_ms: int) -> tuple[subprocess.Popen[str], str]:
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "replay.devtools.stub_model",
-            "--port",
-            "0",
-            "--api-key",
-            KEY,
-            "--latency-ms",
-            str(latency_ms),
-        ],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    assert process.stdout is not None
-    return process, process.stdout.readline().split()[-1]
-
-
-def _stop(process: subprocess.Popen[str]) -> None:
-    process.terminate()
-    process.wait()
-    if process.stdout is not None:
-        process.stdout.close()
+    return stub_model.spawn("--port", "0", "--api-key", KEY, "--latency-ms", str(latency_ms))
 
 
 def main() -> int:
@@ -264,7 +241,7 @@ def _measure(server: pg.EmbeddedPostgres) -> int:
                 f"({_verdict(ratio >= 0.95)})"
             )
     finally:
-        _stop(model)
+        stub_model.terminate(model)
 
     print("\nmemory: peak RSS of a live run, local model server at L = 0")
     model, base_url = _model_server(0)
@@ -296,7 +273,7 @@ def _measure(server: pg.EmbeddedPostgres) -> int:
         ratio = peaks[20_000] / peaks[1_000]
         print(f"  20,000 / 1,000 = {ratio:.2f} (target <= 1.3: {_verdict(ratio <= 1.3)})")
     finally:
-        _stop(model)
+        stub_model.terminate(model)
     print(f"\nartifacts of this bench: {work}")
     return 0
 

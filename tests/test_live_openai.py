@@ -5,8 +5,6 @@ from __future__ import annotations
 import http.server
 import os
 import signal
-import subprocess
-import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,7 +13,7 @@ from typing import Any
 import pytest
 
 from replay.devtools.generator import FixtureSummary
-from replay.devtools.stub_model import StubOptions, StubServer, running
+from replay.devtools.stub_model import StubOptions, StubServer, running, spawn, terminate
 from tests.helpers import Result, only_artifact, run_cli
 
 ARTIFACTS = Path(".artifacts/ai-replay")
@@ -369,23 +367,7 @@ def test_the_server_dying_mid_run_is_model_connection(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """Killing the server mid-run: the rest end as model_connection, the run still finishes."""
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "replay.devtools.stub_model",
-            "--port",
-            "0",
-            "--api-key",
-            KEY,
-            "--latency-ms",
-            "150",
-        ],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    assert process.stdout is not None
-    base_url = process.stdout.readline().split()[-1]
+    process, base_url = spawn("--port", "0", "--api-key", KEY, "--latency-ms", "150")
     monkeypatch.setenv("OPENAI_BASE_URL", base_url)
     monkeypatch.setenv("OPENAI_API_KEY", KEY)
     killer = threading.Timer(0.8, lambda: os.kill(process.pid, signal.SIGKILL))
@@ -406,9 +388,7 @@ def test_the_server_dying_mid_run_is_model_connection(
         )
     finally:
         killer.cancel()
-        process.kill()
-        process.wait()
-        process.stdout.close()
+        terminate(process)
     errors = [c for c in artifact["cases"] if c["verdict"] == "error"]
     assert errors and len(errors) < 20
     assert {c["error"]["error_class"] for c in errors} == {"model_connection"}

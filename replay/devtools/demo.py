@@ -14,7 +14,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from replay.devtools import pg
+from replay.devtools import pg, stub_model
 
 ROOT = Path(".artifacts")
 PGDATA = ROOT / "demo-pg"
@@ -32,13 +32,13 @@ def _step(title: str, *args: str) -> subprocess.CompletedProcess[str]:
 
 def _model_server() -> tuple[subprocess.Popen[str], str]:
     """The local model server in its own process; returns it and its base URL."""
-    args = ["stub-model", "--port", "0", "--api-key", DEMO_KEY, "--latency-ms", "40"]
-    print(f"\n== start the local model server\n$ replay {shlex.join(args)} &", flush=True)
-    process = subprocess.Popen(["replay", *args], stdout=subprocess.PIPE, text=True)
-    assert process.stdout is not None
-    line = process.stdout.readline().strip()
-    print(line, flush=True)
-    return process, line.split()[-1]
+    args = ("--port", "0", "--api-key", DEMO_KEY, "--latency-ms", "40")
+    print(
+        f"\n== start the local model server\n$ replay stub-model {shlex.join(args)} &", flush=True
+    )
+    process, base_url = stub_model.spawn(*args)
+    print(f"listening on {base_url}", flush=True)
+    return process, base_url
 
 
 def _artifact(done: subprocess.CompletedProcess[str]) -> Path | None:
@@ -120,10 +120,7 @@ def main() -> int:
         return 0 if expected else 1
     finally:
         if model is not None:
-            model.terminate()
-            model.wait()
-            if model.stdout is not None:
-                model.stdout.close()
+            stub_model.terminate(model)
         pg.stop(server)
 
 

@@ -20,6 +20,7 @@ import math
 import random
 import re
 import signal
+import subprocess
 import sys
 from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
@@ -529,3 +530,31 @@ def _text(content: Any) -> str:
 
 if __name__ == "__main__":
     raise SystemExit(main())
+
+
+def spawn(*args: str) -> tuple[subprocess.Popen[str], str]:
+    """Run the server in its own process with `args` (main's flags); return it and its base URL.
+
+    The bench and the demo use this: a server sharing the measured process would skew it.
+    """
+    process = subprocess.Popen(
+        [sys.executable, "-m", "replay.devtools.stub_model", *args],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert process.stdout is not None
+    line = process.stdout.readline().strip()
+    if not line.startswith("listening on "):
+        process.kill()
+        process.wait()
+        process.stdout.close()
+        raise RuntimeError(f"the model server did not start: {line!r}")
+    return process, line.split()[-1]
+
+
+def terminate(process: subprocess.Popen[str]) -> None:
+    """Stop a server started by `spawn` and release its pipe."""
+    process.terminate()
+    process.wait()
+    if process.stdout is not None:
+        process.stdout.close()
