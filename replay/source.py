@@ -15,10 +15,11 @@ from typing import Any, NamedTuple
 import asyncpg
 import orjson
 
-from replay import sqlcheck
+from replay import views
 from replay.config import SelectionConfig, SourceConfig, ViewSql
-from replay.errors import SchemaMismatch, UsageError, ViewError
+from replay.errors import UsageError, ViewError
 from replay.models import Case, ChatRequest, InvalidCase, ThreadMessage
+from replay.views import Shape, Statement
 
 CONTRACT: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     # view: (required columns, optional columns)
@@ -46,17 +47,6 @@ CHUNK = 500
 """Cases loaded per query: bounds memory on large runs while keeping round trips few."""
 
 
-class Shape(NamedTuple):
-    """The columns of a view and the SQL type name of each, as `format_type` spells it."""
-
-    view: ViewSql
-    types: dict[str, str]
-
-    def cast(self, column: str, param: str, *, array: bool = False) -> str:
-        """Return SQL that casts a text parameter to this view's type of `column`."""
-        return f"CAST({param} AS {self.types[column]}{'[]' if array else ''})"
-
-
 @dataclass(frozen=True)
 class Shapes:
     """The shapes of the views of one source."""
@@ -77,18 +67,6 @@ class Plan:
     statements: Sequence[str] = field(default_factory=tuple)
 
 
-class Statement(NamedTuple):
-    """SQL and its arguments; `show` renders it for `--show-sql`."""
-
-    sql: str
-    args: tuple[Any, ...]
-
-    def show(self) -> str:
-        """Return the SQL followed by its parameters, one per line."""
-        params = "\n".join(f"--   ${i} = {arg!r}" for i, arg in enumerate(self.args, start=1))
-        return f"{self.sql};\n{params}" if params else f"{self.sql};"
-
-
 # --- views ---------------------------------------------------------------------------------------
 
 
@@ -100,48 +78,10 @@ async def inspect(conn: asyncpg.Connection, source: SourceConfig) -> Shapes:
         SchemaMismatch: a table or contract column is missing (exit 3); the message names
             every missing column of every view.
     """
-    views = [v for v in (source.cases, source.thread, source.clients) if v is not None]
-    for view in views:
-        sqlcheck.check_view(view.sql, origin=view.origin)
-    shapes = {view.name: await _describe(conn, view) for view in views}
-    problems = []
-    for name, shape in shapes.items():
-        required, _ = CONTRACT[name]
-        missing = [column for column in required if column not in shape.types]
-        if missing:
-            problems.append(
-                f"{name} view ({shape.view.origin}) lacks column(s) {', '.join(missing)}"
-            )
-    if problems:
-        raise SchemaMismatch("; ".join(problems), view=",".join(shapes))
+    listed = [v for v in (source.cases, source.thread, source.clients) if v is not None]
+    shapes = {view.name: await views.describe(conn, view) for view in listed}
+    views.require(shapes.values(), CONTRACT)
     return Shapes(shapes["cases"], shapes["thread"], shapes.get("clients"))
-
-
-async def _describe(conn: asyncpg.Connection, view: ViewSql) -> Shape:
-    try:
-        statement = await conn.prepare(f"SELECT * FROM (\n{view.sql}\n) AS v LIMIT 0")
-    except asyncpg.PostgresSyntaxError as exc:
-        raise ViewError(
-            f"{view.origin}: the {view.name} view has an SQL syntax error: {exc.message}",
-            view=view.name,
-        ) from None
-    except (asyncpg.UndefinedTableError, asyncpg.UndefinedColumnError) as exc:
-        raise SchemaMismatch(
-            f"{view.name} view ({view.origin}) cannot run: {exc.message}",
-            view=view.name,
-            code="missing_table"
-            if isinstance(exc, asyncpg.UndefinedTableError)
-            else "view_columns",
-        ) from None
-    except asyncpg.PostgresError as exc:
-        raise ViewError(
-            f"{view.origin}: the {view.name} view does not run: {exc.message}", view=view.name
-        ) from None
-    attributes = statement.get_attributes()
-    oids = [attribute.type.oid for attribute in attributes]
-    rows = await conn.fetch("SELECT oid, format_type(oid, NULL) FROM unnest($1::oid[]) oid", oids)
-    names: dict[int, str] = {row[0]: row[1] for row in rows}
-    return Shape(view, {attribute.name: names[attribute.type.oid] for attribute in attributes})
 
 
 # --- selection -----------------------------------------------------------------------------------
