@@ -25,7 +25,7 @@ class Frozen(BaseModel):
 class ViewSql(Frozen):
     """One view of the case contract: its SQL and where it came from (for error messages)."""
 
-    name: Literal["cases", "thread", "clients"]
+    name: Literal["cases", "thread", "clients", "jobs", "dispatch", "drafts"]
     origin: str
     """A file path, a `replay.toml` key, or `built-in`."""
     sql: str
@@ -169,6 +169,67 @@ class LiveConfig(Frozen):
     max_cost_usd: float | None = Field(default=None, gt=0)
     endpoint: ModelEndpoint = ModelEndpoint()
     grace_s: float = Field(default=10.0, ge=0)
+
+
+class SignalViews(Frozen):
+    """The views `replay signals` reads: jobs, dispatcher events, drafts."""
+
+    jobs: ViewSql
+    dispatch: ViewSql | None = None
+    drafts: ViewSql | None = None
+
+
+class CanaryThresholds(Frozen):
+    """Stop rules of a staged rollout (`[canary]` in replay.toml and flags)."""
+
+    max_duplicates: int = Field(default=0, ge=0)
+    """Duplicate executions the canary may show; any more stops the rollout."""
+    max_enqueue_failure_rate: float = Field(default=0.01, ge=0, le=1)
+    backlog_windows: int = Field(default=4, gt=0)
+    """Consecutive windows of a growing canary backlog that stop the rollout."""
+    p95_limit_s: float = Field(default=2.0, gt=0)
+    """Absolute limit of the canary's p95 dispatch latency."""
+    p95_over_control: float = Field(default=0.5, ge=0)
+    """How far (as a fraction) the canary's p95 may exceed the control's."""
+    max_error_rate_over_control: float = Field(default=0.02, ge=0, le=1)
+    max_timeout_rate_over_control: float = Field(default=0.02, ge=0, le=1)
+    min_jobs: int = Field(default=30, gt=0)
+    """Below this many jobs in a cohort the check says "not enough data"."""
+    stages: tuple[int, ...] = (5, 25, 100)
+    rollback: str = "switch the dispatch flag back to inline for every client"
+    """What to pull when the check says stop."""
+
+
+class SignalsConfig(Frozen):
+    """`replay signals` and `replay canary-check`."""
+
+    database: DatabaseConfig
+    views: SignalViews
+    client_id: str | None = None
+    start: datetime
+    end: datetime
+    window_s: float = Field(gt=0)
+    canary: str | None = None
+    """An SQL predicate over the jobs view that marks canary jobs (`--canary`)."""
+    artifacts_dir: Path
+    out: Path | None = None
+    thresholds: CanaryThresholds = CanaryThresholds()
+    stage: int | None = None
+
+    def redacted(self) -> dict[str, Any]:
+        """The config without the database URL's secrets."""
+        data = self.model_dump(mode="json", exclude={"database", "views"})
+        data["database"] = self.database.target
+        data["views"] = {
+            name: view.origin
+            for name, view in (
+                ("jobs", self.views.jobs),
+                ("dispatch", self.views.dispatch),
+                ("drafts", self.views.drafts),
+            )
+            if view is not None
+        }
+        return data
 
 
 class CompareConfig(Frozen):

@@ -17,7 +17,15 @@ import orjson
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from replay import constants, sqlcheck
-from replay.config import ChecksConfig, InvariantSettings, Price, SourceConfig, ViewSql
+from replay.config import (
+    CanaryThresholds,
+    ChecksConfig,
+    InvariantSettings,
+    Price,
+    SignalViews,
+    SourceConfig,
+    ViewSql,
+)
 from replay.errors import UsageError
 
 T = TypeVar("T")
@@ -40,9 +48,15 @@ class _Source(_Section):
     cases_sql: str | None = None
     thread_sql: str | None = None
     clients_sql: str | None = None
+    jobs_sql: str | None = None
+    dispatch_sql: str | None = None
+    drafts_sql: str | None = None
     cases_sql_file: str | None = None
     thread_sql_file: str | None = None
     clients_sql_file: str | None = None
+    jobs_sql_file: str | None = None
+    dispatch_sql_file: str | None = None
+    drafts_sql_file: str | None = None
 
 
 class _Selection(_Section):
@@ -86,6 +100,19 @@ class _Invariants(_InvariantValues):
     clients: dict[str, _InvariantValues] = Field(default_factory=dict)
 
 
+class _Canary(_Section):
+    max_duplicates: int | None = Field(default=None, ge=0)
+    max_enqueue_failure_rate: float | None = Field(default=None, ge=0, le=1)
+    backlog_windows: int | None = Field(default=None, gt=0)
+    p95_limit_s: float | None = Field(default=None, gt=0)
+    p95_over_control: float | None = Field(default=None, ge=0)
+    max_error_rate_over_control: float | None = Field(default=None, ge=0, le=1)
+    max_timeout_rate_over_control: float | None = Field(default=None, ge=0, le=1)
+    min_jobs: int | None = Field(default=None, gt=0)
+    stages: list[int] | None = None
+    rollback: str | None = None
+
+
 class _Artifacts(_Section):
     dir: str | None = None
 
@@ -100,6 +127,7 @@ class TomlConfig(_Section):
     artifacts: _Artifacts = _Artifacts()
     gate: _Gate = _Gate()
     invariants: _Invariants = _Invariants()
+    canary: _Canary = _Canary()
     prices: dict[str, Price] = Field(default_factory=dict)
 
 
@@ -326,9 +354,63 @@ def views(toml: LoadedToml, cases_flag: str | None, thread_flag: str | None) -> 
     return SourceConfig(cases=cases, thread=thread, clients=clients)
 
 
+def signal_views(toml: LoadedToml, jobs_flag: str | None, dispatch_flag: str | None) -> SignalViews:
+    """The jobs, dispatch and drafts views `replay signals` reads.
+
+    The built-in dispatch and drafts views go only with the built-in jobs view: on a team's
+    own schema they would not exist.
+    """
+    source = toml.config.source
+
+    def resolve(
+        name: Literal["jobs", "dispatch", "drafts"], flag_name: str | None, flag: str | None
+    ) -> ViewSql:
+        view = _view(toml, name, flag_name, flag)
+        sqlcheck.check_view(view.sql, origin=view.origin)
+        return view
+
+    custom = (
+        jobs_flag is not None or source.jobs_sql is not None or source.jobs_sql_file is not None
+    )
+    jobs = resolve("jobs", "--jobs-sql", jobs_flag)
+    given = {
+        "dispatch": dispatch_flag is not None
+        or source.dispatch_sql is not None
+        or source.dispatch_sql_file is not None,
+        "drafts": source.drafts_sql is not None or source.drafts_sql_file is not None,
+    }
+    dispatch = (
+        resolve("dispatch", "--dispatch-sql", dispatch_flag)
+        if given["dispatch"] or not custom
+        else None
+    )
+    drafts = resolve("drafts", None, None) if given["drafts"] or not custom else None
+    return SignalViews(jobs=jobs, dispatch=dispatch, drafts=drafts)
+
+
+def canary_thresholds(toml: LoadedToml, **flags: Any) -> CanaryThresholds:
+    """`[canary]` over the defaults, and flags over both."""
+    values = toml.config.canary.model_dump(exclude_none=True)
+    values |= {key: value for key, value in flags.items() if value is not None}
+    return CanaryThresholds.model_validate(values)
+
+
+def duration(flag: str, text: str) -> float:
+    """Parse `90s`, `15m`, `24h` or `7d` into seconds."""
+    units = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+    value = text.strip().lower()
+    try:
+        amount = float(value[:-1])
+    except ValueError:
+        amount = 0.0
+    if not value or value[-1] not in units or amount <= 0:
+        raise UsageError(f"{flag} must be a duration such as 90s, 15m, 24h or 7d, got {text!r}")
+    return amount * units[value[-1]]
+
+
 def _view(
     toml: LoadedToml,
-    name: Literal["cases", "thread", "clients"],
+    name: Literal["cases", "thread", "clients", "jobs", "dispatch", "drafts"],
     flag_name: str | None,
     flag: str | None,
 ) -> ViewSql:

@@ -92,3 +92,13 @@ def _skip_quoted(sql: str, start: int, quote: str) -> int:
             return i + 1
         i += 1
     return i
+
+
+def check_expression(sql: str, *, origin: str) -> None:
+    """Raise ViewError when a predicate given on the command line could do more than filter."""
+    check_view(f"SELECT 1 WHERE ({sql})", origin=origin)
+    depth = 0
+    for char in sql:
+        depth += {"(": 1, ")": -1}.get(char, 0)
+        if depth < 0:
+            raise ViewError(f"{origin}: unbalanced parentheses in {sql!r}", view=origin)
