@@ -9,8 +9,9 @@ Rules, each with its value and limit (`[canary]` in replay.toml):
 | `enqueue_failures` | canary enqueue failures / attempts > `max_enqueue_failure_rate` (0.01) |
 | `backlog` | the canary backlog grew for `backlog_windows` (4) windows in a row |
 | `p95_absolute` | canary p95 dispatch latency > `p95_limit_s` (2 s) |
-| `p95_vs_control` | canary p95 > control p95 × (1 + `p95_over_control`) (0.5) |
-| `p95_vs_previous` | canary p95 > its previous range's p95 × (1 + `p95_over_control`) |
+| `p95_vs_control` | canary p95 > control p95 × (1 + `p95_over_control`) (0.5) and by more |
+| | than `p95_min_delta_s` (1 s): a queue adds some latency by design |
+| `p95_vs_previous` | the same against the canary's own previous range |
 | `errors_vs_control` | canary failure rate − control failure rate > `max_error_rate_over_control` |
 | `timeouts_vs_control` | the same for timeouts |
 
@@ -111,16 +112,15 @@ def _comparative(
     before: CohortSignals | None,
     limits: CanaryThresholds,
 ) -> list[CanaryRule]:
-    factor = 1 + limits.p95_over_control
     p95, control_p95 = canary.total.dispatch_p95_s, control.total.dispatch_p95_s
+    allowed = f"(allowed {limits.p95_over_control:.0%} and {limits.p95_min_delta_s:g} s above)"
     rules = [
         CanaryRule(
             rule="p95_vs_control",
-            passed=p95 is None or control_p95 is None or p95 <= control_p95 * factor,
+            passed=_p95_ok(p95, control_p95, limits),
             value=p95,
-            limit=None if control_p95 is None else round(control_p95 * factor, 3),
-            detail=f"canary p95 {_s(p95)} vs control {_s(control_p95)} "
-            f"(allowed {limits.p95_over_control:.0%} above)",
+            limit=_p95_limit(control_p95, limits),
+            detail=f"canary p95 {_s(p95)} vs control {_s(control_p95)} {allowed}",
         ),
         _difference("errors_vs_control", canary.total.failure_rate, control.total.failure_rate,
                     limits.max_error_rate_over_control, "failure rate"),
@@ -132,13 +132,26 @@ def _comparative(
         rules.append(
             CanaryRule(
                 rule="p95_vs_previous",
-                passed=p95 is None or previous is None or p95 <= previous * factor,
+                passed=_p95_ok(p95, previous, limits),
                 value=p95,
-                limit=None if previous is None else round(previous * factor, 3),
-                detail=f"canary p95 {_s(p95)} vs {_s(previous)} in the previous range",
+                limit=_p95_limit(previous, limits),
+                detail=f"canary p95 {_s(p95)} vs {_s(previous)} in the previous range {allowed}",
             )
         )
     return rules
+
+
+def _p95_limit(reference: float | None, limits: CanaryThresholds) -> float | None:
+    """The highest canary p95 that passes against `reference`."""
+    if reference is None:
+        return None
+    factor = 1 + limits.p95_over_control
+    return round(max(reference * factor, reference + limits.p95_min_delta_s), 3)
+
+
+def _p95_ok(p95: float | None, reference: float | None, limits: CanaryThresholds) -> bool:
+    limit = _p95_limit(reference, limits)
+    return p95 is None or limit is None or p95 <= limit
 
 
 def _difference(rule: str, canary: float, control: float, limit: float, what: str) -> CanaryRule:

@@ -190,7 +190,10 @@ class CanaryThresholds(Frozen):
     p95_limit_s: float = Field(default=2.0, gt=0)
     """Absolute limit of the canary's p95 dispatch latency."""
     p95_over_control: float = Field(default=0.5, ge=0)
-    """How far (as a fraction) the canary's p95 may exceed the control's."""
+    """How far (as a fraction) the canary's p95 may exceed the control's..."""
+    p95_min_delta_s: float = Field(default=1.0, ge=0)
+    """...and by how many seconds at least, before it counts: a queue adds some latency by
+    design, and sub-second differences do not delay a draft anyone waits for."""
     max_error_rate_over_control: float = Field(default=0.02, ge=0, le=1)
     max_timeout_rate_over_control: float = Field(default=0.02, ge=0, le=1)
     min_jobs: int = Field(default=30, gt=0)

@@ -106,6 +106,7 @@ class _Canary(_Section):
     backlog_windows: int | None = Field(default=None, gt=0)
     p95_limit_s: float | None = Field(default=None, gt=0)
     p95_over_control: float | None = Field(default=None, ge=0)
+    p95_min_delta_s: float | None = Field(default=None, ge=0)
     max_error_rate_over_control: float | None = Field(default=None, ge=0, le=1)
     max_timeout_rate_over_control: float | None = Field(default=None, ge=0, le=1)
     min_jobs: int | None = Field(default=None, gt=0)
