@@ -11,12 +11,15 @@ checked alike, and only a critical violation the original lacks is a regression 
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 from urllib.parse import urlsplit
+
+import orjson
 
 from replay.models import CaseInput, Severity, Violation
 
@@ -132,7 +135,7 @@ class InvariantConfig:
 
 
 @dataclass(frozen=True)
-class _Context:
+class Context:
     """The normalized facts of a case's context, each compared with the draft's own."""
 
     amounts: frozenset[str]
@@ -142,13 +145,19 @@ class _Context:
 
 
 def check(
-    draft: str, case: CaseInput, config: InvariantConfig = InvariantConfig()
-) -> list[Violation]:  # noqa: B008, E501
+    draft: str,
+    case: CaseInput,
+    config: InvariantConfig = InvariantConfig(),  # noqa: B008 - frozen, so a safe default
+    *,
+    context: Context | None = None,
+) -> list[Violation]:
     """Every violation of `draft` against the case's own context, in CODES order.
 
-    Deduplicated by (code, key): a price quoted twice is one violation.
+    Deduplicated by (code, key): a price quoted twice is one violation. Pass `context`
+    (`context_of(case)`) when checking several drafts of one case: reading it costs more
+    than the checks.
     """
-    context = _context(case)
+    context = context if context is not None else context_of(case)
     domains = tuple(_link_key(domain).partition("/")[0] for domain in config.allowed_domains)
     found = [
         *_empty(draft),
@@ -211,14 +220,14 @@ def _length(draft: str, channel: str, config: InvariantConfig) -> Iterator[Viola
         yield _violation("channel_length", f"{length:,} characters", "channel_length", detail)
 
 
-def _prices(draft: str, context: _Context) -> Iterator[Violation]:
+def _prices(draft: str, context: Context) -> Iterator[Violation]:
     for match in _MONEY.finditer(draft):
         amount = _money_amount(match)
         if amount not in context.amounts:
             yield _violation("unsupported_price", match[0].strip(), amount, f"not in {_CONTEXT}")
 
 
-def _links(draft: str, context: _Context, domains: Sequence[str]) -> Iterator[Violation]:
+def _links(draft: str, context: Context, domains: Sequence[str]) -> Iterator[Violation]:
     hosts = {link.partition("/")[0] for link in context.links}
     for match in _URL.finditer(draft):
         text = match[0].rstrip(_TRAILING)
@@ -232,7 +241,7 @@ def _links(draft: str, context: _Context, domains: Sequence[str]) -> Iterator[Vi
         yield _violation("unsupported_link", text, key, detail)
 
 
-def _emails(draft: str, context: _Context, domains: Sequence[str]) -> Iterator[Violation]:
+def _emails(draft: str, context: Context, domains: Sequence[str]) -> Iterator[Violation]:
     for match in _EMAIL.finditer(draft):
         key = match[0].lower()
         if key not in context.emails and not _on_domain(key.rpartition("@")[2], domains):
@@ -240,7 +249,7 @@ def _emails(draft: str, context: _Context, domains: Sequence[str]) -> Iterator[V
             yield _violation("unsupported_email", match[0], key, detail)
 
 
-def _phones(draft: str, context: _Context) -> Iterator[Violation]:
+def _phones(draft: str, context: Context) -> Iterator[Violation]:
     for text, digits in _phone_numbers(draft):
         if not any(known.endswith(digits) for known in context.phones):
             detail = f"its last {len(digits)} digits are not in {_CONTEXT}"
@@ -262,20 +271,36 @@ def _opt_out(draft: str, case: CaseInput, extra: Sequence[str]) -> Iterator[Viol
 # --- reading text -------------------------------------------------------------------------------
 
 
-def _context(case: CaseInput) -> _Context:
+def context_of(case: CaseInput) -> Context:
     """Every price, link, email address and phone number the case's context states."""
     texts = [case.inbound.subject or "", case.inbound.body]
     for message in case.thread:
         texts += [message.subject or "", message.body or ""]
-    texts += [*_json_texts(case.lead), *_json_texts(case.client_settings)]
+    own = _facts(texts, ())
+    lead = _json_facts(orjson.dumps(case.lead, option=orjson.OPT_SORT_KEYS))
+    settings = _json_facts(orjson.dumps(case.client_settings, option=orjson.OPT_SORT_KEYS))
+    return Context(
+        amounts=own.amounts | lead.amounts | settings.amounts,
+        links=own.links | lead.links | settings.links,
+        emails=own.emails | lead.emails | settings.emails,
+        phones=own.phones | lead.phones | settings.phones,
+    )
+
+
+@functools.lru_cache(maxsize=256)
+def _json_facts(document: bytes) -> Context:
+    """The facts of a JSON document, cached: every case of a client shares its settings."""
+    value = orjson.loads(document)
+    return _facts(list(_json_texts(value)), tuple(_json_amounts(value)))
+
+
+def _facts(texts: list[str], amounts: tuple[str, ...]) -> Context:
+    """The normalized facts stated by `texts`, plus amounts given without a currency."""
     links = {_link_key(m[0].rstrip(_TRAILING)) for t in texts for m in _URL.finditer(t)}
     links |= {_link_key(m[0].rstrip(_TRAILING)) for t in texts for m in _DOMAIN.finditer(t)}
-    return _Context(
-        amounts=frozenset(
-            {_money_amount(m) for t in texts for m in _MONEY.finditer(t)}
-            | set(_json_amounts(case.lead))
-            | set(_json_amounts(case.client_settings))
-        ),
+    return Context(
+        amounts=frozenset({_money_amount(m) for t in texts for m in _MONEY.finditer(t)})
+        | frozenset(amounts),
         links=frozenset(links),
         emails=frozenset(m[0].lower() for t in texts for m in _EMAIL.finditer(t)),
         phones=frozenset(digits for t in texts for _, digits in _phone_numbers(t)),

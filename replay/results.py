@@ -66,9 +66,12 @@ def finished(execution: Execution, config: RunConfig) -> CaseResult:
                 signature=signature if isinstance(signature, str) else None,
             )
         checks = checks_for(config, case.input.client_id)
+        context = invariants.context_of(case.input)  # read once, used for both drafts
         found = verdict.changes(
-            invariants.check(original, case.input, checks) if original is not None else [],
-            invariants.check(outcome.text, case.input, checks),
+            invariants.check(original, case.input, checks, context=context)
+            if original is not None
+            else [],
+            invariants.check(outcome.text, case.input, checks, context=context),
         )
         if outcome.usage is not None:
             cost = pricing.cost(

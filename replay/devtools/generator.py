@@ -75,22 +75,25 @@ _SENTIMENT = {"opt_out": "negative", "objection": "negative", "pricing": "positi
 _DRAFT_STATUS = {"sent_as_is": "sent", "edited": "sent", "rejected": "discarded", None: "stored"}
 
 
-class _Weighted(NamedTuple):
+class Weighted(NamedTuple):
+    """Values with integer weights, drawn by bisecting the running totals."""
+
     values: tuple[Any, ...]
     cumulative: tuple[int, ...]
 
     @classmethod
-    def of(cls, weights: Mapping[Any, int]) -> _Weighted:
+    def of(cls, weights: Mapping[Any, int]) -> Weighted:
+        """Build from a mapping of value to weight."""
         return cls(tuple(weights), tuple(itertools.accumulate(weights.values())))
 
 
-_TURNS = _Weighted.of({1: 45, 2: 30, 3: 15, 4: 10})
-_STATUSES = _Weighted.of({"succeeded": 88, "failed": 6, "dead": 6})
-_CHANNELS = _Weighted.of({"email": 55, "sms": 25, "linkedin": 20})
-_INTENTS = _Weighted.of({"pricing": 25, "meeting": 20, "information": 20, "objection": 12,
+_TURNS = Weighted.of({1: 45, 2: 30, 3: 15, 4: 10})
+_STATUSES = Weighted.of({"succeeded": 88, "failed": 6, "dead": 6})
+CHANNEL_MIX = Weighted.of({"email": 55, "sms": 25, "linkedin": 20})
+INTENT_MIX = Weighted.of({"pricing": 25, "meeting": 20, "information": 20, "objection": 12,
                          "opt_out": 8, "out_of_office": 7, "other": 8})  # fmt: skip
-_DISPOSITIONS = _Weighted.of({"sent_as_is": 45, "edited": 28, "rejected": 15, None: 12})
-_MODES = _Weighted.of({"inline": 85, "queued": 10, "inline_emergency": 5})
+_DISPOSITIONS = Weighted.of({"sent_as_is": 45, "edited": 28, "rejected": 15, None: 12})
+_MODES = Weighted.of({"inline": 85, "queued": 10, "inline_emergency": 5})
 
 
 @dataclass(frozen=True)
@@ -266,7 +269,7 @@ def _client_specs(clients: int, jobs_per_client: int, seed: int) -> list[_Client
 
 def _build_client(spec: _ClientSpec) -> _Batch:
     rows: dict[str, list[Row]] = {table: [] for table, _ in TABLES}
-    builder = _ClientBuilder(rows, _Rng(spec.seed), spec.business, spec.cycle)
+    builder = _ClientBuilder(rows, Rng(spec.seed), spec.business, spec.cycle)
     builder.build(spec.jobs, demo=spec.demo, last=spec.last)
     client = FixtureClient(name=builder.name, id=builder.client_id, jobs=spec.jobs)
     counts = {table: len(table_rows) for table, table_rows in rows.items()}
@@ -296,16 +299,19 @@ def _summary(seed: int, batches: Sequence[_Batch]) -> FixtureSummary:
     )
 
 
-class _Rng(random.Random):
+class Rng(random.Random):
     """The seeded generator, with draws cheaper than `choice` and `randint` (millions are made)."""
 
     def pick(self, values: Sequence[_T]) -> _T:
+        """One of `values`, uniformly."""
         return values[int(self.random() * len(values))]
 
     def between(self, low: int, high: int) -> int:
+        """An integer from `low` to `high`, both included."""
         return low + int(self.random() * (high - low + 1))
 
-    def weighted(self, table: _Weighted) -> Any:
+    def weighted(self, table: Weighted) -> Any:
+        """One value of `table`, by weight."""
         return table.values[bisect.bisect(table.cumulative, self.random() * table.cumulative[-1])]
 
     def uuid(self) -> str:
@@ -363,7 +369,7 @@ class _ClientBuilder:
     """Appends one client's rows to the shared tables."""
 
     def __init__(
-        self, rows: dict[str, list[Row]], rng: _Rng, business: corpus.Business, cycle: int
+        self, rows: dict[str, list[Row]], rng: Rng, business: corpus.Business, cycle: int
     ) -> None:
         self.rng = rng
         self.business = business
@@ -411,7 +417,7 @@ class _ClientBuilder:
                 turns.append(_Turn(at, self._intent(final=k == n - 1), rng.weighted(_STATUSES)))
                 at += gap
             opener_at = turns[0].at - opener if opener else None
-            plans.append(_Plan(rng.weighted(_CHANNELS), opener_at, turns, at + after))
+            plans.append(_Plan(rng.weighted(CHANNEL_MIX), opener_at, turns, at + after))
         return plans
 
     def _tail(self, start: int, window: int, *, demo: bool, last: bool) -> list[_Plan]:
@@ -432,20 +438,20 @@ class _ClientBuilder:
                 shared.append(_Turn(at, intent, "succeeded", "shared"))
                 if len(shared) == 2:
                     first_at = shared[0].at - 2 * _DAY
-                    plans.append(_Plan(rng.weighted(_CHANNELS), first_at, shared, close_by))
+                    plans.append(_Plan(rng.weighted(CHANNEL_MIX), first_at, shared, close_by))
             elif spec == "tied":
                 # Two leads write seconds apart; their jobs are enqueued in the same millisecond.
                 for offset in (0, 2_500):
                     turn = _Turn(
                         at + offset, self._intent(final=False), "succeeded", "tied", at + 8_000
                     )
-                    plans.append(_Plan(rng.weighted(_CHANNELS), None, [turn], close_by))
+                    plans.append(_Plan(rng.weighted(CHANNEL_MIX), None, [turn], close_by))
             else:
                 status = spec if spec in ("running", "pending") else "succeeded"
                 named = spec in corpus.INBOUND or spec in ("stop_by", "markup")
                 intent = spec if named else self._intent(final=True)
                 turn = _Turn(at, intent, status, spec if spec in CORRUPT_KINDS else None)
-                channel = "email" if spec == "markup" else rng.weighted(_CHANNELS)
+                channel = "email" if spec == "markup" else rng.weighted(CHANNEL_MIX)
                 opener = at - rng.between(_DAY, 5 * _DAY) if rng.random() < 0.6 else None
                 plans.append(_Plan(channel, opener, [turn], close_by))
         return plans
@@ -453,7 +459,7 @@ class _ClientBuilder:
     def _intent(self, *, final: bool) -> str:
         """An inbound intent; only a conversation's last inbound opts out."""
         while True:
-            intent: str = self.rng.weighted(_INTENTS)
+            intent: str = self.rng.weighted(INTENT_MIX)
             if final or intent != "opt_out":
                 return intent
 
@@ -492,7 +498,7 @@ class _ClientBuilder:
             lead.id, self.client_id, first, last, f"{first}.{last}@{domain}.example.com".lower(),
             f"+1 {rng.pick(corpus.AREA_CODES)} 555 01{rng.between(0, 99):02d}", company,
             rng.pick(corpus.TIMEZONES), _SENTIMENT[intents[0]] if intents else "neutral",
-            _ts(created),
+            timestamp(created),
         ))  # fmt: skip
         return lead
 
@@ -511,8 +517,8 @@ class _ClientBuilder:
         dedupe = f"reply:{inbound_id}"
         self.rows["draft_jobs"].append((
             job_id, self.client_id, convo.lead.id, inbound_id, "reply_draft", turn.status, dedupe,
-            run.attempts, 3, mode, cohort, _ts(enqueued), _maybe_ts(run.started),
-            _maybe_ts(run.finished), run.error,
+            run.attempts, 3, mode, cohort, timestamp(enqueued), maybe_timestamp(run.started),
+            maybe_timestamp(run.finished), run.error,
         ))  # fmt: skip
         self._events(job_id, dedupe, mode, cohort, enqueued)
         if turn.special:
@@ -577,7 +583,7 @@ class _ClientBuilder:
         self.rows["ai_drafts"].append((
             draft_id, job_id, self.client_id, convo.lead.id, inbound_id, convo.channel, content,
             _DRAFT_STATUS[disposition], disposition, MODEL, PROMPT_VERSION, recorded, usage,
-            latency, _ts(finished),
+            latency, timestamp(finished),
         ))  # fmt: skip
         if disposition == "sent_as_is":
             reply, sent_by = content, "ai"
@@ -606,7 +612,7 @@ class _ClientBuilder:
             subject = convo.reply_subject if convo.history else convo.subject
         self.rows["messages"].append((
             message_id, self.client_id, convo.lead.id, convo.channel, direction, subject, body,
-            _ts(at), sent_by, draft_id,
+            timestamp(at), sent_by, draft_id,
         ))  # fmt: skip
         convo.history.append({"direction": direction, "subject": subject, "body": body})
         return message_id
@@ -644,18 +650,18 @@ class _ClientBuilder:
         rng = self.rng
         events = self.rows["dispatch_events"]
         if mode == "queued":
-            events.append((rng.uuid(), self.client_id, job_id, dedupe, "enqueued", cohort, _ts(at),
-                           '{"queue": "drafts"}'))  # fmt: skip
+            events.append((rng.uuid(), self.client_id, job_id, dedupe, "enqueued", cohort,
+                           timestamp(at), '{"queue": "drafts"}'))  # fmt: skip
             if rng.random() < 0.03:
                 events.append((rng.uuid(), self.client_id, job_id, dedupe, "dedupe_hit", cohort,
-                               _ts(at + rng.between(1_000, 20_000)),
+                               timestamp(at + rng.between(1_000, 20_000)),
                                '{"reason": "duplicate webhook delivery"}'))  # fmt: skip
         elif mode == "inline_emergency":
-            failed_at = _ts(at - rng.between(200, 1_500))
+            failed_at = timestamp(at - rng.between(200, 1_500))
             events.append((rng.uuid(), self.client_id, None, dedupe, "enqueue_failed", cohort,
                            failed_at, '{"error": "queue unavailable"}'))  # fmt: skip
             events.append((rng.uuid(), self.client_id, job_id, dedupe, "inline_fallback", cohort,
-                           _ts(at), '{"reason": "enqueue_failed"}'))  # fmt: skip
+                           timestamp(at), '{"reason": "enqueue_failed"}'))  # fmt: skip
 
     # --- text ---------------------------------------------------------------------------------
 
@@ -715,10 +721,14 @@ class _ClientBuilder:
         return edited
 
 
-def _ts(ms: int) -> datetime:
-    # Exact to the millisecond at these magnitudes, and twice as fast as adding a timedelta.
+def timestamp(ms: int) -> datetime:
+    """Milliseconds since the epoch as a UTC datetime.
+
+    Exact to the millisecond at these magnitudes, and twice as fast as adding a timedelta.
+    """
     return datetime.fromtimestamp(ms / 1000, UTC)
 
 
-def _maybe_ts(ms: int | None) -> datetime | None:
-    return None if ms is None else _ts(ms)
+def maybe_timestamp(ms: int | None) -> datetime | None:
+    """`timestamp`, passing None through."""
+    return None if ms is None else timestamp(ms)

@@ -23,19 +23,19 @@ import orjson
 from replay.devtools import corpus
 from replay.devtools.drafting import Style, draft_parts, production_request, render
 from replay.devtools.generator import (
-    _CHANNELS,
-    _INTENTS,
+    CHANNEL_MIX,
+    INTENT_MIX,
     MAX_TOKENS,
     MODEL,
     PROMPT_VERSION,
     TABLES,
     TEMPERATURE,
     THREAD_LIMIT,
+    Rng,
     Row,
-    _maybe_ts,
-    _Rng,
-    _ts,
-    _Weighted,
+    Weighted,
+    maybe_timestamp,
+    timestamp,
 )
 from replay.errors import UsageError
 
@@ -65,8 +65,8 @@ _EMERGENCY_SHARE = 0.02
 """Control jobs that took the emergency inline path."""
 _PICKUP_MS = {"control": (50, 300, 100), "canary": (150, 800, 300)}
 """Dispatch latency (enqueued_at to started_at) per cohort: low, high, mode of a triangle."""
-_OUTCOMES = _Weighted.of({"succeeded": 941, "retried": 35, "failed": 20, "dead": 4})
-_ERRORS = _Weighted.of({"model timeout": 3, "rate limited": 2})
+_OUTCOMES = Weighted.of({"succeeded": 941, "retried": 35, "failed": 20, "dead": 4})
+_ERRORS = Weighted.of({"model timeout": 3, "rate limited": 2})
 _MAX_ATTEMPTS = 3
 _QUEUED = '{"queue": "drafts"}'
 _COHORT = dict(TABLES)["draft_jobs"].index("cohort")
@@ -148,9 +148,9 @@ async def install_rollout(
     return RolloutSummary(
         scenario=scenario,
         client_id=writer.client_id,
-        start=min((job[_ENQUEUED_AT] for job in jobs), default=_ts(end_ms - days * _DAY)),
+        start=min((job[_ENQUEUED_AT] for job in jobs), default=timestamp(end_ms - days * _DAY)),
         end=end,
-        incident_start=None if incident_ms is None else _ts(incident_ms),
+        incident_start=None if incident_ms is None else timestamp(incident_ms),
         jobs=len(jobs),
         canary_jobs=canary,
         control_jobs=len(jobs) - canary,
@@ -186,14 +186,14 @@ def _generate(
     """Every row of the rollout: pure, the same rows for the same arguments."""
     rate = SPARSE_JOBS_PER_HOUR if scenario == "sparse" else jobs_per_hour
     # The baseline draws from the seed alone, so every scenario of one seed shares it.
-    series = _Rng(f"rollout-series:{seed}")
+    series = Rng(f"rollout-series:{seed}")
     plans = [
         _baseline(series, at, canary_share)
         for at in _arrivals(series, end - days * _DAY, end, rate)
     ]
     if incident is not None:
         _Incident(scenario, seed, incident).apply(plans)
-    writer = _Writer(_Rng(f"rollout:{scenario}:{seed}"), scenario, seed, end)
+    writer = _Writer(Rng(f"rollout:{scenario}:{seed}"), scenario, seed, end)
     for plan in plans:
         writer.trigger(plan)
     return writer
@@ -238,7 +238,7 @@ class _Plan:
     enqueue_failed: bool = False
 
 
-def _arrivals(rng: _Rng, start: int, end: int, per_hour: int) -> list[int]:
+def _arrivals(rng: Rng, start: int, end: int, per_hour: int) -> list[int]:
     """Enqueue instants of a Poisson process whose rate follows the day (thinning)."""
     peak = per_hour * (1 + _DAY_SWING) / _HOUR
     arrivals: list[int] = []
@@ -252,7 +252,7 @@ def _arrivals(rng: _Rng, start: int, end: int, per_hour: int) -> list[int]:
             arrivals.append(int(at))
 
 
-def _baseline(rng: _Rng, at: int, canary_share: float) -> _Plan:
+def _baseline(rng: Rng, at: int, canary_share: float) -> _Plan:
     cohort = "canary" if rng.random() < canary_share else "control"
     emergency = rng.random() < _EMERGENCY_SHARE
     mode = "queued" if cohort == "canary" else "inline_emergency" if emergency else "inline"
@@ -260,12 +260,12 @@ def _baseline(rng: _Rng, at: int, canary_share: float) -> _Plan:
     return _Plan(at - rng.between(300, 4_000), at, [job])
 
 
-def _pickup(rng: _Rng, cohort: str) -> int:
+def _pickup(rng: Rng, cohort: str) -> int:
     low, high, mode = _PICKUP_MS[cohort]
     return int(rng.triangular(low, high, mode))
 
 
-def _run(rng: _Rng) -> _Run:
+def _run(rng: Rng) -> _Run:
     outcome = rng.weighted(_OUTCOMES)
     work, model = _work(rng)
     if outcome == "succeeded":
@@ -282,7 +282,7 @@ def _run(rng: _Rng) -> _Run:
     return _Run(outcome, attempts, duration, 0, error)
 
 
-def _failed_attempt(rng: _Rng, error: str) -> int:
+def _failed_attempt(rng: Rng, error: str) -> int:
     return 30_000 + rng.between(0, 200) if error == "model timeout" else rng.between(150, 900)
 
 
@@ -291,7 +291,7 @@ class _Incident:
 
     def __init__(self, scenario: str, seed: int, start: int) -> None:
         self.scenario = scenario
-        self.rng = _Rng(f"rollout-incident:{scenario}:{seed}")
+        self.rng = Rng(f"rollout-incident:{scenario}:{seed}")
         self.start = start
 
     def apply(self, plans: list[_Plan]) -> None:
@@ -361,7 +361,7 @@ def _finishes(job: _Job) -> int:
     return job.enqueued + (job.pickup or 0) + job.run.duration
 
 
-def _work(rng: _Rng) -> tuple[int, int]:
+def _work(rng: Rng) -> tuple[int, int]:
     """Duration and model time of one attempt that succeeds at once."""
     model = rng.between(1_400, 5_600)
     return model + rng.between(100, 400), model
@@ -385,7 +385,7 @@ class _Lead:
 class _Writer:
     """Turns plans into rows: leads, trigger messages, jobs, dispatch events and drafts."""
 
-    def __init__(self, rng: _Rng, scenario: str, seed: int, end: int) -> None:
+    def __init__(self, rng: Rng, scenario: str, seed: int, end: int) -> None:
         self.rng = rng
         self.end = end
         self.rows: dict[str, list[Row]] = {table: [] for table, _ in TABLES}
@@ -414,7 +414,7 @@ class _Writer:
         message_id = rng.uuid()
         self.rows["messages"].append((
             message_id, self.client_id, lead.id, lead.channel, "inbound", subject, body,
-            _ts(plan.sent_at), None, None,
+            timestamp(plan.sent_at), None, None,
         ))  # fmt: skip
         request = production_request(
             client_settings=self.settings, channel=lead.channel,
@@ -451,8 +451,8 @@ class _Writer:
             status, attempts, error, finished = "running", 1, None, None
         self.rows["draft_jobs"].append((
             job_id, self.client_id, lead.id, message_id, "reply_draft", status, dedupe, attempts,
-            _MAX_ATTEMPTS, job.mode, job.cohort, _ts(job.enqueued), _maybe_ts(started),
-            _maybe_ts(finished), error,
+            _MAX_ATTEMPTS, job.mode, job.cohort, timestamp(job.enqueued), maybe_timestamp(started),
+            maybe_timestamp(finished), error,
         ))  # fmt: skip
         if status == "succeeded" and finished is not None:
             self._draft(job, job_id, lead, message_id, request, finished)
@@ -476,14 +476,14 @@ class _Writer:
         self.rows["ai_drafts"].append((
             self.rng.uuid(), job_id, self.client_id, lead.id, message_id, lead.channel, content,
             "stored", None, MODEL, PROMPT_VERSION, orjson.dumps(request).decode(), usage,
-            job.run.model_ms, _ts(finished),
+            job.run.model_ms, timestamp(finished),
         ))  # fmt: skip
 
     def _event(
         self, job_id: str | None, dedupe: str, kind: str, cohort: str, at: int, detail: str
     ) -> None:
         self.rows["dispatch_events"].append(
-            (self.rng.uuid(), self.client_id, job_id, dedupe, kind, cohort, _ts(at), detail)
+            (self.rng.uuid(), self.client_id, job_id, dedupe, kind, cohort, timestamp(at), detail)
         )
 
     def _lead(self, at: int) -> _Lead:
@@ -493,21 +493,21 @@ class _Writer:
             return rng.pick(self.leads[-100:])
         first, last = rng.pick(corpus.FIRST_NAMES), rng.pick(corpus.LAST_NAMES)
         company = rng.pick(corpus.COMPANIES)
-        channel: str = rng.weighted(_CHANNELS)
+        channel: str = rng.weighted(CHANNEL_MIX)
         subject = rng.pick(corpus.SUBJECTS) if channel == "email" else None
         lead = _Lead(rng.uuid(), first, last, company, channel, subject, [])
         domain = "".join(c for c in company.lower() if c.isalnum())
         self.rows["leads"].append((
             lead.id, self.client_id, first, last, f"{first}.{last}@{domain}.example.com".lower(),
             f"+1 {rng.pick(corpus.AREA_CODES)} 555 01{rng.between(0, 99):02d}", company,
-            rng.pick(corpus.TIMEZONES), "neutral", _ts(at - rng.between(_DAY, 20 * _DAY)),
+            rng.pick(corpus.TIMEZONES), "neutral", timestamp(at - rng.between(_DAY, 20 * _DAY)),
         ))  # fmt: skip
         self.leads.append(lead)
         return lead
 
     def _body(self, lead: _Lead) -> str:
         rng = self.rng
-        intent: str = rng.weighted(_INTENTS)
+        intent: str = rng.weighted(INTENT_MIX)
         core = rng.pick(corpus.INBOUND[intent]).format(
             item=rng.pick(self.business.prices)[0].lower(), service=self.business.service,
             company=lead.company, day=rng.pick(corpus.WEEKDAYS), city=rng.pick(corpus.CITIES),
