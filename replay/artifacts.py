@@ -102,7 +102,8 @@ class CaseLog:
     def append(self, results: Iterable[CaseResult]) -> None:
         """Append finished cases and push them to the disk."""
         for result in results:
-            self._file.write(dumps(result.model_dump(mode="json")) + b"\n")
+            # pydantic's own serializer: several times faster than dump-then-orjson per case.
+            self._file.write(result.model_dump_json().encode() + b"\n")
         self._file.flush()
         os.fsync(self._file.fileno())
 

@@ -81,21 +81,24 @@ def compare(
     original: str, new: str, *, sent_reply: str | None = None, signature: str | None = None
 ) -> Comparison:
     """Compare `new` with `original` and, when there is one, with the reply a human sent."""
-    similar = similarity(original, new, signature)
+    # Each text is normalized once: this runs for every case, on the runner's hot path.
+    a, b = normalize(original, signature), normalize(new, signature)
+    similar = round(Indel.normalized_similarity(a, b), 4)
     change: ChangeClass
     if original == new:
         change = "identical"
     elif normalize_space(original) == normalize_space(new):
         change = "whitespace"
-    elif similar >= MINOR_AT or normalize(original, signature) == normalize(new, signature):
+    elif similar >= MINOR_AT or a == b:
         change = "minor"
     else:
         change = "rewritten"
     spans, left_out = word_diff(original, new) if change != "identical" else ([], 0)
     sent_new = sent_original = None
     if sent_reply is not None and sent_reply.strip():
-        sent_new = similarity(sent_reply, new, signature)
-        sent_original = similarity(sent_reply, original, signature)
+        sent = normalize(sent_reply, signature)
+        sent_new = round(Indel.normalized_similarity(sent, b), 4)
+        sent_original = round(Indel.normalized_similarity(sent, a), 4)
     return Comparison(
         change_class=change,
         similarity=similar,

@@ -295,15 +295,19 @@ def _json_facts(document: bytes) -> Context:
 
 
 def _facts(texts: list[str], amounts: tuple[str, ...]) -> Context:
-    """The normalized facts stated by `texts`, plus amounts given without a currency."""
-    links = {_link_key(m[0].rstrip(_TRAILING)) for t in texts for m in _URL.finditer(t)}
-    links |= {_link_key(m[0].rstrip(_TRAILING)) for t in texts for m in _DOMAIN.finditer(t)}
+    """The normalized facts stated by `texts`, plus amounts given without a currency.
+
+    The texts are scanned as one, joined by newlines: no pattern matches across a line break,
+    and one pass per pattern is several times cheaper than one per message.
+    """
+    text = "\n".join(texts)
+    links = {_link_key(m[0].rstrip(_TRAILING)) for m in _URL.finditer(text)}
+    links |= {_link_key(m[0].rstrip(_TRAILING)) for m in _DOMAIN.finditer(text)}
     return Context(
-        amounts=frozenset({_money_amount(m) for t in texts for m in _MONEY.finditer(t)})
-        | frozenset(amounts),
+        amounts=frozenset({_money_amount(m) for m in _MONEY.finditer(text)}) | frozenset(amounts),
         links=frozenset(links),
-        emails=frozenset(m[0].lower() for t in texts for m in _EMAIL.finditer(t)),
-        phones=frozenset(digits for t in texts for _, digits in _phone_numbers(t)),
+        emails=frozenset(m[0].lower() for m in _EMAIL.finditer(text)),
+        phones=frozenset(digits for _, digits in _phone_numbers(text)),
     )
 
 

@@ -185,29 +185,24 @@ def test_a_canary_predicate_defines_the_cohorts(
 async def test_signals_never_write(
     capsys: pytest.CaptureFixture[str], workdir: Path, fixture_db: str
 ) -> None:
-    """The signals read changes no row and holds no write-capable transaction."""
+    """A --canary predicate that would write fails in the read-only transaction; nothing moves."""
     conn = await asyncpg.connect(fixture_db)
     try:
+        await conn.execute("CREATE SEQUENCE probe")
         before = await conn.fetchval(
             "SELECT md5(string_agg(t::text, '' ORDER BY t::text)) FROM draft_jobs t"
         )
         result = run_cli(
-            capsys,
-            "signals",
-            "--database-url",
-            fixture_db,
-            "--from",
-            "2026-10-01",
-            "--to",
-            "2026-11-21",
-            "--canary",
-            "nextval('pg_class_oid_seq') > 0",
-        )
-        assert result.code == 2  # a predicate that writes fails in the read-only transaction
-        assert "read-only" in result.err or "does not exist" in result.err
+            capsys, "signals", "--database-url", fixture_db, "--from", "2026-10-01",
+            "--to", "2026-11-21", "--canary", "nextval('probe') > 0",
+        )  # fmt: skip
+        assert result.code == 2
+        assert "cannot execute nextval() in a read-only transaction" in result.err
         after = await conn.fetchval(
             "SELECT md5(string_agg(t::text, '' ORDER BY t::text)) FROM draft_jobs t"
         )
+        assert await conn.fetchval("SELECT last_value FROM probe") == 1
+        assert not await conn.fetchval("SELECT is_called FROM probe")
     finally:
         await conn.close()
     assert before == after
