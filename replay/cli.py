@@ -23,7 +23,6 @@ from typer.core import TyperGroup
 from replay import __version__, app, constants, options, report, settings, sqlcheck
 from replay.config import (
     CompareConfig,
-    GateConfig,
     SignalsConfig,
 )
 from replay.errors import ReplayError, UsageError
@@ -491,15 +490,7 @@ def compare_command(
     compare_config = CompareConfig(
         artifacts_dir=Path(artifacts_dir or file.artifacts.dir or constants.ARTIFACTS_DIR),
         out=Path(out) if out else None,
-        gate=GateConfig(
-            max_error_rate=settings.rate("--max-error-rate", max_error_rate)
-            if max_error_rate is not None
-            else file.gate.max_error_rate or GateConfig().max_error_rate,
-            max_invalid_rate=settings.rate("--max-invalid-rate", max_invalid_rate)
-            if max_invalid_rate is not None
-            else file.gate.max_invalid_rate or GateConfig().max_invalid_rate,
-            enforced=not no_gate,
-        ),
+        gate=options.gate(toml, max_error_rate, max_invalid_rate, no_gate=no_gate),
     )
     artifact, path = app.compare_runs(Path(old), Path(new), compare_config)
     print(report.baseline_text(artifact.report))

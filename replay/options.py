@@ -206,19 +206,7 @@ def run_config(flags: RunFlags) -> RunConfig:
         concurrency=concurrency_value,
         live=_live(file, retries, request_timeout, case_timeout, max_cost),
         checks=settings.checks(toml),
-        gate=GateConfig(
-            max_error_rate=settings.first(
-                settings.rate("--max-error-rate", max_error_rate) if max_error_rate else None,
-                file.gate.max_error_rate,
-                GateConfig().max_error_rate,
-            ),
-            max_invalid_rate=settings.first(
-                settings.rate("--max-invalid-rate", max_invalid_rate) if max_invalid_rate else None,
-                file.gate.max_invalid_rate,
-                GateConfig().max_invalid_rate,
-            ),
-            enforced=not no_gate,
-        ),
+        gate=gate(toml, max_error_rate, max_invalid_rate, no_gate=no_gate),
         summary_md=Path(summary_md) if summary_md else None,
         baseline=baseline,
         resume=Path(resume) if resume else None,
@@ -280,4 +268,27 @@ def _live(
             api_key=SecretStr(api_key) if api_key else None,
             base_url=settings.env("OPENAI_BASE_URL"),
         ),
+    )
+
+
+def gate(
+    toml: settings.LoadedToml,
+    max_error_rate: str | None,
+    max_invalid_rate: str | None,
+    *,
+    no_gate: bool,
+) -> GateConfig:
+    """The gate's thresholds: flag, else `[gate]`, else the defaults (0 is a real threshold)."""
+    file = toml.config.gate
+    defaults = GateConfig()
+    error_rate = settings.rate("--max-error-rate", max_error_rate) if max_error_rate else None
+    invalid_rate = (
+        settings.rate("--max-invalid-rate", max_invalid_rate) if max_invalid_rate else None
+    )
+    return GateConfig(
+        max_error_rate=settings.first(error_rate, file.max_error_rate, defaults.max_error_rate),
+        max_invalid_rate=settings.first(
+            invalid_rate, file.max_invalid_rate, defaults.max_invalid_rate
+        ),
+        enforced=not no_gate,
     )
