@@ -6,8 +6,10 @@ prints: it returns what happened and `cli.py` says it.
 
 from __future__ import annotations
 
+import signal
+import threading
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -44,7 +46,7 @@ from replay.pipelines import python as python_pipeline
 from replay.pipelines.base import Pipeline
 from replay.pipelines.http import HttpPipeline
 from replay.runner import Progress, Quiet
-from replay.session import Outcome, Session
+from replay.session import Outcome, Session, first_replay_error
 
 if TYPE_CHECKING:
     from replay.devtools.generator import FixtureSummary
@@ -118,7 +120,8 @@ def _pipeline(config: RunConfig) -> tuple[Pipeline, openai.AsyncOpenAI | None]:
         )
         return openai_pipeline.OpenAIPipeline(client, config.request), client
     if spec.startswith("python:"):
-        return python_pipeline.PythonPipeline(spec, python_pipeline.load(spec)), None
+        function = python_pipeline.load(spec)
+        return python_pipeline.PythonPipeline(spec, function, config.concurrency), None
     if spec.startswith(("http://", "https://")):
         limits = httpx2.Limits(max_connections=config.concurrency)
         http = httpx2.AsyncClient(timeout=live.request_timeout_s + 5, limits=limits)
@@ -153,10 +156,24 @@ async def run(config: RunConfig, progress: Progress | None = None) -> Outcome:
     if resumed is not None:
         state.adopt(resumed)
     try:
-        artifacts.ensure_writable(target.parent)
-    except BlockedError as exc:
-        return Outcome(exit_code=3, message=exc.message, preflight=[preflight.failed(exc)])
-    state.preflight.append(preflight.passed("artifact_dir", f"{target.parent} is writable"))
+        try:
+            artifacts.ensure_writable(target.parent)
+        except BlockedError as exc:
+            return Outcome(exit_code=3, message=exc.message, preflight=[preflight.failed(exc)])
+        state.preflight.append(preflight.passed("artifact_dir", f"{target.parent} is writable"))
+        outcome = await _interruptible(state, lambda: _execute(state, config))
+        if outcome is None:
+            return await state.finish("interrupted", 130, "interrupted before the run finished")
+        return outcome
+    finally:
+        if state.log is not None:
+            state.log.close()  # after a crash the partial file stays, for --resume
+        if pipeline is not None:
+            with anyio.CancelScope(shield=True):
+                await pipeline.aclose()
+
+
+async def _execute(state: Session, config: RunConfig) -> Outcome:
     try:
         async with connect(config.database) as conn:
             state.preflight.append(
@@ -166,12 +183,35 @@ async def run(config: RunConfig, progress: Progress | None = None) -> Outcome:
     except BlockedError as exc:
         state.preflight.append(preflight.failed(exc))
         return await state.finish("blocked", 3, exc.message)
-    finally:
-        if state.log is not None:
-            state.log.close()  # after a crash the partial file stays, for --resume
-        if pipeline is not None:
-            with anyio.CancelScope(shield=True):
-                await pipeline.aclose()
+
+
+async def _interruptible(state: Session, body: Callable[[], Awaitable[Outcome]]) -> Outcome | None:
+    """Run `body` while SIGINT/SIGTERM are watched; None when a signal cut it short.
+
+    During the live phase a signal asks the runner to stop gracefully (in-flight cases get
+    their grace period); before or after it, the work is cancelled at once.
+    """
+    outcome: Outcome | None = None
+    with anyio.CancelScope() as scope:
+        try:
+            async with anyio.create_task_group() as group:
+                group.start_soon(_watch_signals, state, scope)
+                outcome = await body()
+                group.cancel_scope.cancel()
+        except BaseExceptionGroup as exc:
+            raise first_replay_error(exc) from None
+    return outcome
+
+
+async def _watch_signals(state: Session, scope: anyio.CancelScope) -> None:
+    if threading.current_thread() is not threading.main_thread():
+        return  # signals reach only the main thread (an embedding caller handles them)
+    with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+        async for _ in signals:
+            if state.runner is not None:
+                state.runner.stop()
+            else:
+                scope.cancel()
 
 
 def _baseline_path(config: RunConfig) -> Path | None:

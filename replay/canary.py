@@ -16,7 +16,8 @@ Rules, each with its value and limit (`[canary]` in replay.toml):
 | `timeouts_vs_control` | the same for timeouts |
 
 Duplicates, enqueue failures and a growing backlog stop a rollout whatever the sample size; the
-comparative rules need `min_jobs` (30) jobs in each cohort, else the answer is "not enough data".
+latency and rate rules need `min_jobs` (30) jobs in each cohort, else the answer is "not enough
+data": a p95 of three jobs says nothing.
 """
 
 from __future__ import annotations
@@ -70,7 +71,6 @@ def decide(
 
 def _absolute(canary: CohortSignals, limits: CanaryThresholds) -> list[CanaryRule]:
     duplicates = canary.duplicate_executions + canary.dedupe_collisions + canary.duplicate_drafts
-    p95 = canary.total.dispatch_p95_s
     return [
         CanaryRule(
             rule="duplicates",
@@ -96,13 +96,6 @@ def _absolute(canary: CohortSignals, limits: CanaryThresholds) -> list[CanaryRul
             detail=f"the canary backlog grew {canary.backlog_growing_windows} windows in a row"
             + (f", to {canary.backlog[-1].pending} waiting" if canary.backlog else ""),
         ),
-        CanaryRule(
-            rule="p95_absolute",
-            passed=p95 is None or p95 <= limits.p95_limit_s,
-            value=p95,
-            limit=limits.p95_limit_s,
-            detail=f"canary p95 dispatch latency {_s(p95)} (limit {limits.p95_limit_s:g} s)",
-        ),
     ]
 
 
@@ -115,6 +108,13 @@ def _comparative(
     p95, control_p95 = canary.total.dispatch_p95_s, control.total.dispatch_p95_s
     allowed = f"(allowed {limits.p95_over_control:.0%} and {limits.p95_min_delta_s:g} s above)"
     rules = [
+        CanaryRule(
+            rule="p95_absolute",
+            passed=p95 is None or p95 <= limits.p95_limit_s,
+            value=p95,
+            limit=limits.p95_limit_s,
+            detail=f"canary p95 dispatch latency {_s(p95)} (limit {limits.p95_limit_s:g} s)",
+        ),
         CanaryRule(
             rule="p95_vs_control",
             passed=_p95_ok(p95, control_p95, limits),
@@ -157,7 +157,7 @@ def _p95_ok(p95: float | None, reference: float | None, limits: CanaryThresholds
 def _difference(rule: str, canary: float, control: float, limit: float, what: str) -> CanaryRule:
     return CanaryRule(
         rule=rule,
-        passed=canary - control <= limit,
+        passed=round(canary - control, 4) <= limit,  # as shown: 0.02 over a 0.02 limit passes
         value=round(canary - control, 4),
         limit=limit,
         detail=f"canary {what} {canary:.2%} vs control {control:.2%}",

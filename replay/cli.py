@@ -492,11 +492,12 @@ def compare_command(
         out=Path(out) if out else None,
         gate=options.gate(toml, max_error_rate, max_invalid_rate, no_gate=no_gate),
     )
+    markdown_path = settings.writable_file("--summary-md", summary_md) if summary_md else None
     artifact, path = app.compare_runs(Path(old), Path(new), compare_config)
     print(report.baseline_text(artifact.report))
     print(f"gate  {report.gate_text(artifact.gate)}")
-    if summary_md:
-        Path(summary_md).write_text(report.baseline_markdown(artifact.report, artifact.gate))
+    if markdown_path is not None:
+        markdown_path.write_text(report.baseline_markdown(artifact.report, artifact.gate))
     print(f"artifact: {path}")
     return artifact.exit_code
 
@@ -570,6 +571,15 @@ def _signals_config(
         raise UsageError(f"--from {from_!r} must be before --to {to!r}")
     if canary is not None:
         sqlcheck.check_expression(canary, origin="--canary")
+    window_s = settings.duration("--window", window or "15m")
+    canary_limits = settings.canary_thresholds(toml, **(thresholds or {}))
+    windows = -(-(end - start).total_seconds() // window_s)
+    if thresholds is not None and windows <= canary_limits.backlog_windows:
+        raise UsageError(
+            f"--window {window or '15m'} splits the range into {windows:.0f} windows; the backlog "
+            f"rule needs more than {canary_limits.backlog_windows}: widen the range or shorten "
+            "--window"
+        )
     stage_value = None
     if stage is not None:
         stage_value = int(settings.choice("--stage", stage, ("5", "25", "100")))
@@ -579,11 +589,11 @@ def _signals_config(
         client_id=settings.client_id(client_id) if client_id else None,
         start=start,
         end=end,
-        window_s=settings.duration("--window", window or "15m"),
+        window_s=window_s,
         canary=canary,
         artifacts_dir=Path(artifacts_dir or toml.config.artifacts.dir or constants.ARTIFACTS_DIR),
         out=Path(out) if out else None,
-        thresholds=settings.canary_thresholds(toml, **(thresholds or {})),
+        thresholds=canary_limits,
         stage=stage_value,
     )
 

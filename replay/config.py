@@ -120,10 +120,7 @@ class ModelEndpoint(Frozen):
         """The base URL without user info or query: safe for messages."""
         if not self.base_url:
             return "the OpenAI API"
-        parts = urlsplit(self.base_url)
-        host = parts.hostname or ""
-        port = f":{parts.port}" if parts.port else ""
-        return f"{parts.scheme}://{host}{port}{parts.path}".rstrip("/")
+        return describe_url(self.base_url)
 
 
 class InvariantSettings(Frozen):
@@ -280,11 +277,19 @@ class RunConfig(Frozen):
         fine; changing what is replayed or how drafts are made is not.
         """
         request = self.request.model_dump(mode="json", exclude={"system_prompt"})
+        request["pipeline"] = safe_pipeline(self.request.pipeline)
         if self.request.system_prompt is not None:
             digest = hashlib.sha256(self.request.system_prompt.encode()).hexdigest()
             request["system_prompt_sha256"] = digest
+        views = {
+            view.name: hashlib.sha256(view.sql.encode()).hexdigest()
+            for view in (self.source.cases, self.source.thread, self.source.clients)
+            if view is not None
+        }
         return {
             "mode": "dry" if self.dry_run else "live",
+            "database": self.database.target,
+            "views_sha256": views,
             "selection": self.selection.model_dump(mode="json"),
             "request": request,
         }
@@ -298,6 +303,7 @@ class RunConfig(Frozen):
         """Return the config as JSON-able data with every secret removed."""
         data = self.model_dump(mode="json", exclude={"database", "prices", "live"})
         data["database"] = self.database.target
+        data["request"]["pipeline"] = safe_pipeline(self.request.pipeline)
         data["live"] = self.live.model_dump(mode="json", exclude={"endpoint"})
         data["live"]["endpoint"] = self.live.endpoint.target
         data["connect_timeout_s"] = self.database.connect_timeout_s
@@ -312,6 +318,21 @@ class RunConfig(Frozen):
         return data
 
 
+def describe_url(url: str) -> str:
+    """An HTTP URL without user info, query or fragment: safe for messages and artifacts."""
+    try:
+        parts = urlsplit(url)
+        port = f":{parts.port}" if parts.port else ""
+    except ValueError:
+        return "<unparseable URL>"
+    return f"{parts.scheme}://{parts.hostname or ''}{port}{parts.path}".rstrip("/")
+
+
+def safe_pipeline(spec: str) -> str:
+    """A --pipeline value fit for an artifact: an endpoint URL loses user info and query."""
+    return describe_url(spec) if spec.startswith(("http://", "https://")) else spec
+
+
 def describe_dsn(dsn: str) -> str:
     """Return scheme, host, port and database of a DSN: never the user, password or options.
 
@@ -322,6 +343,9 @@ def describe_dsn(dsn: str) -> str:
         port = parts.port
     except ValueError:
         return "<unparseable database URL>"
+    if "@" in parts.path or "@" in parts.query:
+        # A password with an unencoded '/' or '?' spills into the path: never echo it.
+        return "<unparseable database URL: encode special characters of the password>"
     query = parse_qs(parts.query)
     host = parts.hostname or (query.get("host") or [""])[0]
     if not port and query.get("port"):

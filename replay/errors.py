@@ -10,7 +10,6 @@ message text::
     │   ├── DatabaseUnavailable     unreachable, refusing, wrong password, timeout
     │   ├── SchemaMismatch          a table, view or contract column is missing
     │   └── ArtifactDirUnwritable   no artifact can be written
-    └── Interrupted                 exit 130: Ctrl-C or SIGTERM
 
     AttemptFailed                   one attempt of one case failed: data, never an exit
 
@@ -85,12 +84,6 @@ class ArtifactDirUnwritable(BlockedError):
 
     def __init__(self, message: str) -> None:
         super().__init__(message, check="artifact_dir", code="artifact_dir_unwritable")
-
-
-class Interrupted(ReplayError):
-    """The run was interrupted by SIGINT or SIGTERM."""
-
-    exit_code = 130
 
 
 class AttemptFailed(Exception):

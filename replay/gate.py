@@ -12,7 +12,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from replay.models import CaseResult, Gate, GateRule
@@ -42,11 +41,6 @@ class GateInput:
             self.invalid.append(result.case_id)
         elif result.verdict == "skipped" and result.skipped_reason == "budget":
             self.budget_skipped.append(result.case_id)
-
-    def extend(self, results: Iterable[CaseResult]) -> None:
-        """Count several finished cases."""
-        for result in results:
-            self.add(result)
 
 
 def evaluate(

@@ -207,7 +207,7 @@ def run_config(flags: RunFlags) -> RunConfig:
         live=_live(file, retries, request_timeout, case_timeout, max_cost),
         checks=settings.checks(toml),
         gate=gate(toml, max_error_rate, max_invalid_rate, no_gate=no_gate),
-        summary_md=Path(summary_md) if summary_md else None,
+        summary_md=settings.writable_file("--summary-md", summary_md) if summary_md else None,
         baseline=baseline,
         resume=Path(resume) if resume else None,
         retry_errors=retry_errors,

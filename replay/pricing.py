@@ -49,7 +49,7 @@ def cost(
     model: str | None, input_tokens: int, output_tokens: int, prices: Mapping[str, Price]
 ) -> float | None:
     """USD for the given tokens, or None when the model has no price."""
-    price = prices.get(model or "")
+    price = price_of(model, prices)
     if price is None:
         return None
     return (input_tokens * price.input + output_tokens * price.output) / 1_000_000
@@ -59,3 +59,13 @@ def _content_chars(content: str | list[dict[str, object]]) -> int:
     if isinstance(content, str):
         return len(content)
     return sum(len(str(part.get("text", ""))) for part in content)
+
+
+def price_of(model: str | None, prices: Mapping[str, Price]) -> Price | None:
+    """The price of `model`; a dated snapshot (`gpt-4o-mini-2024-07-18`) takes its family's."""
+    if not model:
+        return None
+    if model in prices:
+        return prices[model]
+    family = max((name for name in prices if model.startswith(name + "-")), key=len, default=None)
+    return prices[family] if family is not None else None

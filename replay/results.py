@@ -74,8 +74,13 @@ def finished(execution: Execution, config: RunConfig) -> CaseResult:
             invariants.check(outcome.text, case.input, checks, context=context),
         )
         if outcome.usage is not None:
+            # The answer's model may be a dated snapshot; the requested one is priced then.
+            requested = outcome.metadata.get("request_model")
+            model = outcome.model
+            if pricing.price_of(model, config.prices) is None and isinstance(requested, str):
+                model = requested
             cost = pricing.cost(
-                outcome.model,
+                model,
                 outcome.usage.prompt_tokens,
                 outcome.usage.completion_tokens,
                 config.prices,

@@ -195,7 +195,10 @@ class Runner:
                 else:
                     self.progress.started()
                     result = self.finish(await self._attempts(case, repeat))
-                    self.budget.settle(estimate, result.cost_usd)
+                    spent = result.cost_usd
+                    if spent is None and result.outcome is not None:
+                        spent = estimate  # a draft came back but its cost is unknown: assume it
+                    self.budget.settle(estimate, spent)
                 await self.sink.put(result)
                 self.progress.finished(result)
 

@@ -6,8 +6,6 @@ remembers while it goes (preflight, partial log, totals, gate input) lives here.
 
 from __future__ import annotations
 
-import signal
-import threading
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -22,6 +20,7 @@ import orjson
 
 from replay import __version__, artifacts, baseline, gate, preflight, results, resume, source
 from replay.config import RunConfig
+from replay.errors import ReplayError
 from replay.models import (
     SCHEMA_VERSION,
     BaselineReport,
@@ -93,6 +92,8 @@ class Session:
         self.gate_input = gate.GateInput()
         self.gate: Gate | None = None
         self.baseline_path: Path | None = None
+        self.runner: Runner | None = None
+        """The live runner while it runs: what a signal should stop."""
 
     def adopt(self, resumed: resume.Resumed) -> None:
         """Continue an earlier run: its id, its start, its parts and its finished cases."""
@@ -233,16 +234,19 @@ class Session:
                         yield item, 0
 
         self.progress.begin(total)
-        async with anyio.create_task_group() as group:
-            group.start_soon(writer.run)
-            try:
-                async with anyio.create_task_group() as watch:
-                    watch.start_soon(_stop_on_signal, runner)
+        try:
+            async with anyio.create_task_group() as group:
+                group.start_soon(writer.run)
+                try:
+                    self.runner = runner  # a signal now stops it gracefully (app.run watches)
                     await runner.run(runnable())
-                    watch.cancel_scope.cancel()
-            finally:
-                writer.close()  # the writer drains what is queued, then returns
-        self.progress.end()
+                finally:
+                    self.runner = None
+                    writer.close()  # the writer drains what is queued, then returns
+        except BaseExceptionGroup as group:
+            raise first_replay_error(group) from None
+        finally:
+            self.progress.end()
         return runner
 
     # --- bookkeeping ---
@@ -369,13 +373,18 @@ class Session:
         )
 
 
-async def _stop_on_signal(runner: Runner) -> None:
-    """SIGINT or SIGTERM: stop starting cases; a second one cancels those in flight."""
-    if threading.current_thread() is not threading.main_thread():
-        return  # signals reach only the main thread (an embedding caller handles them)
-    with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
-        async for _ in signals:
-            runner.stop()
+def first_replay_error(group: BaseExceptionGroup[BaseException]) -> BaseException:
+    """The tool's own error inside a task group's exception group, so it keeps its exit code.
+
+    Anything else (a bug, a cancellation) is returned as the group itself, unchanged.
+    """
+    mine = group.subgroup(lambda exc: isinstance(exc, ReplayError))
+    if mine is None:
+        return group
+    first: BaseException = mine
+    while isinstance(first, BaseExceptionGroup):
+        first = first.exceptions[0]
+    return first
 
 
 def _gate_message(result: Gate, budget: Budget) -> str:

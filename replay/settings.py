@@ -39,7 +39,7 @@ class _Section(BaseModel):
 
 
 class _Database(_Section):
-    url_env: str | None = None
+    url_env: str | None = Field(default=None, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
     """Name of the environment variable holding the URL; never the URL itself."""
     connect_timeout: float | None = Field(default=None, gt=0)
 
@@ -163,7 +163,9 @@ def load_toml(flag_value: str | None) -> LoadedToml:
         error = exc.errors()[0]
         where = ".".join(str(part) for part in error["loc"])
         value = error.get("input")
-        shown = "" if isinstance(value, dict) else f", got {value!r}"
+        # [database] values may be a URL pasted where a variable name belongs: never echo them.
+        secret = error["loc"][:1] == ("database",)
+        shown = "" if isinstance(value, dict) or secret else f", got {value!r}"
         raise UsageError(f"{path}: [{where}] {error['msg'].lower()}{shown}") from None
 
 
@@ -178,6 +180,10 @@ def first(*values: T | None) -> T | None:
     return None
 
 
+MAX_INT = 2**31 - 1
+"""Counts are bound to Postgres's integer: a larger one could only overflow a query."""
+
+
 def positive_int(flag: str, text: str | int) -> int:
     """Parse a positive integer."""
     try:
@@ -186,6 +192,8 @@ def positive_int(flag: str, text: str | int) -> int:
         value = 0
     if value <= 0 or str(text).strip().startswith("+"):
         raise UsageError(f"{flag} must be a positive integer, got {str(text)!r}")
+    if value > MAX_INT:
+        raise UsageError(f"{flag} must be at most {MAX_INT:,}, got {str(text)!r}")
     return value
 
 
@@ -404,9 +412,12 @@ def duration(flag: str, text: str) -> float:
         amount = float(value[:-1])
     except ValueError:
         amount = 0.0
-    if not value or value[-1] not in units or amount <= 0:
+    if not value or value[-1] not in units or not 0 < amount < float("inf"):
         raise UsageError(f"{flag} must be a duration such as 90s, 15m, 24h or 7d, got {text!r}")
-    return amount * units[value[-1]]
+    seconds = amount * units[value[-1]]
+    if seconds > 3650 * 86400:
+        raise UsageError(f"{flag} must be at most ten years, got {text!r}")
+    return seconds
 
 
 def _view(
@@ -443,6 +454,14 @@ def _read_view(label: str, path: Path) -> str:
         raise UsageError(
             f"{label} cannot be read ({reason}); expected a file holding a SELECT"
         ) from None
+
+
+def writable_file(flag: str, text: str) -> Path:
+    """A file the run will write at its end: its folder must exist now, not after an hour."""
+    path = Path(text)
+    if not path.parent.is_dir():
+        raise UsageError(f"{flag} {text!r}: folder {str(path.parent)!r} does not exist")
+    return path
 
 
 def read_text_file(flag: str, text: str) -> str:

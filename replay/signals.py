@@ -234,7 +234,9 @@ class _Query:
             "FROM (\n"
             "  SELECT cohort_, enqueued_at,\n"
             f"    floor({offset.format('enqueued_at::timestamptz')})::int + 1 AS first_k,\n"
-            f"    least({self.windows}, CASE WHEN started_at IS NULL THEN {self.windows}\n"
+            # Not started: waiting while pending; a job that ended without starting never waited.
+            f"    least({self.windows}, CASE WHEN started_at IS NULL AND status::text = 'pending'\n"
+            f"      THEN {self.windows} WHEN started_at IS NULL THEN 0\n"
             f"      ELSE ceil({offset.format('started_at::timestamptz')})::int - 1 END) AS last_k\n"
             "  FROM jobs\n"
             ") AS waits\n"

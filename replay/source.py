@@ -8,7 +8,7 @@ same on every schema and Postgres still pushes the predicates down to the indexe
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
@@ -17,7 +17,7 @@ import orjson
 
 from replay import views
 from replay.config import SelectionConfig, SourceConfig, ViewSql
-from replay.errors import UsageError, ViewError
+from replay.errors import DatabaseUnavailable, UsageError, ViewError
 from replay.models import Case, ChatRequest, InvalidCase, ThreadMessage
 from replay.views import Shape, Statement
 
@@ -64,7 +64,6 @@ class Plan:
     not_found: tuple[str, ...]
     more_available: bool
     filters: Mapping[str, Any]
-    statements: Sequence[str] = field(default_factory=tuple)
 
 
 # --- views ---------------------------------------------------------------------------------------
@@ -150,7 +149,7 @@ async def plan(conn: asyncpg.Connection, shapes: Shapes, selection: SelectionCon
     if selection.case_ids is not None:
         found = set(ids)
         not_found = tuple(case_id for case_id in selection.case_ids if case_id not in found)
-    return Plan(tuple(ids), not_found, more, _filters(shapes, selection), (statement.show(),))
+    return Plan(tuple(ids), not_found, more, _filters(shapes, selection))
 
 
 def _view_failed(view: ViewSql, exc: asyncpg.PostgresError) -> ViewError:
@@ -205,18 +204,33 @@ async def load(
     """
     for start in range(0, len(case_ids), chunk):
         ids = list(case_ids[start : start + chunk])
-        async with conn.transaction(readonly=True, isolation="repeatable_read"):
-            try:
-                rows = await conn.fetch(_rows_sql(shapes), selection.client_id, ids)
-            except asyncpg.PostgresError as exc:
-                raise _view_failed(shapes.cases.view, exc) from None
-            by_id = {str(row["case_id"]): row for row in rows}
-            parsed = [_parse(by_id[case_id], selection) for case_id in ids if case_id in by_id]
-            valid = [item for item in parsed if isinstance(item, _Row)]
-            try:
-                threads = await _threads(conn, shapes, selection, valid)
-            except asyncpg.PostgresError as exc:
-                raise _view_failed(shapes.thread.view, exc) from None
+        try:
+            async with conn.transaction(readonly=True, isolation="repeatable_read"):
+                try:
+                    rows = await conn.fetch(_rows_sql(shapes), selection.client_id, ids)
+                except asyncpg.PostgresError as exc:
+                    raise _view_failed(shapes.cases.view, exc) from None
+                by_id = {str(row["case_id"]): row for row in rows}
+                parsed = [
+                    _parse(by_id[case_id], selection)
+                    if case_id in by_id
+                    else InvalidCase(
+                        case_id=case_id,
+                        column="case_id",
+                        reason="is no longer in the case view (it was when the run started)",
+                    )
+                    for case_id in ids
+                ]
+                valid = [item for item in parsed if isinstance(item, _Row)]
+                try:
+                    threads = await _threads(conn, shapes, selection, valid)
+                except asyncpg.PostgresError as exc:
+                    raise _view_failed(shapes.thread.view, exc) from None
+        except (asyncpg.InterfaceError, OSError):
+            raise DatabaseUnavailable(
+                "the connection to the source database was lost while loading cases",
+                code="db_lost",
+            ) from None
         yield [
             item.case(threads.get(item.case_id, [])) if isinstance(item, _Row) else item
             for item in parsed
@@ -270,7 +284,7 @@ async def _threads(
             ThreadMessage.model_validate({key: record[key] for key in _THREAD_FIELDS})
         )
     for messages in threads.values():
-        messages.reverse()  # fetched newest first; a prompt reads oldest first
+        messages.sort(key=lambda message: (message.sent_at, message.message_id))  # oldest first
     return threads
 
 

@@ -142,7 +142,7 @@ def _outcome(response: Any, planned: PlannedRequest) -> Outcome:
         finish_reason=choice.finish_reason,
         usage=usage,
         request_hash=request_hash(planned.request),
-        metadata={"request_source": planned.source},
+        metadata={"request_source": planned.source, "request_model": planned.request.model},
     )
 
 

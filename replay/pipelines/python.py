@@ -47,10 +47,12 @@ def load(spec: str) -> Callable[..., Any]:
 class PythonPipeline:
     """Calls `async def f(case) -> Outcome | str | dict`; a sync one runs in a worker thread."""
 
-    def __init__(self, spec: str, function: Callable[..., Any]) -> None:
+    def __init__(self, spec: str, function: Callable[..., Any], concurrency: int) -> None:
         self.name = spec
         self._function = function
         self._is_async = inspect.iscoroutinefunction(function)
+        # Its own threads: a hung team function must not starve the artifact writer's.
+        self._threads = anyio.CapacityLimiter(concurrency)
 
     async def draft(self, case: CaseInput) -> Outcome:
         """Call the function once; whatever it raises or returns wrongly is a pipeline_error."""
@@ -58,7 +60,11 @@ class PythonPipeline:
             if self._is_async:
                 value = await self._function(case)
             else:
-                value = await anyio.to_thread.run_sync(self._function, case)
+                # A thread cannot be stopped: on a timeout or Ctrl-C it is abandoned, so the
+                # deadlines hold and the run can end; its late answer is dropped.
+                value = await anyio.to_thread.run_sync(
+                    self._function, case, abandon_on_cancel=True, limiter=self._threads
+                )
         except Exception as exc:  # the team's code: any exception is that case's pipeline_error
             raise AttemptFailed(
                 "pipeline_error",
