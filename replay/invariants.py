@@ -44,6 +44,10 @@ _MONEY = re.compile(
     rf"|(?<![\w.,$€£])(?P<post>{_NUMBER})(?P<post_k>[kK])?[ \t]?"
     rf"(?:[€£]|(?i:usd|eur|gbp|dollars?|euros?|bucks)(?!\w))"
 )
+_MONEY_HINT = re.compile(r"(?i)[$€£]|usd|eur|gbp|dollar|euro|bucks")
+"""Every amount _MONEY finds has one of these: without any, the costly scan is skipped."""
+_URL_HINT = re.compile(r"(?i)https?://|www\.")
+_DIGIT = re.compile(r"\d")
 _BARE_AMOUNT = re.compile(rf"\s*(?:{_NUMBER})\s*")
 _URL_CHARS = r"[^\s<>\"'()\[\]{}|\\^`]"
 _URL = re.compile(rf"(?i)\b(?:https?://|www\.){_URL_CHARS}+")
@@ -135,13 +139,58 @@ class InvariantConfig:
 
 
 @dataclass(frozen=True)
-class Context:
-    """The normalized facts of a case's context, each compared with the draft's own."""
+class Facts:
+    """The normalized prices, links, emails and phones some text states."""
 
     amounts: frozenset[str]
     links: frozenset[str]
     emails: frozenset[str]
     phones: frozenset[str]
+
+    def __or__(self, other: Facts) -> Facts:
+        return Facts(
+            amounts=self.amounts | other.amounts,
+            links=self.links | other.links,
+            emails=self.emails | other.emails,
+            phones=self.phones | other.phones,
+        )
+
+
+class Context:
+    """The facts of a case's context, read lazily: client settings and lead first.
+
+    Drafts mostly quote what the settings hold (the price list, the booking link), and those
+    facts are cached per client; the inbound and thread are scanned only when a draft states
+    something the settings and lead do not.
+    """
+
+    def __init__(self, case: CaseInput) -> None:
+        self._case = case
+        self.shared = _json_facts(orjson.dumps(case.lead, option=orjson.OPT_SORT_KEYS)) | (
+            _json_facts(orjson.dumps(case.client_settings, option=orjson.OPT_SORT_KEYS))
+        )
+        self._all: Facts | None = None
+        self._opt_out: dict[tuple[str, ...], str | None] = {}
+
+    def opt_out(self, extra: Sequence[str]) -> str | None:
+        """The phrase with which the inbound asks to stop, if it does (read once per case)."""
+        key = tuple(extra)
+        if key not in self._opt_out:
+            inbound = self._case.inbound
+            text = "\n".join(filter(None, (inbound.subject, inbound.body)))
+            self._opt_out[key] = _opt_out_phrase(text, extra)
+        return self._opt_out[key]
+
+    @property
+    def all(self) -> Facts:
+        """Every fact, the inbound's and the thread's included (read on first use)."""
+        if self._all is None:
+            case = self._case
+            texts = [case.inbound.subject or "", case.inbound.body]
+            for message in case.thread:
+                texts += [message.subject or "", message.body or ""]
+            self._all = self.shared | _facts(texts, ())
+        return self._all
 
 
 def check(
@@ -167,7 +216,7 @@ def check(
         *_links(draft, context, domains),
         *_emails(draft, context, domains),
         *_phones(draft, context),
-        *_opt_out(draft, case, config.opt_out_phrases),
+        *_opt_out(draft, context.opt_out(config.opt_out_phrases)),
     ]
     seen: set[tuple[str, str]] = set()
     kept = []
@@ -221,44 +270,52 @@ def _length(draft: str, channel: str, config: InvariantConfig) -> Iterator[Viola
 
 
 def _prices(draft: str, context: Context) -> Iterator[Violation]:
+    if not _MONEY_HINT.search(draft):
+        return
     for match in _MONEY.finditer(draft):
         amount = _money_amount(match)
-        if amount not in context.amounts:
+        if amount not in context.shared.amounts and amount not in context.all.amounts:
             yield _violation("unsupported_price", match[0].strip(), amount, f"not in {_CONTEXT}")
 
 
 def _links(draft: str, context: Context, domains: Sequence[str]) -> Iterator[Violation]:
-    hosts = {link.partition("/")[0] for link in context.links}
+    if not _URL_HINT.search(draft):
+        return
     for match in _URL.finditer(draft):
         text = match[0].rstrip(_TRAILING)
         key = _link_key(text)
         host = key.partition("/")[0]
-        if key in context.links or _on_domain(host, domains):
+        if key in context.shared.links or key in context.all.links or _on_domain(host, domains):
             continue
         detail = f"not in {_CONTEXT}, and {host} is not an allowed domain"
-        if host in hosts:
+        if host in {link.partition("/")[0] for link in context.all.links}:
             detail = f"{host} is in the context, but not with this path"
         yield _violation("unsupported_link", text, key, detail)
 
 
 def _emails(draft: str, context: Context, domains: Sequence[str]) -> Iterator[Violation]:
+    if "@" not in draft:
+        return
     for match in _EMAIL.finditer(draft):
         key = match[0].lower()
-        if key not in context.emails and not _on_domain(key.rpartition("@")[2], domains):
+        known = key in context.shared.emails or key in context.all.emails
+        if not known and not _on_domain(key.rpartition("@")[2], domains):
             detail = f"not in {_CONTEXT}, and not on an allowed domain"
             yield _violation("unsupported_email", match[0], key, detail)
 
 
 def _phones(draft: str, context: Context) -> Iterator[Violation]:
+    if len(_DIGIT.findall(draft)) < 7:  # a phone has at least seven digits
+        return
     for text, digits in _phone_numbers(draft):
-        if not any(known.endswith(digits) for known in context.phones):
+        if not any(known.endswith(digits) for known in context.shared.phones) and not any(
+            known.endswith(digits) for known in context.all.phones
+        ):
             detail = f"its last {len(digits)} digits are not in {_CONTEXT}"
             yield _violation("unsupported_phone", text, digits, detail)
 
 
-def _opt_out(draft: str, case: CaseInput, extra: Sequence[str]) -> Iterator[Violation]:
-    inbound = "\n".join(filter(None, (case.inbound.subject, case.inbound.body)))
-    phrase = _opt_out_phrase(inbound, extra)
+def _opt_out(draft: str, phrase: str | None) -> Iterator[Violation]:
     if phrase is None:
         return
     engaged = _engagement(draft)
@@ -273,28 +330,17 @@ def _opt_out(draft: str, case: CaseInput, extra: Sequence[str]) -> Iterator[Viol
 
 def context_of(case: CaseInput) -> Context:
     """Every price, link, email address and phone number the case's context states."""
-    texts = [case.inbound.subject or "", case.inbound.body]
-    for message in case.thread:
-        texts += [message.subject or "", message.body or ""]
-    own = _facts(texts, ())
-    lead = _json_facts(orjson.dumps(case.lead, option=orjson.OPT_SORT_KEYS))
-    settings = _json_facts(orjson.dumps(case.client_settings, option=orjson.OPT_SORT_KEYS))
-    return Context(
-        amounts=own.amounts | lead.amounts | settings.amounts,
-        links=own.links | lead.links | settings.links,
-        emails=own.emails | lead.emails | settings.emails,
-        phones=own.phones | lead.phones | settings.phones,
-    )
+    return Context(case)
 
 
 @functools.lru_cache(maxsize=256)
-def _json_facts(document: bytes) -> Context:
+def _json_facts(document: bytes) -> Facts:
     """The facts of a JSON document, cached: every case of a client shares its settings."""
     value = orjson.loads(document)
     return _facts(list(_json_texts(value)), tuple(_json_amounts(value)))
 
 
-def _facts(texts: list[str], amounts: tuple[str, ...]) -> Context:
+def _facts(texts: list[str], amounts: tuple[str, ...]) -> Facts:
     """The normalized facts stated by `texts`, plus amounts given without a currency.
 
     The texts are scanned as one, joined by newlines: no pattern matches across a line break,
@@ -303,7 +349,7 @@ def _facts(texts: list[str], amounts: tuple[str, ...]) -> Context:
     text = "\n".join(texts)
     links = {_link_key(m[0].rstrip(_TRAILING)) for m in _URL.finditer(text)}
     links |= {_link_key(m[0].rstrip(_TRAILING)) for m in _DOMAIN.finditer(text)}
-    return Context(
+    return Facts(
         amounts=frozenset({_money_amount(m) for m in _MONEY.finditer(text)}) | frozenset(amounts),
         links=frozenset(links),
         emails=frozenset(m[0].lower() for m in _EMAIL.finditer(text)),
