@@ -21,6 +21,7 @@ from typer._click import exceptions as click_errors
 from typer.core import TyperGroup
 
 from replay import __version__, app, constants, options, report, settings, sqlcheck
+from replay import junit as junit_xml
 from replay.config import (
     CompareConfig,
     SignalsConfig,
@@ -319,6 +320,12 @@ def run_command(
             "--summary-md", metavar="FILE", help="Also write the summary as Markdown (CI, PRs)."
         ),
     ] = None,
+    junit: Annotated[
+        str | None,
+        typer.Option(
+            "--junit", metavar="FILE", help="Also write JUnit XML: one test case per case."
+        ),
+    ] = None,
     baseline: Annotated[
         str | None,
         typer.Option(
@@ -334,7 +341,10 @@ def run_command(
     artifacts_dir: ArtifactsDir = None,
 ) -> int:
     """Replay the last N draft jobs of a client (or given cases), or dry-run them."""
-    run_config = options.run_config(options.RunFlags(**locals()))  # every flag, by name
+    flags = {name: value for name, value in locals().items() if name != "junit"}
+    run_config = options.run_config(options.RunFlags(**flags))  # every run flag, by name
+    # JUnit XML is the CLI's own rendering of the finished artifact, not part of the run.
+    junit_path = settings.writable_file("--junit", junit) if junit else None
     selection = run_config.selection
     progress = None if quiet or dry_run else progress_for(sys.stderr)
     outcome = anyio.run(app.run, run_config, progress)
@@ -345,6 +355,9 @@ def run_command(
             print(report.summary_text(outcome.summary, outcome.gate))
             if outcome.baseline is not None:
                 print(report.baseline_text(outcome.baseline))
+        if junit_path is not None and outcome.artifact is not None:
+            artifact_data = orjson.loads(outcome.artifact.read_bytes())
+            junit_path.write_text(junit_xml.render(artifact_data), encoding="utf-8")
         if run_config.summary_md is not None:
             markdown = report.summary_markdown(
                 run_id=outcome.run_id or "",

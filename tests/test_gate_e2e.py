@@ -323,3 +323,61 @@ def test_an_unknown_check_in_replay_toml_exits_2(
     result = run_cli(capsys, "--client-id", "c", "--database-url", "postgresql:///x")
     assert result.code == 2
     assert result.err.startswith("replay: replay.toml: [invariants.disabled.0] input should be ")
+
+
+def test_junit_xml_has_one_test_case_per_case(
+    capsys: pytest.CaptureFixture[str],
+    stub: StubServer,
+    fixture_db: str,
+    fixtures: FixtureSummary,
+    workdir: Path,
+) -> None:
+    """--junit: regressed cases are failures with their evidence, errors are errors."""
+    from xml.etree import ElementTree
+
+    result, artifact = _run(
+        capsys,
+        fixture_db,
+        fixtures.clients[0].id,
+        "run.json",
+        "--model",
+        "replay-variant",
+        "--limit",
+        "40",
+        "--junit",
+        "junit.xml",
+    )
+    assert result.code == 1
+    root = ElementTree.parse(workdir / "junit.xml").getroot()
+    cases = root.findall("./testsuite/testcase")
+    assert len(cases) == 40 == int(root.get("tests", "0"))
+    regressed = [c for c in artifact["cases"] if c["verdict"] == "regressed"]
+    failures = [c for c in cases if c.find("failure") is not None]
+    assert len(failures) == len(regressed) == int(root.get("failures", "0")) > 0
+    first = failures[0].find("failure")
+    assert first is not None and first.get("type") == "regressed"
+    assert first.get("message", "").startswith("new ")
+    assert "new draft:" in (first.text or "")
+
+
+def test_junit_escapes_what_strangers_wrote(tmp_path: Path) -> None:
+    """Message text with markup and control characters still yields well-formed XML."""
+    from xml.etree import ElementTree
+
+    from replay import junit
+
+    artifact = {"cases": [{
+        "case_id": 'x"><script>alert(1)</script>', "verdict": "regressed",
+        "reasons": ['new unsupported_link: "><img src=x onerror=alert(1)>'],
+        "input": {"channel": "sms"},
+        "invariants": {"new": [{"code": "unsupported_link", "severity": "critical",
+                                "evidence": "<b>&amp;</b>", "detail": "not in the context"}]},
+        "outcome": {"text": "Hi <script>alert('x')</script> & bye"},
+    }]}  # fmt: skip
+    xml = junit.render(artifact)
+    root = ElementTree.fromstring(xml.split("\n", 1)[1])
+    failure = root.find("./testsuite/testcase/failure")
+    assert failure is not None
+    assert failure.get("message") == 'new unsupported_link: "><img src=x onerror=alert(1)>'
+    assert "<script>alert('x')</script> & bye" in (failure.text or "")
+    assert "<script>" not in xml
