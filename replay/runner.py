@@ -190,7 +190,10 @@ class Runner:
         async with receive:
             async for case, repeat in receive:
                 estimate = self.estimate(case)
-                if not self.budget.admit(estimate):
+                if self.budget.limit_usd is not None and estimate is None:
+                    # No price, no bound: running it could spend any amount unseen.
+                    result = self.skip(case, repeat, "unpriced_model")
+                elif not self.budget.admit(estimate):
                     result = self.skip(case, repeat, "budget")
                 else:
                     self.progress.started()

@@ -255,3 +255,27 @@ def test_a_pipeline_that_cannot_be_imported_exits_2(
     assert result.code == 2
     assert message in result.err and result.err.count("\n") == 1
     assert not ARTIFACTS.exists()
+
+
+def test_max_cost_never_runs_a_case_it_cannot_price(
+    capsys: pytest.CaptureFixture[str], pipelines: str, fixture_db: str, fixtures: FixtureSummary
+) -> None:
+    """Under --max-cost a case whose model has no price is skipped (unpriced_model), not run."""
+    code, artifact, _ = live(
+        capsys,
+        fixture_db,
+        fixtures.clients[0].id,
+        "--pipeline",
+        f"python:{pipelines}:faithful",
+        "--model",
+        "model-without-a-price",
+        "--max-cost",
+        "1",
+        "--limit",
+        "3",
+        "--no-gate",
+    )
+    assert code == 0
+    assert [c["verdict"] for c in artifact["cases"]] == ["skipped"] * 3
+    assert {s["reason"] for s in artifact["selection"]["skipped"]} == {"unpriced_model"}
+    assert sys.modules[pipelines].state["seen"] == []
