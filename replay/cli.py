@@ -112,6 +112,30 @@ ArtifactsDir = Annotated[
 ]
 
 
+# Gate options, the same on `run` and `compare`.
+NoGate = Annotated[bool, typer.Option("--no-gate", help="Report the gate's rules without failing.")]
+MaxErrorRate = Annotated[
+    str | None,
+    typer.Option(
+        "--max-error-rate", metavar="R", help="Gate: errors / cases run, 0 to 1. [default: 0.1]"
+    ),
+]
+MaxInvalidRate = Annotated[
+    str | None,
+    typer.Option(
+        "--max-invalid-rate",
+        metavar="R",
+        help="Gate: invalid cases / cases selected, 0 to 1. [default: 0.2]",
+    ),
+]
+SummaryMd = Annotated[
+    str | None,
+    typer.Option(
+        "--summary-md", metavar="FILE", help="Also write the summary as Markdown (CI, PRs)."
+    ),
+]
+
+
 @cli.command("run")
 def run_command(
     client_id: Annotated[
@@ -297,29 +321,10 @@ def run_command(
         bool,
         typer.Option("--retry-errors", help="With --resume: replay cases that ended in error."),
     ] = False,
-    no_gate: Annotated[
-        bool, typer.Option("--no-gate", help="Report the gate's rules without failing the run.")
-    ] = False,
-    max_error_rate: Annotated[
-        str | None,
-        typer.Option(
-            "--max-error-rate", metavar="R", help="Gate: errors / cases run, 0 to 1. [default: 0.1]"
-        ),
-    ] = None,
-    max_invalid_rate: Annotated[
-        str | None,
-        typer.Option(
-            "--max-invalid-rate",
-            metavar="R",
-            help="Gate: invalid cases / cases selected, 0 to 1. [default: 0.2]",
-        ),
-    ] = None,
-    summary_md: Annotated[
-        str | None,
-        typer.Option(
-            "--summary-md", metavar="FILE", help="Also write the summary as Markdown (CI, PRs)."
-        ),
-    ] = None,
+    no_gate: NoGate = False,
+    max_error_rate: MaxErrorRate = None,
+    max_invalid_rate: MaxInvalidRate = None,
+    summary_md: SummaryMd = None,
     junit: Annotated[
         str | None,
         typer.Option(
@@ -484,16 +489,10 @@ def compare_command(
     out: Annotated[
         str | None, typer.Option("--out", metavar="FILE", help="Compare artifact path.")
     ] = None,
-    no_gate: Annotated[bool, typer.Option("--no-gate", help="Report without failing.")] = False,
-    max_error_rate: Annotated[
-        str | None, typer.Option("--max-error-rate", metavar="R", help="[default: 0.1]")
-    ] = None,
-    max_invalid_rate: Annotated[
-        str | None, typer.Option("--max-invalid-rate", metavar="R", help="[default: 0.2]")
-    ] = None,
-    summary_md: Annotated[
-        str | None, typer.Option("--summary-md", metavar="FILE", help="Also write Markdown.")
-    ] = None,
+    no_gate: NoGate = False,
+    max_error_rate: MaxErrorRate = None,
+    max_invalid_rate: MaxInvalidRate = None,
+    summary_md: SummaryMd = None,
     artifacts_dir: ArtifactsDir = None,
     config: ConfigFile = None,
 ) -> int:
