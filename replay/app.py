@@ -150,9 +150,15 @@ async def run(config: RunConfig, progress: Progress | None = None) -> Outcome:
         target = artifacts.target_path(config.artifacts_dir, started, config.out)
     baseline_path = _baseline_path(config)
     pipeline, client = (None, None) if config.dry_run else _pipeline(config)  # exit 2 comes first
-    state = Session(config, started, target, pipeline, progress or Quiet())
-    state.model_client = client
-    state.baseline_path = baseline_path
+    state = Session(
+        config,
+        started,
+        target,
+        pipeline,
+        progress or Quiet(),
+        model_client=client,
+        baseline_path=baseline_path,
+    )
     if resumed is not None:
         state.adopt(resumed)
     try:

@@ -70,6 +70,9 @@ class Session:
         target: Path,
         pipeline: Pipeline | None,
         progress: Progress,
+        *,
+        model_client: openai.AsyncOpenAI | None = None,
+        baseline_path: Path | None = None,
     ) -> None:
         self.config = config
         self.started = started
@@ -84,14 +87,14 @@ class Session:
         self.sql: list[str] = []
         self.invalid: list[str] = []
         self.skipped: list[SkippedCase] = []
-        self.model_client: openai.AsyncOpenAI | None = None
+        self.model_client = model_client
         self.created = started
         self.parts: list[RunPart] = []
         self.resumed: resume.Resumed | None = None
         self.finished_here = 0
         self.gate_input = gate.GateInput()
         self.gate: Gate | None = None
-        self.baseline_path: Path | None = None
+        self.baseline_path = baseline_path
         self.runner: Runner | None = None
         """The live runner while it runs: what a signal should stop."""
 
