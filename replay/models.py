@@ -349,6 +349,66 @@ class InvariantChanges(Strict):
     """In both."""
 
 
+# --- the judge -----------------------------------------------------------------------------------
+
+Preference = Literal["A", "B", "tie"]
+JudgeVerdict = Literal["original", "new", "tie", "unscored", "error"]
+
+
+class JudgeContext(Strict):
+    """What the judge reads besides the two drafts: what production had when it drafted.
+
+    Stored with every judged case so `replay rejudge` can score again without the database.
+    """
+
+    channel: str
+    inbound_subject: str | None = None
+    inbound_body: str
+    thread: list[dict[str, str]] = Field(default_factory=list)
+    """Point-in-time thread, oldest first: `direction` and `body` of each message."""
+    facts: dict[str, Any] = Field(default_factory=dict)
+    """Client settings and lead fields a draft may rely on (prices, links, signature, name)."""
+
+
+class JudgeOrder(Strict):
+    """The judge's answer for one order of the two drafts."""
+
+    original_is: Literal["A", "B"]
+    """Which label the original draft had in this order."""
+    preferred: Preference | None = None
+    """None when the answer never validated (then `unscored`)."""
+    criteria: dict[str, Preference] = Field(default_factory=dict)
+    rationale: str | None = None
+    cached: bool = False
+    """Served from the judge cache: no request reached the judge."""
+    request_hash: str | None = None
+    problem: str | None = None
+    """Why the answer was not usable, when it was not."""
+
+
+class Judgement(Strict):
+    """A pairwise, blinded comparison of the original and the new draft, in both orders."""
+
+    model: str
+    rubric_version: str
+    rubric_hash: str
+    verdict: JudgeVerdict
+    """`original` or `new` only when both orders agree; disagreement is a `tie`."""
+    criteria: dict[str, Literal["original", "new", "tie"]] = Field(default_factory=dict)
+    """Per-criterion preference, agreed across orders (else `tie`)."""
+    rationale: str | None = None
+    orders: list[JudgeOrder] = Field(default_factory=list)
+    error: CaseError | None = None
+    """A judge that could not be reached: `judge_error`; the replay result stands."""
+    attempts: list[Attempt] = Field(default_factory=list)
+    usage: Usage | None = None
+    cost_usd: float | None = None
+    context: JudgeContext | None = None
+
+
+# --- results -------------------------------------------------------------------------------------
+
+
 class CaseResult(Strict):
     """Everything the run knows about one case."""
 
@@ -374,7 +434,10 @@ class CaseResult(Strict):
     latency_ms: float | None = None
     """Duration of the attempt that produced the draft."""
     cost_usd: float | None = None
-    """Actual cost from the reported usage; None when unpriced or not run."""
+    """Actual cost from the reported usage, the judge's included; None when unpriced or not run."""
+    judge: Judgement | None = None
+    regression_kind: Literal["invariant", "quality"] | None = None
+    """Why a `regressed` case regressed: a new critical check, or the judge preferring the original."""
 
 
 class Summary(Strict):
@@ -474,6 +537,47 @@ class BaselineReport(Strict):
     similarity_moves: list[dict[str, Any]] = Field(default_factory=list)
     """The largest similarity changes, biggest first."""
     aggregates: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    stats: PairedStats | None = None
+
+
+class McNemar(Strict):
+    """Exact McNemar test on the paired regressed-or-not outcome."""
+
+    only_baseline: int
+    """Pairs regressed in the baseline and not in the run (b)."""
+    only_run: int
+    """Pairs regressed in the run and not in the baseline (c)."""
+    both: int
+    neither: int
+    p_value: float
+    """Two-sided exact binomial p-value of b against c."""
+
+
+class Bootstrap(Strict):
+    """Paired bootstrap interval of the mean difference (run − baseline) of a per-case number."""
+
+    measure: str
+    pairs: int
+    mean_difference: float | None
+    low: float | None
+    high: float | None
+    confidence: float = 0.95
+    resamples: int
+    seed: int
+
+
+class PairedStats(Strict):
+    """Paired statistics of a run against its baseline over the cases both have."""
+
+    paired: int
+    minimum: int
+    """Fewer paired cases than this: the sample is too small to conclude."""
+    enough: bool
+    mcnemar: McNemar | None = None
+    similarity_to_sent: Bootstrap | None = None
+    worse: bool | None = None
+    """The interval excludes zero in the worse direction; None when too small to tell."""
+    conclusion: str
 
 
 class CompareArtifact(Strict):
@@ -488,6 +592,37 @@ class CompareArtifact(Strict):
     exit_code: int
     report: BaselineReport
     gate: Gate
+
+
+class RepeatAgreement(Strict):
+    """How one case's repeats agreed with each other."""
+
+    case_id: str
+    repeats: int
+    verdicts: list[str]
+    verdict: str
+    """The majority verdict; `regressed` only when most repeats regressed."""
+    flaky: bool
+    """The repeats disagree on the verdict."""
+    self_similarity: float | None = None
+    """Mean pairwise similarity of the repeats' drafts."""
+    same_change_class: bool
+    same_invariants: bool
+    same_judge: bool | None = None
+
+
+class Noise(Strict):
+    """The run's own noise, measured by `--repeats K`."""
+
+    repeats: int
+    cases: int
+    flaky: list[str] = Field(default_factory=list)
+    flaky_rate: float
+    self_similarity_mean: float | None = None
+    change_class_agreement: float
+    invariant_agreement: float
+    judge_agreement: float | None = None
+    per_case: list[RepeatAgreement] = Field(default_factory=list)
 
 
 class RunPart(Strict):
@@ -537,6 +672,7 @@ class RunArtifact(Strict):
     summary: Summary | None = None
     gate: Gate | None = None
     baseline: BaselineReport | None = None
+    noise: Noise | None = None
 
 
 # --- job signals ---------------------------------------------------------------------------------
