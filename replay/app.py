@@ -29,9 +29,11 @@ from replay import (
     constants,
     gate,
     preflight,
+    pricing,
     resume,
     source,
 )
+from replay import judge as judging
 from replay import signals as job_signals
 from replay.config import CompareConfig, DatabaseConfig, RunConfig, SignalsConfig, describe_dsn
 from replay.errors import BlockedError, UsageError
@@ -131,6 +133,39 @@ def _pipeline(config: RunConfig) -> tuple[Pipeline, openai.AsyncOpenAI | None]:
     )
 
 
+def _judge(config: RunConfig) -> judging.Judge | None:
+    """The judge of a live run with `--judge-model`, on its own client and endpoint.
+
+    Raises:
+        UsageError: no API key for it.
+    """
+    settings = config.judge
+    if settings is None or config.dry_run:
+        return None
+    endpoint = settings.endpoint
+    if endpoint.api_key is None:
+        raise UsageError("the judge needs an API key: set REPLAY_JUDGE_API_KEY or OPENAI_API_KEY")
+    client = openai.AsyncOpenAI(
+        api_key=endpoint.api_key.get_secret_value(),
+        base_url=endpoint.base_url,
+        max_retries=0,  # the judge retries, counts and classifies its own attempts
+        timeout=settings.request_timeout_s + 5,
+    )
+    prices = config.prices
+    return judging.Judge(
+        client=client,
+        model=settings.model,
+        base_url=str(client.base_url),
+        retries=settings.retries,
+        request_timeout_s=settings.request_timeout_s,
+        cache=judging.Cache(config.artifacts_dir / "judge-cache") if settings.cache else None,
+        limiter=anyio.CapacityLimiter(settings.concurrency),
+        price=lambda model, usage: pricing.cost(
+            model, usage.prompt_tokens, usage.completion_tokens, prices
+        ),
+    )
+
+
 # --- run -----------------------------------------------------------------------------------------
 
 
@@ -150,6 +185,7 @@ async def run(config: RunConfig, progress: Progress | None = None) -> Outcome:
         target = artifacts.target_path(config.artifacts_dir, started, config.out)
     baseline_path = _baseline_path(config)
     pipeline, client = (None, None) if config.dry_run else _pipeline(config)  # exit 2 comes first
+    judge = _judge(config)
     state = Session(
         config,
         started,
@@ -158,6 +194,7 @@ async def run(config: RunConfig, progress: Progress | None = None) -> Outcome:
         progress or Quiet(),
         model_client=client,
         baseline_path=baseline_path,
+        judge=judge,
     )
     if resumed is not None:
         state.adopt(resumed)
@@ -177,6 +214,9 @@ async def run(config: RunConfig, progress: Progress | None = None) -> Outcome:
         if pipeline is not None:
             with anyio.CancelScope(shield=True):
                 await pipeline.aclose()
+        if judge is not None:
+            with anyio.CancelScope(shield=True):
+                await judge.client.close()
 
 
 async def _execute(state: Session, config: RunConfig) -> Outcome:

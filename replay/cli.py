@@ -339,6 +339,55 @@ def run_command(
             help="Compare with an earlier run artifact, or the latest complete one of this client.",
         ),
     ] = None,
+    judge_model: Annotated[
+        str | None,
+        typer.Option(
+            "--judge-model",
+            envvar="REPLAY_JUDGE_MODEL",
+            metavar="NAME",
+            help="Judge each changed draft against the original with this model. [default: off]",
+        ),
+    ] = None,
+    judge_base_url: Annotated[
+        str | None,
+        typer.Option(
+            "--judge-base-url",
+            envvar="REPLAY_JUDGE_BASE_URL",
+            metavar="URL",
+            help="The judge's endpoint; its key is REPLAY_JUDGE_API_KEY. [default: the pipeline's]",
+        ),
+    ] = None,
+    judge_concurrency: Annotated[
+        str | None,
+        typer.Option(
+            "--judge-concurrency", metavar="N", help="Judge requests in flight. [default: 4]"
+        ),
+    ] = None,
+    judge_retries: Annotated[
+        str | None,
+        typer.Option(
+            "--judge-retries", metavar="N", help="Retries of a failed judge request. [default: 3]"
+        ),
+    ] = None,
+    no_judge_cache: Annotated[
+        bool, typer.Option("--no-judge-cache", help="Ask the judge even when the answer is cached.")
+    ] = False,
+    repeats: Annotated[
+        str | None,
+        typer.Option(
+            "--repeats",
+            metavar="K",
+            help="Replay each case K times to measure noise; a case regresses by majority. "
+            "[default: 1]",
+        ),
+    ] = None,
+    gate_on_stats: Annotated[
+        bool,
+        typer.Option(
+            "--gate-on-stats",
+            help="With --baseline: fail on quality only when the paired interval shows it worse.",
+        ),
+    ] = False,
     database_url: DatabaseUrl = None,
     source_sql: SourceSql = None,
     thread_sql: ThreadSql = None,

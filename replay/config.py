@@ -155,6 +155,24 @@ class GateConfig(Frozen):
     max_invalid_rate: float = Field(default=0.2, ge=0, le=1)
     enforced: bool = True
     """False with --no-gate: rules are reported, the exit code ignores them."""
+    on_stats: bool = False
+    """`--gate-on-stats`: quality is judged by the paired statistics against the baseline,
+    not case by case; new critical check failures still fail the gate."""
+    min_paired: int = Field(default=10, gt=0)
+    """Fewer paired cases than this and the statistics say the sample is too small."""
+
+
+class JudgeConfig(Frozen):
+    """The LLM judge (`--judge-model`, `[judge]`): off unless a model is named."""
+
+    model: str
+    endpoint: ModelEndpoint = ModelEndpoint()
+    """REPLAY_JUDGE_API_KEY (else OPENAI_API_KEY) and `--judge-base-url` (else the pipeline's)."""
+    concurrency: int = Field(default=4, gt=0)
+    retries: int = Field(default=3, ge=0)
+    request_timeout_s: float = Field(default=60.0, gt=0)
+    cache: bool = True
+    """Reuse answers to identical requests from `<artifacts dir>/judge-cache`."""
 
 
 class LiveConfig(Frozen):
@@ -264,6 +282,9 @@ class RunConfig(Frozen):
     retry_errors: bool = False
     """On resume, replay cases that ended in error instead of keeping them."""
     config_file: str | None = None
+    judge: JudgeConfig | None = None
+    repeats: int = Field(default=1, gt=0)
+    """`--repeats K`: each case is replayed K times to measure the noise."""
 
     @property
     def source(self) -> SourceConfig:
@@ -292,6 +313,8 @@ class RunConfig(Frozen):
             "views_sha256": views,
             "selection": self.selection.model_dump(mode="json"),
             "request": request,
+            "repeats": self.repeats,
+            "judge_model": None if self.judge is None else self.judge.model,
         }
 
     def identity_hash(self) -> str:
@@ -301,7 +324,7 @@ class RunConfig(Frozen):
 
     def redacted(self) -> dict[str, Any]:
         """Return the config as JSON-able data with every secret removed."""
-        data = self.model_dump(mode="json", exclude={"database", "prices", "live"})
+        data = self.model_dump(mode="json", exclude={"database", "prices", "live", "judge"})
         data["database"] = self.database.target
         data["request"]["pipeline"] = safe_pipeline(self.request.pipeline)
         data["live"] = self.live.model_dump(mode="json", exclude={"endpoint"})
@@ -313,6 +336,9 @@ class RunConfig(Frozen):
             if view is not None
         }
         data["prices"] = {name: price.model_dump() for name, price in sorted(self.prices.items())}
+        if self.judge is not None:
+            data["judge"] = self.judge.model_dump(mode="json", exclude={"endpoint"})
+            data["judge"]["endpoint"] = self.judge.endpoint.target
         if self.request.system_prompt is not None:
             data["request"]["system_prompt"] = f"<{len(self.request.system_prompt)} characters>"
         return data

@@ -437,7 +437,7 @@ class CaseResult(Strict):
     """Actual cost from the reported usage, the judge's included; None when unpriced or not run."""
     judge: Judgement | None = None
     regression_kind: Literal["invariant", "quality"] | None = None
-    """Why a `regressed` case regressed: a new critical check, or the judge preferring the original."""
+    """Why a `regressed` case regressed: a new critical check, or the judge's preference."""
 
 
 class Summary(Strict):
@@ -481,6 +481,13 @@ class Summary(Strict):
     """Cases whose new draft is closer to what the human sent than the original was."""
     further_from_sent: int = 0
     unpriced_models: list[str] = Field(default_factory=list)
+    by_judge: dict[str, int] = Field(default_factory=dict)
+    """Judge verdicts: `original`, `new`, `tie`, `unscored`, `error`."""
+    by_regression_kind: dict[str, int] = Field(default_factory=dict)
+    judge_prompt_tokens: int = 0
+    judge_completion_tokens: int = 0
+    judge_cost_usd: float | None = None
+    """Part of `cost_usd`: what the judge cost (cached answers cost nothing)."""
 
 
 class GateRule(Strict):

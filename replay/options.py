@@ -15,6 +15,7 @@ from replay import constants, settings
 from replay.config import (
     DatabaseConfig,
     GateConfig,
+    JudgeConfig,
     LiveConfig,
     ModelEndpoint,
     RequestConfig,
@@ -64,6 +65,13 @@ class RunFlags:
     thread_sql: str | None
     config: str | None
     artifacts_dir: str | None
+    judge_model: str | None = None
+    judge_base_url: str | None = None
+    judge_concurrency: str | None = None
+    judge_retries: str | None = None
+    no_judge_cache: bool = False
+    repeats: str | None = None
+    gate_on_stats: bool = False
 
 
 def run_config(flags: RunFlags) -> RunConfig:
@@ -206,12 +214,18 @@ def run_config(flags: RunFlags) -> RunConfig:
         concurrency=concurrency_value,
         live=_live(file, retries, request_timeout, case_timeout, max_cost),
         checks=settings.checks(toml),
-        gate=gate(toml, max_error_rate, max_invalid_rate, no_gate=no_gate),
+        gate=gate(
+            toml, max_error_rate, max_invalid_rate, no_gate=no_gate, on_stats=flags.gate_on_stats
+        ),
         summary_md=settings.writable_file("--summary-md", summary_md) if summary_md else None,
         baseline=baseline,
         resume=Path(resume) if resume else None,
         retry_errors=retry_errors,
         config_file=str(toml.path) if toml.path else None,
+        judge=judge(toml, flags),
+        repeats=settings.positive_int("--repeats", flags.repeats)
+        if flags.repeats is not None
+        else file.run.repeats or 1,
     )
     prices = run_config.prices
     if run_config.live.max_cost_usd is not None and not dry_run:
@@ -222,7 +236,51 @@ def run_config(flags: RunFlags) -> RunConfig:
                 f"--max-cost needs a price for model {unpriced[0]!r}; add "
                 f'[prices."{unpriced[0]}"] input = …, output = … (USD per 1M tokens) to replay.toml'
             )
+        if run_config.judge is not None and run_config.judge.model not in prices:
+            name = run_config.judge.model
+            raise UsageError(
+                f"--max-cost needs a price for the judge model {name!r}; add "
+                f'[prices."{name}"] input = …, output = … (USD per 1M tokens) to replay.toml'
+            )
     return run_config
+
+
+def judge(toml: settings.LoadedToml, flags: RunFlags) -> JudgeConfig | None:
+    """The judge, on when `--judge-model` (else `[judge] model`) names one.
+
+    Its key comes only from the environment: REPLAY_JUDGE_API_KEY, else OPENAI_API_KEY.
+    """
+    file = toml.config.judge
+    model = settings.first(flags.judge_model, file.model)
+    if not model:
+        for flag, value in (
+            ("--judge-base-url", flags.judge_base_url),
+            ("--judge-concurrency", flags.judge_concurrency),
+            ("--judge-retries", flags.judge_retries),
+        ):
+            if value is not None:
+                raise UsageError(f"{flag} goes with --judge-model NAME (or [judge] model)")
+        return None
+    base_url = settings.first(flags.judge_base_url, file.base_url)
+    if base_url is not None:
+        settings.http_url("--judge-base-url", base_url)
+    key = settings.env("REPLAY_JUDGE_API_KEY") or settings.env("OPENAI_API_KEY")
+    defaults = JudgeConfig(model=model)
+    return JudgeConfig(
+        model=model,
+        endpoint=ModelEndpoint(
+            api_key=SecretStr(key) if key else None,
+            base_url=base_url or settings.env("OPENAI_BASE_URL"),
+        ),
+        concurrency=settings.positive_int("--judge-concurrency", flags.judge_concurrency)
+        if flags.judge_concurrency is not None
+        else file.concurrency or defaults.concurrency,
+        retries=settings.non_negative_int("--judge-retries", flags.judge_retries)
+        if flags.judge_retries is not None
+        else settings.first(file.retries, defaults.retries),
+        request_timeout_s=file.request_timeout or defaults.request_timeout_s,
+        cache=not flags.no_judge_cache and settings.first(file.cache, True),
+    )
 
 
 def database(
@@ -277,6 +335,7 @@ def gate(
     max_invalid_rate: str | None,
     *,
     no_gate: bool,
+    on_stats: bool = False,
 ) -> GateConfig:
     """The gate's thresholds: flag, else `[gate]`, else the defaults (0 is a real threshold)."""
     file = toml.config.gate
@@ -291,4 +350,6 @@ def gate(
             invalid_rate, file.max_invalid_rate, defaults.max_invalid_rate
         ),
         enforced=not no_gate,
+        on_stats=on_stats or bool(file.on_stats),
+        min_paired=file.min_paired or defaults.min_paired,
     )

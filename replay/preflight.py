@@ -76,7 +76,12 @@ def passed(check: str, message: str) -> PreflightEntry:
 
 
 async def model_endpoint(
-    client: openai.AsyncOpenAI, model: str | None, target: str, timeout_s: float
+    client: openai.AsyncOpenAI,
+    model: str | None,
+    target: str,
+    timeout_s: float,
+    *,
+    check: str = "model",
 ) -> str:
     """Check the model endpoint answers, accepts the key and lists the model.
 
@@ -85,6 +90,7 @@ async def model_endpoint(
         model: the model to look for (`--model`); None checks only the endpoint and key.
         target: the base URL without credentials, for messages.
         timeout_s: how long to wait for the listing.
+        check: `model` for the pipeline's endpoint, `judge` for the judge's.
 
     Returns:
         What was checked, for the preflight entry.
@@ -93,9 +99,10 @@ async def model_endpoint(
         BlockedError: with check `model` and code `model_unreachable`, `model_unauthorized`,
             `model_unknown` or `model_error`.
     """
+    label = "judge endpoint" if check == "judge" else "model endpoint"
 
     def blocked(message: str, code: str) -> BlockedError:
-        return BlockedError(message, check="model", code=code)
+        return BlockedError(message, check=check, code=code)
 
     try:
         with anyio.fail_after(timeout_s):
@@ -103,29 +110,25 @@ async def model_endpoint(
             names = {item.id async for item in listing}
     except TimeoutError:
         raise blocked(
-            f"model endpoint {target} did not answer within {timeout_s:g} s", "model_unreachable"
+            f"{label} {target} did not answer within {timeout_s:g} s", "model_unreachable"
         ) from None
     except openai.AuthenticationError:
         raise blocked(
-            f"model endpoint {target} rejected the API key (401)", "model_unauthorized"
+            f"{label} {target} rejected the API key (401)", "model_unauthorized"
         ) from None
     except openai.PermissionDeniedError:
-        raise blocked(
-            f"model endpoint {target} refused access (403)", "model_unauthorized"
-        ) from None
+        raise blocked(f"{label} {target} refused access (403)", "model_unauthorized") from None
     except openai.APIStatusError as exc:
         raise blocked(
-            f"model endpoint {target} answered {exc.status_code} to the model listing",
+            f"{label} {target} answered {exc.status_code} to the model listing",
             "model_error",
         ) from None
     except openai.APIConnectionError:
-        raise blocked(f"model endpoint {target} is unreachable", "model_unreachable") from None
+        raise blocked(f"{label} {target} is unreachable", "model_unreachable") from None
     except (openai.APIResponseValidationError, ValueError, TypeError):
-        raise blocked(
-            f"model endpoint {target} sent a malformed model listing", "model_error"
-        ) from None
+        raise blocked(f"{label} {target} sent a malformed model listing", "model_error") from None
     if model is None:
         return f"{target} answered and accepted the key"
     if model not in names:
-        raise blocked(f"model endpoint {target} does not list model {model!r}", "model_unknown")
+        raise blocked(f"{label} {target} does not list model {model!r}", "model_unknown")
     return f"{target} accepted the key and lists {model!r}"

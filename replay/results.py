@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from replay import compare, invariants, pricing, verdict
 from replay.config import RunConfig
-from replay.models import Case, CaseResult, InputSummary, InvalidCase, RequestPlan
+from replay.models import Case, CaseResult, InputSummary, InvalidCase, Judgement, RequestPlan
 from replay.pipelines import openai as openai_pipeline
 from replay.runner import Execution
 
@@ -49,8 +49,10 @@ def estimate(case: Case, config: RunConfig) -> float | None:
     return pricing.estimate(planned.request, case.original.draft, config.prices).cost_usd
 
 
-def finished(execution: Execution, config: RunConfig) -> CaseResult:
-    """A live case's result: comparison, checks on both drafts, cost, verdict."""
+def finished(
+    execution: Execution, config: RunConfig, judgement: Judgement | None = None
+) -> CaseResult:
+    """A live case's result: comparison, checks on both drafts, the judge, cost, verdict."""
     case, outcome = execution.case, execution.outcome
     comparison = None
     found = None
@@ -85,7 +87,11 @@ def finished(execution: Execution, config: RunConfig) -> CaseResult:
                 outcome.usage.completion_tokens,
                 config.prices,
             )
-    decision = verdict.decide(errored=outcome is None, comparison=comparison, invariants=found)
+    if judgement is not None and judgement.cost_usd is not None:
+        cost = (cost or 0.0) + judgement.cost_usd
+    decision = verdict.decide(
+        errored=outcome is None, comparison=comparison, invariants=found, judgement=judgement
+    )
     return CaseResult(
         case_id=case.input.case_id,
         repeat=execution.repeat,
@@ -102,6 +108,8 @@ def finished(execution: Execution, config: RunConfig) -> CaseResult:
         finished_at=execution.finished_at,
         latency_ms=execution.latency_ms,
         cost_usd=cost,
+        judge=judgement,
+        regression_kind=decision.kind,
     )
 
 

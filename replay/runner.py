@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import AsyncIterable, Callable
+from collections.abc import AsyncIterable, Awaitable, Callable
 from contextlib import aclosing
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -136,8 +136,8 @@ class Runner:
 
     pipeline: Pipeline
     policy: Policy
-    finish: Callable[[Execution], CaseResult]
-    """Turns an execution into a result (comparison, verdict, cost): the app's business."""
+    finish: Callable[[Execution], Awaitable[CaseResult]]
+    """Turns an execution into a result (judge, comparison, verdict, cost): the app's business."""
     skip: Callable[[Case, int, str], CaseResult]
     """Builds the result of a case that was not run, with its reason."""
     sink: Sink
@@ -197,7 +197,7 @@ class Runner:
                     result = self.skip(case, repeat, "budget")
                 else:
                     self.progress.started()
-                    result = self.finish(await self._attempts(case, repeat))
+                    result = await self.finish(await self._attempts(case, repeat))
                     spent = result.cost_usd
                     if spent is None and result.outcome is not None:
                         spent = estimate  # a draft came back but its cost is unknown: assume it

@@ -19,6 +19,7 @@ import openai
 import orjson
 
 from replay import __version__, artifacts, baseline, gate, preflight, results, resume, source
+from replay import judge as judging
 from replay.config import RunConfig
 from replay.errors import ReplayError
 from replay.models import (
@@ -36,7 +37,7 @@ from replay.models import (
     Summary,
 )
 from replay.pipelines.base import Pipeline
-from replay.runner import Budget, Policy, Progress, Runner
+from replay.runner import Budget, Execution, Policy, Progress, Runner
 from replay.tally import Tally
 
 
@@ -73,6 +74,7 @@ class Session:
         *,
         model_client: openai.AsyncOpenAI | None = None,
         baseline_path: Path | None = None,
+        judge: judging.Judge | None = None,
     ) -> None:
         self.config = config
         self.started = started
@@ -95,6 +97,7 @@ class Session:
         self.gate_input = gate.GateInput()
         self.gate: Gate | None = None
         self.baseline_path = baseline_path
+        self.judge = judge
         self.runner: Runner | None = None
         """The live runner while it runs: what a signal should stop."""
 
@@ -138,6 +141,15 @@ class Session:
                 config.live.request_timeout_s,
             )
             self.preflight.append(preflight.passed("model", message))
+        if self.judge is not None and config.judge is not None:
+            message = await preflight.model_endpoint(
+                self.judge.client,
+                self.judge.model,
+                config.judge.endpoint.target,
+                config.judge.request_timeout_s,
+                check="judge",
+            )
+            self.preflight.append(preflight.passed("judge", message))
         if self.resumed is None:
             plan = await source.plan(conn, shapes, config.selection)
             remaining: tuple[str, ...] = plan.case_ids
@@ -213,7 +225,7 @@ class Session:
                 case_timeout_s=live.case_timeout_s,
                 grace_s=live.grace_s,
             ),
-            finish=lambda execution: results.finished(execution, self.config),
+            finish=self._finished,
             skip=results.skipped,
             sink=writer,
             estimate=(lambda case: results.estimate(case, self.config))
@@ -251,6 +263,19 @@ class Session:
         finally:
             self.progress.end()
         return runner
+
+    async def _finished(self, execution: Execution) -> CaseResult:
+        """A case's result, judged first when a judge is on and there are two drafts."""
+        judgement = None
+        case, outcome = execution.case, execution.outcome
+        if self.judge is not None and outcome is not None and case.original.draft is not None:
+            judgement = await self.judge.judge(
+                case.input.case_id,
+                judging.context_of(case.input),
+                case.original.draft,
+                outcome.text,
+            )
+        return results.finished(execution, self.config, judgement)
 
     # --- bookkeeping ---
 

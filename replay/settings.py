@@ -77,11 +77,23 @@ class _Run(_Section):
     model: str | None = None
     request_source: Literal["auto", "recorded", "rendered"] | None = None
     temperature: float | None = Field(default=None, ge=0, le=2)
+    repeats: int | None = Field(default=None, gt=0)
 
 
 class _Gate(_Section):
     max_error_rate: float | None = Field(default=None, ge=0, le=1)
     max_invalid_rate: float | None = Field(default=None, ge=0, le=1)
+    on_stats: bool | None = None
+    min_paired: int | None = Field(default=None, gt=0)
+
+
+class _Judge(_Section):
+    model: str | None = None
+    base_url: str | None = None
+    concurrency: int | None = Field(default=None, gt=0)
+    retries: int | None = Field(default=None, ge=0)
+    request_timeout: float | None = Field(default=None, gt=0)
+    cache: bool | None = None
 
 
 class _InvariantValues(_Section):
@@ -129,6 +141,7 @@ class TomlConfig(_Section):
     gate: _Gate = _Gate()
     invariants: _Invariants = _Invariants()
     canary: _Canary = _Canary()
+    judge: _Judge = _Judge()
     prices: dict[str, Price] = Field(default_factory=dict)
 
 
@@ -216,6 +229,19 @@ def pipeline_spec(text: str) -> str:
     raise UsageError(
         f"--pipeline must be openai, python:module:function or an http(s):// URL, got {text!r}"
     )
+
+
+def http_url(flag: str, text: str) -> str:
+    """Accept an http(s) URL with a host (printed without its user info when wrong)."""
+    value = text.strip()
+    if (
+        not value.startswith(("http://", "https://"))
+        or len(value.split("/")) < 3
+        or not value.split("/")[2]
+    ):
+        shown = value.split("@")[-1] if "@" in value else value
+        raise UsageError(f"{flag} must be an http(s):// URL, got {shown!r}")
+    return value
 
 
 def rate(flag: str, text: str) -> float:

@@ -34,6 +34,12 @@ class Tally:
     closer: int = 0
     further: int = 0
     invariants: dict[str, Counter[str]] = field(default_factory=dict)
+    by_judge: Counter[str] = field(default_factory=Counter)
+    by_regression_kind: Counter[str] = field(default_factory=Counter)
+    judge_prompt_tokens: int = 0
+    judge_completion_tokens: int = 0
+    judge_cost_usd: float = 0.0
+    judge_unpriced: int = 0
 
     def add(self, result: CaseResult) -> None:
         """Count one finished case."""
@@ -57,6 +63,10 @@ class Tally:
             for kind in ("new", "fixed", "pre_existing"):
                 for violation in getattr(result.invariants, kind):
                     self.invariants.setdefault(violation.code, Counter())[kind] += 1
+        if result.regression_kind is not None:
+            self.by_regression_kind[result.regression_kind] += 1
+        if result.judge is not None:
+            self._judged(result)
         self.retries += max(len(result.attempts) - 1, 0)
         if result.latency_ms is not None:
             self.latencies_ms.append(result.latency_ms)
@@ -83,6 +93,18 @@ class Tally:
             self.unpriced_models.add(plan.request.model or "<none>")
         else:
             self.estimated_cost_usd += plan.estimated_cost_usd
+
+    def _judged(self, result: CaseResult) -> None:
+        judgement = result.judge
+        assert judgement is not None
+        self.by_judge[judgement.verdict] += 1
+        if judgement.usage is not None:
+            self.judge_prompt_tokens += judgement.usage.prompt_tokens
+            self.judge_completion_tokens += judgement.usage.completion_tokens
+            if judgement.cost_usd is None:
+                self.judge_unpriced += 1
+            else:
+                self.judge_cost_usd += judgement.cost_usd
 
     def summary(self, duration_s: float | None = None) -> Summary:
         """The totals as the artifact's summary."""
@@ -121,6 +143,13 @@ class Tally:
             closer_to_sent=self.closer,
             further_from_sent=self.further,
             unpriced_models=sorted(self.unpriced_models),
+            by_judge=dict(sorted(self.by_judge.items())),
+            by_regression_kind=dict(sorted(self.by_regression_kind.items())),
+            judge_prompt_tokens=self.judge_prompt_tokens,
+            judge_completion_tokens=self.judge_completion_tokens,
+            judge_cost_usd=(
+                None if self.judge_unpriced or not self.by_judge else round(self.judge_cost_usd, 6)
+            ),
         )
 
 

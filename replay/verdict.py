@@ -5,28 +5,33 @@
 | the row failed validation | `invalid_case` |
 | the case was not run (budget, no recording) | `skipped` |
 | no draft came back | `error` |
-| a critical violation in the new draft that the original did not have | `regressed` |
+| a new critical violation (the original did not have it) | `regressed` (kind `invariant`) |
+| the judge preferred the original in both orders | `regressed` (kind `quality`) |
 | a critical violation of the original that the new draft no longer has | `improved` |
+| the judge preferred the new draft in both orders | `improved` |
 | change class `identical` or `whitespace` | `unchanged` |
 | change class `minor` or `rewritten`, or no original to compare with | `changed` |
 
 Warnings never decide a verdict; they are reported. A case with both a new and a fixed critical
-violation is `regressed`: a fix does not pay for a new failure.
+violation is `regressed`: a fix does not pay for a new failure, and neither does it pay for a
+draft the judge found worse. A judge's tie (the orders disagreed), `unscored` (no valid answer)
+or `error` (unreachable) leaves the deterministic verdict as it is.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import NamedTuple
+from typing import Literal, NamedTuple
 
-from replay.models import Comparison, InvariantChanges, Verdict, Violation
+from replay.models import Comparison, InvariantChanges, Judgement, Verdict, Violation
 
 
 class Decision(NamedTuple):
-    """A verdict and the reasons behind it."""
+    """A verdict, the reasons behind it, and what kind of regression it is."""
 
     verdict: Verdict
     reasons: list[str]
+    kind: Literal["invariant", "quality"] | None = None
 
 
 def changes(original: Sequence[Violation], new: Sequence[Violation]) -> InvariantChanges:
@@ -47,6 +52,7 @@ def decide(
     errored: bool = False,
     comparison: Comparison | None = None,
     invariants: InvariantChanges | None = None,
+    judgement: Judgement | None = None,
 ) -> Decision:
     """Apply the table of the module docstring."""
     if invalid:
@@ -58,10 +64,16 @@ def decide(
     if invariants is not None:
         new = [v for v in invariants.new if v.severity == "critical"]
         if new:
-            return Decision("regressed", [f"new {v.code}: {v.evidence}" for v in new])
+            return Decision("regressed", [f"new {v.code}: {v.evidence}" for v in new], "invariant")
+    judged = None if judgement is None else judgement.verdict
+    if judged == "original":
+        return Decision("regressed", [_judge_reason(judgement)], "quality")
+    if invariants is not None:
         fixed = [v for v in invariants.fixed if v.severity == "critical"]
         if fixed:
             return Decision("improved", [f"fixed {v.code}: {v.evidence}" for v in fixed])
+    if judged == "new":
+        return Decision("improved", [_judge_reason(judgement)])
     if comparison is None:
         return Decision("changed", ["no original draft to compare with"])
     if comparison.change_class in ("identical", "whitespace"):
@@ -69,3 +81,9 @@ def decide(
     return Decision(
         "changed", [f"change class {comparison.change_class} (similarity {comparison.similarity})"]
     )
+
+
+def _judge_reason(judgement: Judgement | None) -> str:
+    assert judgement is not None
+    preferred = "the original" if judgement.verdict == "original" else "the new draft"
+    return f"judge {judgement.model} preferred {preferred} in both orders"

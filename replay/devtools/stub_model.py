@@ -35,6 +35,7 @@ import anyio.from_thread
 import h11
 import orjson
 
+from replay.devtools import judging
 from replay.devtools.drafting import LENGTH_LIMITS, detect_intent, read_facts, write_draft
 
 Fault = Literal["429", "500", "hang", "malformed", "truncated", "content-type"]
@@ -46,7 +47,9 @@ Mistake = Literal[
 MISTAKES: tuple[Mistake, ...] = get_args(Mistake)
 """What `replay-variant` may put into a draft, as named by the `x-stub-injected` header."""
 FAULT_MODELS: Mapping[str, Fault] = {f"fail-{fault}": fault for fault in FAULTS}
-MODELS: tuple[str, ...] = ("replay-original", "replay-variant", *FAULT_MODELS)
+MODELS: tuple[str, ...] = (
+    "replay-original", "replay-variant", *judging.JUDGE_MODELS, *FAULT_MODELS
+)  # fmt: skip
 CREATED = 1_767_225_600
 """The fixed `created` time of every response and model (2026-01-01, UTC)."""
 MAX_BODY_BYTES = 64 * 1024 * 1024
@@ -414,9 +417,12 @@ def _completion(payload: Mapping[str, Any], digest: bytes, *, truncated: bool) -
     """The chat completion for a request; `replay-variant` carries a mistake 1 time in 4."""
     messages: Sequence[Mapping[str, Any]] = payload["messages"]
     model = payload["model"]
-    text = write_draft(messages, style="variant" if model == "replay-variant" else "original")
     injected = "none"
-    if model == "replay-variant" and digest[0] < 64:
+    if model in judging.JUDGE_MODELS or judging.is_judge_request(payload):
+        text = judging.answer(model, messages)
+    else:
+        text = write_draft(messages, style="variant" if model == "replay-variant" else "original")
+    if model == "replay-variant" and digest[0] < 64 and not judging.is_judge_request(payload):
         text, injected = inject_mistake(messages, text, choice=digest[1])
     prompt_tokens = -(-sum(len(_text(m.get("content"))) for m in messages) // 4)
     completion_tokens = -(-len(text) // 4)

@@ -5,10 +5,10 @@ from __future__ import annotations
 import httpx2
 import orjson
 
+from replay.endpoint import status_failure
 from replay.errors import AttemptFailed
 from replay.models import CaseInput, Outcome
 from replay.pipelines.base import to_outcome
-from replay.pipelines.openai import status_failure
 
 
 class HttpPipeline:

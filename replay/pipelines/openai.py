@@ -11,6 +11,7 @@ from openai import AsyncOpenAI
 from openai.types.chat import ChatCompletion
 
 from replay.config import RequestConfig
+from replay.endpoint import sdk_failure
 from replay.errors import AttemptFailed
 from replay.models import CaseInput, ChatMessage, ChatRequest, Outcome, RequestSource, Usage
 from replay.pipelines import prompt
@@ -100,22 +101,9 @@ class OpenAIPipeline:
             response = await self._client.post(
                 "/chat/completions", cast_to=ChatCompletion, body=body
             )
-        except openai.APIStatusError as exc:
-            raise status_failure(exc.status_code, exc.response.headers.get("retry-after")) from None
-        except openai.APITimeoutError:
-            raise AttemptFailed(
-                "model_timeout", "the model endpoint did not answer in time", retryable=True
-            ) from None
-        except openai.APIConnectionError:
-            raise AttemptFailed(
-                "model_connection", "could not connect to the model endpoint", retryable=True
-            ) from None
-        except (openai.APIResponseValidationError, ValueError, TypeError) as exc:
-            raise AttemptFailed(
-                "model_error",
-                f"the model endpoint sent a malformed response ({type(exc).__name__})",
-                retryable=False,
-            ) from None
+        except (openai.OpenAIError, ValueError, TypeError) as exc:
+            # A body that is not JSON surfaces as a ValueError or TypeError from the SDK.
+            raise sdk_failure(exc) from None
         return _outcome(response, planned)
 
     async def aclose(self) -> None:
@@ -144,41 +132,3 @@ def _outcome(response: Any, planned: PlannedRequest) -> Outcome:
         request_hash=request_hash(planned.request),
         metadata={"request_source": planned.source, "request_model": planned.request.model},
     )
-
-
-def status_failure(
-    status: int, retry_after: str | None, what: str = "the model endpoint"
-) -> AttemptFailed:
-    """Classify an HTTP error status the way DESIGN §8 does (429, 5xx retryable; other 4xx not)."""
-    if status == 429:
-        return AttemptFailed(
-            "model_rate_limit",
-            f"{what} is rate limiting (429)",
-            retryable=True,
-            retry_after_s=parse_retry_after(retry_after),
-            status=status,
-        )
-    if status >= 500:
-        return AttemptFailed(
-            "model_error", f"{what} failed ({status})", retryable=True, status=status
-        )
-    reasons = {
-        401: "rejected the API key",
-        403: "refused access",
-        404: "does not know the model or path",
-    }
-    reason = reasons.get(status, "rejected the request")
-    return AttemptFailed(
-        "model_error", f"{what} {reason} ({status})", retryable=False, status=status
-    )
-
-
-def parse_retry_after(value: str | None) -> float | None:
-    """Seconds from a Retry-After header (seconds form); None when absent or a date."""
-    if value is None:
-        return None
-    try:
-        seconds = float(value)
-    except ValueError:
-        return None
-    return max(seconds, 0.0)

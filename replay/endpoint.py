@@ -1,0 +1,65 @@
+"""Failures of an OpenAI-compatible endpoint, classified the way DESIGN §8 says.
+
+Shared by the `openai` and `http` pipelines and the judge, so a 429 means the same everywhere.
+Classes come from exception types and status codes, never from message text; messages are
+ours, so nothing an endpoint echoes (a key in a 401 body) reaches an artifact.
+"""
+
+from __future__ import annotations
+
+import openai
+
+from replay.errors import AttemptFailed
+
+
+def sdk_failure(exc: Exception, what: str = "the model endpoint") -> AttemptFailed:
+    """Classify an exception of the `openai` SDK (a ValueError or TypeError is a broken body)."""
+    if isinstance(exc, openai.APIStatusError):
+        return status_failure(exc.status_code, exc.response.headers.get("retry-after"), what)
+    if isinstance(exc, openai.APITimeoutError):
+        return AttemptFailed("model_timeout", f"{what} did not answer in time", retryable=True)
+    if isinstance(exc, openai.APIConnectionError):
+        return AttemptFailed("model_connection", f"could not connect to {what}", retryable=True)
+    return AttemptFailed(
+        "model_error",
+        f"{what} sent a malformed response ({type(exc).__name__})",
+        retryable=False,
+    )
+
+
+def status_failure(
+    status: int, retry_after: str | None, what: str = "the model endpoint"
+) -> AttemptFailed:
+    """Classify an HTTP error status the way DESIGN §8 does (429, 5xx retryable; other 4xx not)."""
+    if status == 429:
+        return AttemptFailed(
+            "model_rate_limit",
+            f"{what} is rate limiting (429)",
+            retryable=True,
+            retry_after_s=parse_retry_after(retry_after),
+            status=status,
+        )
+    if status >= 500:
+        return AttemptFailed(
+            "model_error", f"{what} failed ({status})", retryable=True, status=status
+        )
+    reasons = {
+        401: "rejected the API key",
+        403: "refused access",
+        404: "does not know the model or path",
+    }
+    reason = reasons.get(status, "rejected the request")
+    return AttemptFailed(
+        "model_error", f"{what} {reason} ({status})", retryable=False, status=status
+    )
+
+
+def parse_retry_after(value: str | None) -> float | None:
+    """Seconds from a Retry-After header (seconds form); None when absent or a date."""
+    if value is None:
+        return None
+    try:
+        seconds = float(value)
+    except ValueError:
+        return None
+    return max(seconds, 0.0)

@@ -1,0 +1,247 @@
+"""The LLM judge against the local model server: blinded, both orders, validated, cached."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import openai
+import orjson
+import pytest
+
+from replay import judge
+from replay.devtools.generator import FixtureSummary
+from replay.devtools.stub_model import StubOptions, StubServer, running
+from replay.models import JudgeContext
+from tests.helpers import Result, run_cli
+
+KEY = "sk-judge-test"
+
+
+@pytest.fixture
+def stub(monkeypatch: pytest.MonkeyPatch, workdir: Path) -> Iterator[StubServer]:
+    """The local model server, for the pipeline and the judge alike."""
+    with running(StubOptions(api_key=KEY)) as server:
+        monkeypatch.setenv("OPENAI_BASE_URL", server.base_url)
+        monkeypatch.setenv("OPENAI_API_KEY", KEY)
+        yield server
+
+
+def _run(
+    capsys: pytest.CaptureFixture[str], db: str, client: str, out: str, *args: str
+) -> tuple[Result, dict[str, Any]]:
+    result = run_cli(
+        capsys, "--client-id", client, "--database-url", db, "--quiet", "--out", out, *args
+    )
+    assert result.code != 70, result.err
+    return result, orjson.loads(Path(out).read_bytes())
+
+
+def _judged(artifact: dict[str, Any]) -> list[dict[str, Any]]:
+    return [case for case in artifact["cases"] if case.get("judge")]
+
+
+def test_the_honest_judge_turns_injected_mistakes_into_quality_preferences(
+    capsys: pytest.CaptureFixture[str], stub: StubServer, fixture_db: str, fixtures: FixtureSummary
+) -> None:
+    """Both orders asked, the same label-blind answer: the original wins where the variant erred."""
+    client = fixtures.clients[0].id
+    args = ("--model", "replay-variant", "--judge-model", "replay-judge", "--limit", "40")
+    result, artifact = _run(capsys, fixture_db, client, "run.json", "--no-gate", *args)
+    assert result.code == 0, result.err
+    judged = _judged(artifact)
+    assert len(judged) >= 30
+    verdicts = {case["judge"]["verdict"] for case in judged}
+    assert "original" in verdicts
+    assert verdicts <= {"original", "new", "tie"}
+    for case in judged:
+        record = case["judge"]
+        assert record["model"] == "replay-judge"
+        assert record["rubric_version"] == judge.RUBRIC_VERSION
+        assert record["rubric_hash"] == judge.RUBRIC_HASH
+        if record["rationale"] == "the drafts are the same":
+            continue
+        labels = [order["original_is"] for order in record["orders"]]
+        assert sorted(labels) == ["A", "B"], "asked in both orders"
+        assert labels[0] == judge.original_label(case["case_id"])
+        assert record["context"]["inbound_body"] == case["input"]["inbound_body"]
+        if record["verdict"] == "original":
+            assert case["verdict"] == "regressed"
+            assert record["rationale"].startswith("[original = ")
+    summary = artifact["summary"]
+    assert summary["by_judge"] == {
+        verdict: sum(1 for case in judged if case["judge"]["verdict"] == verdict)
+        for verdict in verdicts
+    }
+    assert stub.requests_by_model["replay-judge"] >= 2 * (len(judged) - 5)
+
+
+def test_a_position_biased_judge_yields_ties_not_preferences(
+    capsys: pytest.CaptureFixture[str], stub: StubServer, fixture_db: str, fixtures: FixtureSummary
+) -> None:
+    """A judge that always answers "A" prefers each draft once: a tie, never a regression."""
+    client = fixtures.clients[0].id
+    args = ("--model", "replay-variant", "--judge-model", "judge-prefers-a", "--limit", "12")
+    result, artifact = _run(capsys, fixture_db, client, "run.json", "--no-gate", *args)
+    assert result.code == 0, result.err
+    judged = _judged(artifact)
+    assert judged
+    for case in judged:
+        assert case["judge"]["verdict"] == "tie"
+        assert case["regression_kind"] != "quality"
+        if case["judge"]["orders"]:
+            assert {order["preferred"] for order in case["judge"]["orders"]} == {"A"}
+            assert set(case["judge"]["criteria"].values()) == {"tie"}
+
+
+@pytest.mark.parametrize(
+    ("model", "problem"),
+    [("judge-garbage", "it is not JSON"), ("judge-schema", "schema error")],
+)
+def test_an_unusable_answer_is_unscored_after_one_retry_never_a_failure(
+    capsys: pytest.CaptureFixture[str],
+    stub: StubServer,
+    fixture_db: str,
+    fixtures: FixtureSummary,
+    model: str,
+    problem: str,
+) -> None:
+    """Prose or schema-breaking JSON: asked once more with a correction, then `unscored`."""
+    client = fixtures.clients[0].id
+    args = ("--model", "replay-variant", "--judge-model", model, "--limit", "6")
+    result, artifact = _run(capsys, fixture_db, client, "run.json", *args)
+    judged = [c for c in _judged(artifact) if c["judge"]["orders"]]
+    assert judged
+    for case in judged:
+        record = case["judge"]
+        assert record["verdict"] == "unscored"
+        assert record["error"] is None
+        assert case["verdict"] != "error"
+        assert case["regression_kind"] != "quality"
+        for order in record["orders"]:
+            assert order["preferred"] is None
+            assert order["problem"].startswith("unusable after one retry: ")
+            assert problem in order["problem"]
+        assert len(record["attempts"]) == 4, "two orders, each asked twice"
+    assert stub.requests_by_model[model] == 4 * len(judged)
+    assert artifact["summary"]["by_judge"]["unscored"] == len(judged)
+
+
+def test_a_corrected_answer_counts(
+    capsys: pytest.CaptureFixture[str], stub: StubServer, fixture_db: str, fixtures: FixtureSummary
+) -> None:
+    """A judge that answers prose first and JSON when corrected is scored from the retry."""
+    client = fixtures.clients[0].id
+    args = ("--model", "replay-variant", "--judge-model", "judge-sloppy", "--limit", "6")
+    result, artifact = _run(capsys, fixture_db, client, "run.json", "--no-gate", *args)
+    assert result.code == 0, result.err
+    judged = [c for c in _judged(artifact) if c["judge"]["orders"]]
+    assert judged
+    for case in judged:
+        assert case["judge"]["verdict"] in ("original", "new", "tie")
+        assert all(order["problem"] is None for order in case["judge"]["orders"])
+
+
+def test_judge_rate_limits_and_hangs_end_as_judge_error_and_the_replay_stands(
+    capsys: pytest.CaptureFixture[str], stub: StubServer, fixture_db: str, fixtures: FixtureSummary
+) -> None:
+    """429s are retried (Retry-After honoured), then `judge_error`; the draft's verdict is kept."""
+    client = fixtures.clients[0].id
+    base = ("--model", "replay-variant", "--limit", "4")
+    _, plain = _run(capsys, fixture_db, client, "plain.json", "--no-gate", *base)
+    judged_args = ("--judge-model", "fail-429", "--judge-retries", "1")
+    result, artifact = _run(
+        capsys, fixture_db, client, "run.json", "--no-gate", *base, *judged_args
+    )
+    assert result.code == 0, result.err
+    expected = {case["case_id"]: case["verdict"] for case in plain["cases"]}
+    judged = [c for c in _judged(artifact) if c["judge"]["orders"]]
+    assert judged
+    for case in judged:
+        record = case["judge"]
+        assert record["verdict"] == "error"
+        assert record["error"]["error_class"] == "judge_error"
+        assert record["error"]["message"] == "the judge endpoint is rate limiting (429)"
+        assert [a["error_class"] for a in record["attempts"]] == ["model_rate_limit"] * 4
+        assert case["verdict"] == expected[case["case_id"]]
+    summary = artifact["summary"]
+    assert summary["by_judge"]["error"] == len(judged)
+    assert "judge_error" not in summary["by_error_class"], "not a replay error"
+    assert artifact["gate"]["rules"][1]["value"] == 0, "judge errors are not in the error rate"
+
+
+def test_a_hanging_judge_times_out_per_attempt(
+    capsys: pytest.CaptureFixture[str],
+    stub: StubServer,
+    fixture_db: str,
+    fixtures: FixtureSummary,
+    workdir: Path,
+) -> None:
+    """Each judge attempt has its own deadline; a hang ends as `judge_error`, not a stuck run."""
+    (workdir / "replay.toml").write_text("[judge]\nrequest_timeout = 0.3\nretries = 0\n")
+    client = fixtures.clients[0].id
+    args = ("--model", "replay-variant", "--limit", "2", "--judge-model", "fail-hang")
+    result, artifact = _run(capsys, fixture_db, client, "run.json", "--no-gate", *args)
+    assert result.code == 0, result.err
+    for case in [c for c in _judged(artifact) if c["judge"]["orders"]]:
+        assert case["judge"]["error"]["error_class"] == "judge_error"
+        assert [a["error_class"] for a in case["judge"]["attempts"]] == ["model_timeout"] * 2
+
+
+def test_a_second_identical_run_is_served_from_the_cache(
+    capsys: pytest.CaptureFixture[str], stub: StubServer, fixture_db: str, fixtures: FixtureSummary
+) -> None:
+    """Same cases, same requests: no judge request reaches the server the second time."""
+    client = fixtures.clients[1].id
+    args = ("--model", "replay-original", "--judge-model", "replay-judge", "--limit", "8")
+    args = (*args, "--request-source", "rendered", "--temperature", "0.5")
+    _, first = _run(capsys, fixture_db, client, "first.json", "--no-gate", *args)
+    asked = stub.requests_by_model["replay-judge"]
+    assert asked > 0
+    _, second = _run(capsys, fixture_db, client, "second.json", "--no-gate", *args)
+    assert stub.requests_by_model["replay-judge"] == asked
+    again = {c["case_id"]: c["judge"] for c in _judged(second)}
+    for case in _judged(first):
+        record = again[case["case_id"]]
+        assert record["verdict"] == case["judge"]["verdict"]
+        assert all(order["cached"] for order in record["orders"])
+        assert record["cost_usd"] is None and record["usage"] is None
+    _, third = _run(
+        capsys, fixture_db, client, "third.json", "--no-gate", *args, "--no-judge-cache"
+    )
+    assert stub.requests_by_model["replay-judge"] == 2 * asked
+
+
+async def test_drafts_that_differ_only_in_whitespace_are_a_tie_without_a_request() -> None:
+    """Nothing to judge: no request is sent (the endpoint here does not even exist)."""
+    client = openai.AsyncOpenAI(api_key="k", base_url="http://127.0.0.1:9/v1", max_retries=0)
+    context = JudgeContext(channel="sms", inbound_body="How much?")
+    try:
+        found = await judge.Judge(client, "m", "http://127.0.0.1:9/v1", retries=0).judge(
+            "case-1", context, "It is $100.\n\nBest", "It is  $100.\nBest"
+        )
+    finally:
+        await client.close()
+    assert found.verdict == "tie"
+    assert found.orders == [] and found.attempts == [] and found.usage is None
+
+
+def test_the_judge_request_is_blinded_and_seeded() -> None:
+    """The request names neither draft's origin and pins temperature, seed and schema."""
+    context = JudgeContext(
+        channel="email",
+        inbound_body="What does it cost?",
+        thread=[{"direction": "outbound", "body": "Hello"}],
+        facts={"client": {"prices": "$100"}},
+    )
+    body = judge.request(context, "first draft", "second draft", model="m")
+    text = body["messages"][1]["content"]
+    assert "## Draft A\nfirst draft" in text and "## Draft B\nsecond draft" in text
+    assert "original" not in text.lower()
+    assert body["temperature"] == 0 and body["seed"] == judge.SEED
+    assert body["response_format"]["json_schema"]["schema"] == judge.SCHEMA
+    assert body["messages"][0]["content"] == judge.RUBRIC
+    labels = {judge.original_label(f"case-{n}") for n in range(20)}
+    assert labels == {"A", "B"}, "the assignment varies by case"
+    assert judge.original_label("case-1") == judge.original_label("case-1")
