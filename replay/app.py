@@ -32,6 +32,7 @@ from replay import (
     pricing,
     resume,
     source,
+    stats,
 )
 from replay import judge as judging
 from replay import signals as job_signals
@@ -288,6 +289,13 @@ def compare_runs(old: Path, new: Path, config: CompareConfig) -> tuple[CompareAr
     before = baseline.load(old, "OLD")
     after = baseline.load(new, "NEW")
     report = baseline.compare(before, after, old_path=str(old), new_path=str(new))
+    report = report.model_copy(
+        update={
+            "stats": stats.paired(
+                before.get("cases", []), after.get("cases", []), minimum=config.gate.min_paired
+            )
+        }
+    )
     paired = {c["case_id"] for c in after.get("cases", [])} - set(report.only_in_run)
     data = gate.GateInput()
     for case in after.get("cases", []):
@@ -300,6 +308,8 @@ def compare_runs(old: Path, new: Path, config: CompareConfig) -> tuple[CompareAr
         max_error_rate=config.gate.max_error_rate,
         max_invalid_rate=config.gate.max_invalid_rate,
         enforced=config.gate.enforced,
+        on_stats=config.gate.on_stats,
+        stats=report.stats,
     )
     created = datetime.now(UTC)
     target = artifacts.target_path(config.artifacts_dir, created, config.out)

@@ -114,6 +114,13 @@ ArtifactsDir = Annotated[
 
 # Gate options, the same on `run` and `compare`.
 NoGate = Annotated[bool, typer.Option("--no-gate", help="Report the gate's rules without failing.")]
+GateOnStats = Annotated[
+    bool,
+    typer.Option(
+        "--gate-on-stats",
+        help="Against a baseline: fail on quality only when the paired interval shows it worse.",
+    ),
+]
 MaxErrorRate = Annotated[
     str | None,
     typer.Option(
@@ -381,13 +388,7 @@ def run_command(
             "[default: 1]",
         ),
     ] = None,
-    gate_on_stats: Annotated[
-        bool,
-        typer.Option(
-            "--gate-on-stats",
-            help="With --baseline: fail on quality only when the paired interval shows it worse.",
-        ),
-    ] = False,
+    gate_on_stats: GateOnStats = False,
     database_url: DatabaseUrl = None,
     source_sql: SourceSql = None,
     thread_sql: ThreadSql = None,
@@ -539,6 +540,7 @@ def compare_command(
         str | None, typer.Option("--out", metavar="FILE", help="Compare artifact path.")
     ] = None,
     no_gate: NoGate = False,
+    gate_on_stats: GateOnStats = False,
     max_error_rate: MaxErrorRate = None,
     max_invalid_rate: MaxInvalidRate = None,
     summary_md: SummaryMd = None,
@@ -551,7 +553,9 @@ def compare_command(
     compare_config = CompareConfig(
         artifacts_dir=Path(artifacts_dir or file.artifacts.dir or constants.ARTIFACTS_DIR),
         out=Path(out) if out else None,
-        gate=options.gate(toml, max_error_rate, max_invalid_rate, no_gate=no_gate),
+        gate=options.gate(
+            toml, max_error_rate, max_invalid_rate, no_gate=no_gate, on_stats=gate_on_stats
+        ),
     )
     markdown_path = settings.writable_file("--summary-md", summary_md) if summary_md else None
     artifact, path = app.compare_runs(Path(old), Path(new), compare_config)

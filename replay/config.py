@@ -313,8 +313,9 @@ class RunConfig(Frozen):
             "views_sha256": views,
             "selection": self.selection.model_dump(mode="json"),
             "request": request,
-            "repeats": self.repeats,
-            "judge_model": None if self.judge is None else self.judge.model,
+            # Only when set, so runs made before these options keep their identity.
+            **({"repeats": self.repeats} if self.repeats > 1 else {}),
+            **({"judge_model": self.judge.model} if self.judge is not None else {}),
         }
 
     def identity_hash(self) -> str:

@@ -6,15 +6,19 @@
 | `error_rate` | errors / cases that ran (not skipped or invalid) > `--max-error-rate` (0.1) |
 | `invalid_rate` | invalid cases / selected cases > `--max-invalid-rate` (0.2) |
 | `budget` | `--max-cost` stopped the run before every case ran |
+| `quality_stats` | `--gate-on-stats`: the paired interval of similarity to the sent reply is < 0 |
 
-`--no-gate` still evaluates and records every rule, and passes.
+With `--gate-on-stats` the `regressions` rule counts only new critical check failures; the
+judge's per-case quality regressions are left to `quality_stats`, which passes when the sample
+is too small to conclude (the baseline report says so). With `--repeats`, a case counts once,
+by its majority verdict. `--no-gate` still evaluates and records every rule, and passes.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from replay.models import CaseResult, Gate, GateRule
+from replay.models import CaseResult, Gate, GateRule, PairedStats
 
 
 @dataclass
@@ -24,6 +28,8 @@ class GateInput:
     cases: int = 0
     ran: int = 0
     regressed: list[str] = field(default_factory=list)
+    quality: list[str] = field(default_factory=list)
+    """Of `regressed`, those the judge decided (kind `quality`)."""
     errors: list[str] = field(default_factory=list)
     invalid: list[str] = field(default_factory=list)
     budget_skipped: list[str] = field(default_factory=list)
@@ -35,6 +41,8 @@ class GateInput:
             self.ran += 1
         if result.verdict == "regressed":
             self.regressed.append(result.case_id)
+            if result.regression_kind == "quality":
+                self.quality.append(result.case_id)
         elif result.verdict == "error":
             self.errors.append(result.case_id)
         elif result.verdict == "invalid_case":
@@ -44,18 +52,28 @@ class GateInput:
 
 
 def evaluate(
-    data: GateInput, *, max_error_rate: float, max_invalid_rate: float, enforced: bool = True
+    data: GateInput,
+    *,
+    max_error_rate: float,
+    max_invalid_rate: float,
+    enforced: bool = True,
+    on_stats: bool = False,
+    stats: PairedStats | None = None,
 ) -> Gate:
     """Evaluate every rule; the gate passes when none fails (or when not enforced)."""
+    regressed = data.regressed
+    if on_stats:
+        quality = set(data.quality)
+        regressed = [case_id for case_id in regressed if case_id not in quality]
     error_rate = len(data.errors) / data.ran if data.ran else 0.0
     invalid_rate = len(data.invalid) / data.cases if data.cases else 0.0
     rules = [
         GateRule(
             rule="regressions",
             threshold=0,
-            value=len(data.regressed),
-            passed=not data.regressed,
-            cases=data.regressed,
+            value=len(regressed),
+            passed=not regressed,
+            cases=regressed,
         ),
         GateRule(
             rule="error_rate",
@@ -79,5 +97,16 @@ def evaluate(
             cases=data.budget_skipped,
         ),
     ]
+    if on_stats:
+        worse = stats is not None and stats.worse is True
+        rules.append(
+            GateRule(
+                rule="quality_stats",
+                threshold=0,
+                value=1 if worse else 0,
+                passed=not worse,
+                cases=data.quality,
+            )
+        )
     failed = [rule.rule for rule in rules if not rule.passed]
     return Gate(passed=not failed or not enforced, enforced=enforced, failed=failed, rules=rules)

@@ -227,6 +227,8 @@ def run_config(flags: RunFlags) -> RunConfig:
         if flags.repeats is not None
         else file.run.repeats or 1,
     )
+    if run_config.gate.on_stats and baseline is None:
+        raise UsageError("--gate-on-stats compares with a baseline: add --baseline PATH|latest")
     prices = run_config.prices
     if run_config.live.max_cost_usd is not None and not dry_run:
         models = {request.model} if request.model else {request.default_model}

@@ -10,6 +10,7 @@ from replay.models import (
     CanaryDecision,
     Gate,
     GroupStats,
+    Noise,
     PreflightEntry,
     Selection,
     SignalsReport,
@@ -104,6 +105,30 @@ def _counts(counts: dict[str, int]) -> str:
     return " · ".join(f"{name} {count}" for name, count in counts.items()) or "none"
 
 
+_JUDGE_LABELS = {
+    "original": "prefers original",
+    "new": "prefers new",
+    "tie": "tie",
+    "unscored": "unscored",
+    "error": "judge error",
+}
+
+
+def noise_text(noise: Noise) -> str:
+    """The run's own noise, from `--repeats`."""
+    similarity = (
+        f"{noise.self_similarity_mean:.2f}" if noise.self_similarity_mean is not None else "n/a"
+    )
+    line = (
+        f"noise     {noise.repeats} repeats of {noise.cases} cases · self-similarity {similarity}"
+        f" · flaky {len(noise.flaky)} ({noise.flaky_rate:.0%})"
+    )
+    if noise.flaky:
+        shown = ", ".join(noise.flaky[:5]) + (" …" if len(noise.flaky) > 5 else "")
+        line += f"\n  flaky (repeats disagree; they do not fail the gate by themselves): {shown}"
+    return line
+
+
 def summary_lines(summary: Summary, gate: Gate | None) -> list[tuple[str, str]]:
     """The summary of a live run as (label, text) rows, shared by the terminal and Markdown."""
     rows = [
@@ -116,6 +141,20 @@ def summary_lines(summary: Summary, gate: Gate | None) -> list[tuple[str, str]]:
     ]
     rows.append(("checks", " · ".join(checks) or "no violation"))
     rows.append(("errors", _counts(summary.by_error_class)))
+    if summary.by_judge:
+        judge_cost = (
+            f" · ${summary.judge_cost_usd:.4f}" if summary.judge_cost_usd is not None else ""
+        )
+        rows.append(
+            (
+                "judge",
+                " · ".join(
+                    f"{_JUDGE_LABELS.get(verdict, verdict)} {n}"
+                    for verdict, n in summary.by_judge.items()
+                )
+                + judge_cost,
+            )
+        )
     if summary.similarity_mean is not None:
         rows.append(
             (
@@ -230,6 +269,8 @@ def baseline_text(report: BaselineReport) -> str:
             f"  mean similarity {similarity['baseline']:.2f} → {similarity['run']:.2f} "
             f"({similarity['delta']:+.2f})"
         )
+    if report.stats is not None:
+        lines.append(f"  statistics: {report.stats.conclusion}")
     return "\n".join(lines)
 
 
@@ -246,6 +287,8 @@ def baseline_markdown(report: BaselineReport, gate: Gate) -> str:
         lines += ["**Not the same set-up:** " + "; ".join(report.differences), ""]
     lines += ["| case | baseline | run | kind |", "|---|---|---|---|"]
     lines += [f"| `{c.case_id}` | {c.old} | {c.new} | {c.kind} |" for c in report.changes[:50]]
+    if report.stats is not None:
+        lines += ["", f"**Statistics:** {report.stats.conclusion}"]
     lines += ["", "| measure | baseline | run | delta |", "|---|---|---|---|"]
     for name, row in report.aggregates.items():
         lines.append(f"| {name} | {row['baseline']} | {row['run']} | {row['delta']} |")

@@ -34,7 +34,9 @@ class Resumed:
     results: list[CaseResult]
     """The same results, parsed (for the running totals)."""
     remaining: list[str]
-    """Case ids of the header, in order, that still need a result."""
+    """Case ids of the header, in order, that still need a result (for some repeat)."""
+    done: frozenset[tuple[str, int]]
+    """(case id, repeat) pairs that have a result to keep."""
     parts: list[RunPart]
     partial: Path
     """The partial log this resume continues."""
@@ -71,7 +73,7 @@ def load(path: Path, *, identity: dict[str, Any], retry_errors: bool) -> Resumed
         )
     kept: list[bytes] = []
     results: list[CaseResult] = []
-    done: set[str] = set()
+    done: set[tuple[str, int]] = set()
     for line in lines:
         try:
             result = CaseResult.model_validate_json(line)
@@ -83,8 +85,19 @@ def load(path: Path, *, identity: dict[str, Any], retry_errors: bool) -> Resumed
             continue
         kept.append(line)
         results.append(result)
-        done.add(result.case_id)
-    remaining = [case_id for case_id in header["case_ids"] if case_id not in done]
+        done.add((result.case_id, result.repeat))
+    repeats = int(header.get("identity", {}).get("repeats") or 1)
+    # An invalid row or a case without a recording gets one result, whatever the repeats.
+    once = {
+        result.case_id
+        for result in results
+        if result.verdict == "invalid_case" or result.skipped_reason == "no_recorded_request"
+    }
+    remaining = [
+        case_id
+        for case_id in header["case_ids"]
+        if case_id not in once and any((case_id, r) not in done for r in range(repeats))
+    ]
     parts = [RunPart.model_validate(part) for part in header.get("parts", [])]
     if not parts:
         finished = max((r.finished_at for r in results if r.finished_at), default=None)
@@ -96,6 +109,7 @@ def load(path: Path, *, identity: dict[str, Any], retry_errors: bool) -> Resumed
         kept=kept,
         results=results,
         remaining=remaining,
+        done=frozenset(done),
         parts=parts,
         partial=partial,
         target=target,

@@ -18,7 +18,18 @@ import asyncpg
 import openai
 import orjson
 
-from replay import __version__, artifacts, baseline, gate, preflight, results, resume, source
+from replay import (
+    __version__,
+    artifacts,
+    baseline,
+    gate,
+    noise,
+    preflight,
+    results,
+    resume,
+    source,
+    stats,
+)
 from replay import judge as judging
 from replay.config import RunConfig
 from replay.errors import ReplayError
@@ -97,7 +108,10 @@ class Session:
         self.gate_input = gate.GateInput()
         self.gate: Gate | None = None
         self.baseline_path = baseline_path
+        self.report: BaselineReport | None = None
+        """This run against `--baseline`, once the cases are in."""
         self.judge = judge
+        self.repeats = noise.Repeats(config.repeats) if config.repeats > 1 else None
         self.runner: Runner | None = None
         """The live runner while it runs: what a signal should stop."""
 
@@ -183,12 +197,19 @@ class Session:
             return await self.finish("complete", 0, None)
         runner = await self._live(self.pipeline, cases, total=len(plan.case_ids))
         self.selection = self._selection(plan)
+        if self.repeats is not None:
+            for decided, _ in self.repeats.rest():
+                self.gate_input.add(decided)
+        if self.baseline_path is not None and not runner.interrupted:
+            self.report = await anyio.to_thread.run_sync(self._baseline)
         thresholds = config.gate
         self.gate = gate.evaluate(
             self.gate_input,
             max_error_rate=thresholds.max_error_rate,
             max_invalid_rate=thresholds.max_invalid_rate,
             enforced=thresholds.enforced,
+            on_stats=thresholds.on_stats,
+            stats=None if self.report is None else self.report.stats,
         )
         if runner.interrupted:
             return await self.finish(
@@ -235,6 +256,7 @@ class Session:
             progress=self.progress,
         )
 
+        done = self.resumed.done if self.resumed is not None else frozenset()
         request = self.config.request
         needs_recording = request.pipeline == "openai" and request.request_source == "recorded"
 
@@ -246,7 +268,9 @@ class Session:
                     elif needs_recording and item.input.original_request is None:
                         await writer.put(results.skipped(item, 0, "no_recorded_request"))
                     else:
-                        yield item, 0
+                        for repeat in range(self.config.repeats):
+                            if (item.input.case_id, repeat) not in done:
+                                yield item, repeat
 
         self.progress.begin(total)
         try:
@@ -281,7 +305,7 @@ class Session:
 
     def _count(self, result: CaseResult) -> None:
         self.tally.add(result)
-        self.gate_input.add(result)
+        self._gate_count(result)
         self.finished_here += 1
         if result.verdict == "invalid_case":
             self.invalid.append(result.case_id)
@@ -289,6 +313,16 @@ class Session:
             self.skipped.append(
                 SkippedCase(case_id=result.case_id, reason=result.skipped_reason or "skipped")
             )
+
+    def _gate_count(self, result: CaseResult) -> None:
+        """The gate counts cases, not repeats: a repeated case once, by its majority verdict."""
+        once = result.verdict == "invalid_case" or result.skipped_reason == "no_recorded_request"
+        if self.repeats is None or once:
+            self.gate_input.add(result)
+            return
+        closed = self.repeats.add(result)
+        if closed is not None:
+            self.gate_input.add(closed[0])
 
     def _selection(self, plan: source.Plan) -> Selection:
         selection = self.config.selection
@@ -304,18 +338,24 @@ class Session:
             case_ids=list(plan.case_ids),
         )
 
-    def _baseline(self, head: dict[str, Any], summary: Summary) -> BaselineReport:
+    def _baseline(self) -> BaselineReport:
         """This run (read back from its partial log) against the baseline artifact."""
         assert self.baseline_path is not None and self.log is not None
         old = baseline.load(self.baseline_path, "--baseline")
+        cases = [orjson.loads(line) for line in self.log.cases()]
         new = {
-            **orjson.loads(artifacts.dumps(head)),
-            "summary": summary.model_dump(mode="json"),
-            "cases": [orjson.loads(line) for line in self.log.cases()],
+            "run_id": self.run_id,
+            "config": self.config.redacted(),
+            "config_hash": self.config.identity_hash(),
+            "selection": self.selection.model_dump(mode="json") if self.selection else None,
+            "summary": self.tally.summary().model_dump(mode="json"),
+            "cases": cases,
         }
-        return baseline.compare(
+        report = baseline.compare(
             old, new, old_path=str(self.baseline_path), new_path=str(self.target)
         )
+        paired = stats.paired(old.get("cases", []), cases, minimum=self.config.gate.min_paired)
+        return report.model_copy(update={"stats": paired})
 
     def _header(self, plan: source.Plan) -> dict[str, Any]:
         return {
@@ -375,13 +415,12 @@ class Session:
             "preflight": [entry.model_dump(mode="json") for entry in self.preflight],
             "selection": self.selection.model_dump(mode="json") if self.selection else None,
         }
-        report = None
-        if self.baseline_path is not None and self.log is not None and status == "complete":
-            report = await anyio.to_thread.run_sync(self._baseline, head, summary)
+        report = self.report
         tail = {
             "summary": summary.model_dump(mode="json"),
             "gate": self.gate.model_dump(mode="json") if self.gate else None,
             "baseline": report.model_dump(mode="json") if report else None,
+            "noise": self.repeats.report().model_dump(mode="json") if self.repeats else None,
         }
         with anyio.CancelScope(shield=True):
             await anyio.to_thread.run_sync(artifacts.finish, self.target, head, self.log, tail)
