@@ -9,11 +9,11 @@ from __future__ import annotations
 import signal
 import threading
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import anyio
 import asyncpg
@@ -28,6 +28,8 @@ from replay import (
     canary,
     constants,
     gate,
+    history,
+    html,
     preflight,
     pricing,
     resume,
@@ -35,8 +37,18 @@ from replay import (
     stats,
 )
 from replay import judge as judging
+from replay import rejudge as rejudging
 from replay import signals as job_signals
-from replay.config import CompareConfig, DatabaseConfig, RunConfig, SignalsConfig, describe_dsn
+from replay.config import (
+    CompareConfig,
+    DatabaseConfig,
+    GateConfig,
+    JudgeConfig,
+    Price,
+    RunConfig,
+    SignalsConfig,
+    describe_dsn,
+)
 from replay.errors import BlockedError, UsageError
 from replay.models import (
     CaseResult,
@@ -135,14 +147,20 @@ def _pipeline(config: RunConfig) -> tuple[Pipeline, openai.AsyncOpenAI | None]:
 
 
 def _judge(config: RunConfig) -> judging.Judge | None:
-    """The judge of a live run with `--judge-model`, on its own client and endpoint.
+    """The judge of a live run with `--judge-model`, on its own client and endpoint."""
+    if config.judge is None or config.dry_run:
+        return None
+    return judge_for(config.judge, config.artifacts_dir, config.prices)
+
+
+def judge_for(
+    settings: JudgeConfig, artifacts_dir: Path, prices: Mapping[str, Price]
+) -> judging.Judge:
+    """A judge on its own client, caching under the artifact directory.
 
     Raises:
         UsageError: no API key for it.
     """
-    settings = config.judge
-    if settings is None or config.dry_run:
-        return None
     endpoint = settings.endpoint
     if endpoint.api_key is None:
         raise UsageError("the judge needs an API key: set REPLAY_JUDGE_API_KEY or OPENAI_API_KEY")
@@ -152,19 +170,53 @@ def _judge(config: RunConfig) -> judging.Judge | None:
         max_retries=0,  # the judge retries, counts and classifies its own attempts
         timeout=settings.request_timeout_s + 5,
     )
-    prices = config.prices
     return judging.Judge(
         client=client,
         model=settings.model,
         base_url=str(client.base_url),
         retries=settings.retries,
         request_timeout_s=settings.request_timeout_s,
-        cache=judging.Cache(config.artifacts_dir / "judge-cache") if settings.cache else None,
+        cache=judging.Cache(artifacts_dir / "judge-cache") if settings.cache else None,
         limiter=anyio.CapacityLimiter(settings.concurrency),
         price=lambda model, usage: pricing.cost(
             model, usage.prompt_tokens, usage.completion_tokens, prices
         ),
     )
+
+
+def peek(path: Path) -> dict[str, Any]:
+    """A run artifact's data, for a command to look at before it starts (exit 2 if unreadable)."""
+    return baseline.load(path, "ARTIFACT")
+
+
+async def rejudge_run(
+    path: Path,
+    old: dict[str, Any],
+    settings: JudgeConfig,
+    *,
+    artifacts_dir: Path,
+    out: Path | None,
+    prices: Mapping[str, Price],
+    thresholds: GateConfig,
+) -> tuple[dict[str, Any], Path, int]:
+    """`replay rejudge ARTIFACT`: judge a run's drafts again and write a new, linked run."""
+    judge = judge_for(settings, artifacts_dir, prices)
+    created = datetime.now(UTC)
+    target = artifacts.target_path(artifacts_dir, created, out)
+    artifacts.ensure_writable(target.parent)
+    try:
+        await preflight.model_endpoint(
+            judge.client,
+            judge.model,
+            settings.endpoint.target,
+            settings.request_timeout_s,
+            check="judge",
+        )
+        data, code = await rejudging.rejudge(old, path, judge, target=target, thresholds=thresholds)
+    finally:
+        with anyio.CancelScope(shield=True):
+            await judge.client.close()
+    return data, target, code
 
 
 # --- run -----------------------------------------------------------------------------------------
@@ -207,7 +259,9 @@ async def run(config: RunConfig, progress: Progress | None = None) -> Outcome:
         state.preflight.append(preflight.passed("artifact_dir", f"{target.parent} is writable"))
         outcome = await _interruptible(state, lambda: _execute(state, config))
         if outcome is None:
-            return await state.finish("interrupted", 130, "interrupted before the run finished")
+            outcome = await state.finish("interrupted", 130, "interrupted before the run finished")
+        if config.report:
+            await anyio.to_thread.run_sync(publish, outcome)
         return outcome
     finally:
         if state.log is not None:
@@ -218,6 +272,35 @@ async def run(config: RunConfig, progress: Progress | None = None) -> Outcome:
         if judge is not None:
             with anyio.CancelScope(shield=True):
                 await judge.client.close()
+
+
+def publish(outcome: Outcome) -> None:
+    """Index the run in the history and write its HTML report beside the artifact.
+
+    Neither may change how the run ended: a failure here is a warning on the outcome. A run of
+    more than `constants.REPORT_AUTO_MAX_CASES` cases gets no automatic report, because
+    rendering reads the whole artifact into memory; `replay report` makes it on demand.
+    """
+    path, record = outcome.artifact, outcome.record
+    if path is None or record is None:
+        return
+    try:
+        history.append(path.parent, history.entry_of(record, path))
+    except (OSError, ValueError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) else "the entry is malformed"
+        outcome.warnings.append(f"the history index was not updated: {reason}")
+    cases = (record.get("summary") or {}).get("cases") or 0
+    if cases > constants.REPORT_AUTO_MAX_CASES:
+        outcome.warnings.append(
+            f"no HTML report for {cases:,} cases (over {constants.REPORT_AUTO_MAX_CASES:,}); "
+            f"run: replay report {path}"
+        )
+        return
+    try:
+        outcome.report = html.write_report(path)
+    except (OSError, UsageError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) else str(exc)
+        outcome.warnings.append(f"the HTML report was not written: {reason}")
 
 
 async def _execute(state: Session, config: RunConfig) -> Outcome:

@@ -20,14 +20,25 @@ from typer._click import Context
 from typer._click import exceptions as click_errors
 from typer.core import TyperGroup
 
-from replay import __version__, app, constants, options, report, settings, sqlcheck
+from replay import (
+    __version__,
+    app,
+    artifacts,
+    constants,
+    history,
+    html,
+    options,
+    report,
+    settings,
+    sqlcheck,
+)
 from replay import junit as junit_xml
 from replay.config import (
     CompareConfig,
     SignalsConfig,
 )
 from replay.errors import ReplayError, UsageError
-from replay.models import RunArtifact, SignalsArtifact
+from replay.models import Gate, Noise, RunArtifact, SignalsArtifact, Summary
 from replay.progress import progress_for
 
 
@@ -389,6 +400,10 @@ def run_command(
         ),
     ] = None,
     gate_on_stats: GateOnStats = False,
+    no_report: Annotated[
+        bool,
+        typer.Option("--no-report", help="Write neither the HTML report nor the history line."),
+    ] = False,
     database_url: DatabaseUrl = None,
     source_sql: SourceSql = None,
     thread_sql: ThreadSql = None,
@@ -410,6 +425,9 @@ def run_command(
             print(report.summary_text(outcome.summary, outcome.gate))
             if outcome.baseline is not None:
                 print(report.baseline_text(outcome.baseline))
+            noise = (outcome.record or {}).get("noise")
+            if noise:
+                print(report.noise_text(Noise.model_validate(noise)))
         if junit_path is not None and outcome.artifact is not None:
             artifact_data = orjson.loads(outcome.artifact.read_bytes())
             junit_path.write_text(junit_xml.render(artifact_data), encoding="utf-8")
@@ -434,6 +452,10 @@ def run_command(
                 artifact=outcome.artifact,
             )
         )
+    if outcome.report is not None and not quiet:
+        print(f"report: {outcome.report}")
+    for warning in outcome.warnings:
+        print(f"replay: warning: {warning}", file=sys.stderr)
     if outcome.exit_code and outcome.message:
         print(f"replay: {outcome.message}", file=sys.stderr)
     return outcome.exit_code
@@ -748,6 +770,109 @@ def _print_signals(form: str, artifact: SignalsArtifact, path: Path) -> None:
         if artifact.decision is not None:
             print(report.decision_text(artifact.decision))
     print(f"artifact: {path}")
+
+
+@cli.command("report")
+def report_command(
+    artifact: Annotated[str, typer.Argument(metavar="ARTIFACT", help="A run artifact (.json).")],
+    out: Annotated[
+        str | None,
+        typer.Option("--out", metavar="FILE", help="Where to write. [default: beside ARTIFACT]"),
+    ] = None,
+) -> int:
+    """Write the HTML report of a run artifact: one self-contained file that opens from disk."""
+    target = settings.writable_file("--out", out) if out else None
+    print(html.write_report(Path(artifact), target))
+    return 0
+
+
+@cli.command("rejudge")
+def rejudge_command(
+    artifact: Annotated[str, typer.Argument(metavar="ARTIFACT", help="A judged live run (.json).")],
+    judge_model: Annotated[
+        str | None,
+        typer.Option(
+            "--judge-model",
+            envvar="REPLAY_JUDGE_MODEL",
+            metavar="NAME",
+            help="The judge. [default: [judge] model, else the artifact's judge]",
+        ),
+    ] = None,
+    judge_base_url: Annotated[
+        str | None,
+        typer.Option("--judge-base-url", envvar="REPLAY_JUDGE_BASE_URL", metavar="URL"),
+    ] = None,
+    judge_concurrency: Annotated[
+        str | None, typer.Option("--judge-concurrency", metavar="N")
+    ] = None,
+    judge_retries: Annotated[str | None, typer.Option("--judge-retries", metavar="N")] = None,
+    no_judge_cache: Annotated[bool, typer.Option("--no-judge-cache")] = False,
+    out: Annotated[
+        str | None,
+        typer.Option("--out", metavar="FILE", help="New artifact path (must not exist)."),
+    ] = None,
+    no_gate: NoGate = False,
+    artifacts_dir: ArtifactsDir = None,
+    config: ConfigFile = None,
+) -> int:
+    """Score a run's drafts again with a judge, without replaying; write a new, linked run."""
+    toml = settings.load_toml(config)
+    path = Path(artifact)
+    old = app.peek(path)
+    earlier = ((old.get("config") or {}).get("judge") or {}).get("model")
+    flags = options.JudgeFlags(
+        judge_model, judge_base_url, judge_concurrency, judge_retries, no_judge_cache
+    )
+    judge = options.judge(toml, flags, fallback_model=earlier)
+    if judge is None:
+        raise UsageError("rejudge needs a judge: pass --judge-model NAME or set [judge] model")
+    folder = Path(artifacts_dir or toml.config.artifacts.dir or constants.ARTIFACTS_DIR)
+    data, target, code = anyio.run(
+        lambda: app.rejudge_run(
+            path,
+            old,
+            judge,
+            artifacts_dir=folder,
+            out=Path(out) if out else None,
+            prices=settings.prices(toml),
+            thresholds=options.gate(toml, None, None, no_gate=no_gate),
+        )
+    )
+    print(
+        report.summary_text(
+            Summary.model_validate(data["summary"]), Gate.model_validate(data["gate"])
+        )
+    )
+    print(f"artifact: {target}")
+    return code
+
+
+@cli.command("history")
+def history_command(
+    client_id: Annotated[
+        str | None, typer.Option("--client-id", metavar="ID", help="One client's runs.")
+    ] = None,
+    last: Annotated[str, typer.Option("--last", metavar="N", help="How many runs.")] = "30",
+    out: Annotated[
+        str | None,
+        typer.Option("--out", metavar="FILE", help="The trend page. [default: DIR/history.html]"),
+    ] = None,
+    artifacts_dir: ArtifactsDir = None,
+    config: ConfigFile = None,
+) -> int:
+    """Print the trend of the last live runs and write a page of trend charts."""
+    toml = settings.load_toml(config)
+    folder = Path(artifacts_dir or toml.config.artifacts.dir or constants.ARTIFACTS_DIR)
+    count = settings.positive_int("--last", last)
+    rows = history.trend(history.read(folder), client_id=client_id, last=count)
+    print(report.history_text(rows))
+    title = f"replay history · {client_id}" if client_id else "replay history"
+    page = Path(out) if out else folder / "history.html"
+    if folder.is_dir() or out:
+        with artifacts.atomic(page) as handle:
+            handle.write(history.render_html(rows, title=title).encode())
+        print(f"page: {page}")
+    return 0
 
 
 @cli.command("schema")

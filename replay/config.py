@@ -285,6 +285,8 @@ class RunConfig(Frozen):
     judge: JudgeConfig | None = None
     repeats: int = Field(default=1, gt=0)
     """`--repeats K`: each case is replayed K times to measure the noise."""
+    report: bool = True
+    """Index the run and write its HTML report (`--no-report` turns both off)."""
 
     @property
     def source(self) -> SourceConfig:

@@ -38,3 +38,6 @@ PRICES_USD_PER_MTOK: Final[dict[str, tuple[float, float]]] = {
     "gpt-4.1-nano": (0.10, 0.40),
     "o4-mini": (1.10, 4.40),
 }
+
+REPORT_AUTO_MAX_CASES = 5_000
+"""Runs up to this size get their HTML report written automatically (it reads the whole run)."""

@@ -72,6 +72,7 @@ class RunFlags:
     no_judge_cache: bool = False
     repeats: str | None = None
     gate_on_stats: bool = False
+    no_report: bool = False
 
 
 def run_config(flags: RunFlags) -> RunConfig:
@@ -223,6 +224,7 @@ def run_config(flags: RunFlags) -> RunConfig:
         retry_errors=retry_errors,
         config_file=str(toml.path) if toml.path else None,
         judge=judge(toml, flags),
+        report=not flags.no_report,
         repeats=settings.positive_int("--repeats", flags.repeats)
         if flags.repeats is not None
         else file.run.repeats or 1,
@@ -247,13 +249,18 @@ def run_config(flags: RunFlags) -> RunConfig:
     return run_config
 
 
-def judge(toml: settings.LoadedToml, flags: RunFlags) -> JudgeConfig | None:
-    """The judge, on when `--judge-model` (else `[judge] model`) names one.
+def judge(
+    toml: settings.LoadedToml,
+    flags: RunFlags | JudgeFlags,
+    *,
+    fallback_model: str | None = None,
+) -> JudgeConfig | None:
+    """The judge, on when `--judge-model` (else `[judge] model`, else `fallback_model`) names one.
 
     Its key comes only from the environment: REPLAY_JUDGE_API_KEY, else OPENAI_API_KEY.
     """
     file = toml.config.judge
-    model = settings.first(flags.judge_model, file.model)
+    model = settings.first(flags.judge_model, file.model, fallback_model)
     if not model:
         for flag, value in (
             ("--judge-base-url", flags.judge_base_url),
@@ -283,6 +290,17 @@ def judge(toml: settings.LoadedToml, flags: RunFlags) -> JudgeConfig | None:
         request_timeout_s=file.request_timeout or defaults.request_timeout_s,
         cache=not flags.no_judge_cache and settings.first(file.cache, True),
     )
+
+
+@dataclass(frozen=True)
+class JudgeFlags:
+    """The judge's flags alone, for `replay rejudge`."""
+
+    judge_model: str | None
+    judge_base_url: str | None
+    judge_concurrency: str | None
+    judge_retries: str | None
+    no_judge_cache: bool
 
 
 def database(

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from typing import TYPE_CHECKING
+from collections.abc import Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 from replay.models import (
     BaselineReport,
@@ -392,3 +392,45 @@ def decision_text(decision: CanaryDecision) -> str:
     stage = f"stage {decision.stage}%: " if decision.stage else ""
     lines.append(f"{decision.action.upper()}  {stage}{decision.message}")
     return "\n".join(lines)
+
+
+def history_text(rows: Sequence[Mapping[str, Any]]) -> str:
+    """The trend of live runs as an aligned table, oldest first."""
+    if not rows:
+        return "no live runs in the history yet"
+    header = (
+        "time",
+        "client",
+        "model",
+        "cases",
+        "regressed",
+        "errors",
+        "sent sim",
+        "$/case",
+        "gate",
+    )
+    table = [header]
+    for row in rows:
+        gate = row.get("gate_passed")
+        table.append(
+            (
+                str(row.get("time") or "")[:19].replace("T", " "),
+                str(row.get("client_id") or ""),
+                str(row.get("model") or "recorded"),
+                str(row.get("cases") or 0),
+                _cell(row.get("regressed"), "d"),
+                _cell(row.get("error_rate"), ".1%"),
+                _cell(row.get("similarity_to_sent_mean"), ".2f"),
+                _cell(row.get("cost_per_case"), ".4f"),
+                "—" if gate is None else ("pass" if gate else "FAIL"),
+            )
+        )
+    widths = [max(len(line[i]) for line in table) for i in range(len(header))]
+    return "\n".join(
+        "  ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=True)).rstrip()
+        for line in table
+    )
+
+
+def _cell(value: Any, form: str) -> str:
+    return "—" if not isinstance(value, int | float) else format(value, form)

@@ -70,6 +70,12 @@ class Outcome:
     run_id: str | None = None
     mode: str | None = None
     baseline: BaselineReport | None = None
+    record: dict[str, Any] | None = None
+    """The artifact without its cases, as JSON data: what the history index reads."""
+    report: Path | None = None
+    """The HTML report written next to the artifact."""
+    warnings: list[str] = field(default_factory=list)
+    """Things that went wrong after the run without changing its outcome."""
 
 
 class Session:
@@ -437,6 +443,7 @@ class Session:
             run_id=self.run_id,
             mode=self.mode,
             baseline=report,
+            record=orjson.loads(artifacts.dumps({**head, **tail})),
         )
 
 

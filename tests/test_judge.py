@@ -245,3 +245,62 @@ def test_the_judge_request_is_blinded_and_seeded() -> None:
     labels = {judge.original_label(f"case-{n}") for n in range(20)}
     assert labels == {"A", "B"}, "the assignment varies by case"
     assert judge.original_label("case-1") == judge.original_label("case-1")
+
+
+def test_rejudge_scores_an_artifact_again_without_replaying(
+    capsys: pytest.CaptureFixture[str], stub: StubServer, fixture_db: str, fixtures: FixtureSummary
+) -> None:
+    """A new judge over the stored drafts: a linked run, no pipeline request, verdicts redone."""
+    client = fixtures.clients[0].id
+    args = ("--model", "replay-variant", "--judge-model", "judge-prefers-a", "--limit", "20")
+    _, first = _run(capsys, fixture_db, client, "first.json", "--no-gate", *args)
+    drafted = stub.requests_by_model["replay-variant"]
+    assert not any(c["regression_kind"] == "quality" for c in first["cases"])
+    result = run_cli(
+        capsys, "rejudge", "first.json", "--judge-model", "replay-judge", "--out", "re.json"
+    )
+    assert result.code in (0, 1), result.err
+    again = orjson.loads(Path("re.json").read_bytes())
+    assert stub.requests_by_model["replay-variant"] == drafted, "the pipeline was not replayed"
+    assert again["parent_run_id"] == first["run_id"] and again["run_id"] != first["run_id"]
+    assert again["config"]["judge"]["model"] == "replay-judge"
+    before = {c["case_id"]: c for c in first["cases"]}
+    for case in again["cases"]:
+        old = before[case["case_id"]]
+        assert case["outcome"] == old["outcome"]
+        if old.get("judge") and old["judge"]["orders"]:
+            assert case["judge"]["model"] == "replay-judge"
+        if case["judge"] and case["judge"]["verdict"] == "original":
+            critical = [v for v in case["invariants"]["new"] if v["severity"] == "critical"]
+            assert case["verdict"] == "regressed"
+            assert case["regression_kind"] == ("invariant" if critical else "quality")
+    assert again["summary"]["by_judge"].get("original", 0) > 0
+    assert again["summary"]["by_judge"] != first["summary"]["by_judge"]
+    assert (result.code == 1) is (not again["gate"]["passed"])
+    assert "artifact: " in result.out
+
+
+def test_rejudge_refuses_an_artifact_without_judge_context(
+    capsys: pytest.CaptureFixture[str], stub: StubServer, fixture_db: str, fixtures: FixtureSummary
+) -> None:
+    """A run made without a judge has nothing for one to read: exit 2, one line."""
+    client = fixtures.clients[0].id
+    _run(
+        capsys,
+        fixture_db,
+        client,
+        "plain.json",
+        "--no-gate",
+        "--model",
+        "replay-variant",
+        "--limit",
+        "3",
+    )
+    result = run_cli(capsys, "rejudge", "plain.json", "--judge-model", "replay-judge")
+    assert result.code == 2
+    assert result.err.strip() == (
+        "replay: 'plain.json' stores no judge context (its run had no judge); "
+        "replay it with --judge-model instead"
+    )
+    missing = run_cli(capsys, "rejudge", "nope.json", "--judge-model", "replay-judge")
+    assert missing.code == 2 and "ARTIFACT 'nope.json' cannot be read" in missing.err

@@ -14,6 +14,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import orjson
+
 from replay.devtools import pg, stub_model
 
 ROOT = Path(".artifacts")
@@ -46,6 +48,23 @@ def _artifact(done: subprocess.CompletedProcess[str]) -> Path | None:
     return Path(found.group(1)) if found else None
 
 
+def _rationale(artifact: Path) -> None:
+    """Show what the judge said about one regressed case, as a reader of the artifact would."""
+    cases = orjson.loads(artifact.read_bytes()).get("cases", [])
+    judged = [
+        c for c in cases if c["verdict"] == "regressed" and (c.get("judge") or {}).get("rationale")
+    ]
+    if not judged:
+        return
+    case = judged[0]
+    judge = case["judge"]
+    print(f"\n== the judge on one regressed case ({case['case_id']})")
+    rubric = f"rubric v{judge['rubric_version']}"
+    print(f"judge {judge['model']} ({rubric}): prefers the {judge['verdict']}")
+    print(f"criteria: {', '.join(f'{k} → {v}' for k, v in judge['criteria'].items())}")
+    print(f"rationale: {judge['rationale']}")
+
+
 def main() -> int:
     """Start the database and the model server, load fixtures, dry-run and replay a client."""
     server = pg.start(PGDATA.resolve())
@@ -70,7 +89,7 @@ def main() -> int:
         os.environ["DATABASE_URL"] = url
         config = ROOT / "demo-replay.toml"
         # The local models cost nothing; priced like a small hosted model, the demo shows spend.
-        models = ("replay-original", "replay-variant")
+        models = ("replay-original", "replay-variant", "replay-judge")
         config.write_text("".join(f'[prices."{m}"]\ninput = 0.15\noutput = 0.60\n' for m in models))
         os.environ["REPLAY_CONFIG"] = str(config)
         print(f"$ export REPLAY_CONFIG={config}   # prices for the local model")
@@ -104,19 +123,26 @@ def main() -> int:
             *common,
             "--model",
             "replay-variant",
+            "--judge-model",
+            "replay-judge",
             "--baseline",
             "latest",
         )
         paths = [_artifact(before), _artifact(after)]
-        if None in paths:
+        if paths[0] is None or paths[1] is None:
             return 1
+        _rationale(paths[1])
         compared = _step("compare the two runs case by case", "compare", *map(str, paths))
+        _step("the trend of this client's runs", "history", "--client-id", client_id)
         expected = (before.returncode, after.returncode, compared.returncode) == (0, 1, 1)
         print(
             "\ndemo: the baseline passed and the gate caught the variant's regressions"
             if expected
             else "\ndemo: unexpected exit codes; see above"
         )
+        report = paths[1].with_suffix(".html")
+        if report.is_file():
+            print(f"demo: the HTML report of the change, to open in a browser: {report}")
         return 0 if expected else 1
     finally:
         if model is not None:
