@@ -198,8 +198,11 @@ async def rejudge_run(
     out: Path | None,
     prices: Mapping[str, Price],
     thresholds: GateConfig,
-) -> tuple[dict[str, Any], Path, int]:
-    """`replay rejudge ARTIFACT`: judge a run's drafts again and write a new, linked run."""
+) -> tuple[dict[str, Any], Outcome]:
+    """`replay rejudge ARTIFACT`: judge a run's drafts again and write a new, linked run.
+
+    Like a run, it is indexed in the history and gets its HTML report.
+    """
     judge = judge_for(settings, artifacts_dir, prices)
     created = datetime.now(UTC)
     target = artifacts.target_path(artifacts_dir, created, out)
@@ -216,7 +219,10 @@ async def rejudge_run(
     finally:
         with anyio.CancelScope(shield=True):
             await judge.client.close()
-    return data, target, code
+    record = {key: value for key, value in data.items() if key != "cases"}
+    outcome = Outcome(exit_code=code, artifact=target, record=orjson.loads(artifacts.dumps(record)))
+    await anyio.to_thread.run_sync(publish, outcome)
+    return data, outcome
 
 
 # --- run -----------------------------------------------------------------------------------------

@@ -827,7 +827,7 @@ def rejudge_command(
     if judge is None:
         raise UsageError("rejudge needs a judge: pass --judge-model NAME or set [judge] model")
     folder = Path(artifacts_dir or toml.config.artifacts.dir or constants.ARTIFACTS_DIR)
-    data, target, code = anyio.run(
+    data, outcome = anyio.run(
         lambda: app.rejudge_run(
             path,
             old,
@@ -843,8 +843,12 @@ def rejudge_command(
             Summary.model_validate(data["summary"]), Gate.model_validate(data["gate"])
         )
     )
-    print(f"artifact: {target}")
-    return code
+    print(f"artifact: {outcome.artifact}")
+    if outcome.report is not None:
+        print(f"report: {outcome.report}")
+    for warning in outcome.warnings:
+        print(f"replay: warning: {warning}", file=sys.stderr)
+    return outcome.exit_code
 
 
 @cli.command("history")

@@ -37,8 +37,11 @@ def run_text(
         counts = ", ".join(f"{verdict} {count}" for verdict, count in summary.by_verdict.items())
         channels = ", ".join(f"{name} {count}" for name, count in summary.by_channel.items())
         more = " (more match: raise --limit to see them)" if selection.more_available else ""
+        done = f"{summary.cases} of {selection.requested} requested"
+        if summary.cases > selection.found:  # --repeats: results, not cases
+            done = f"{selection.found} of {selection.requested} requested, {summary.cases} results"
         lines.append(
-            f"client {selection.client_id}: {summary.cases} of {selection.requested} requested"
+            f"client {selection.client_id}: {done}"
             f"{more}; {counts or 'nothing selected'}" + (f" [{channels}]" if channels else "")
         )
         if selection.not_found:

@@ -201,7 +201,7 @@ class Session:
             await self._dry(cases)
             self.selection = self._selection(plan)
             return await self.finish("complete", 0, None)
-        runner = await self._live(self.pipeline, cases, total=len(plan.case_ids))
+        runner = await self._live(self.pipeline, cases, total=len(plan.case_ids) * config.repeats)
         self.selection = self._selection(plan)
         if self.repeats is not None:
             for decided, _ in self.repeats.rest():

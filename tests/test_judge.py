@@ -277,7 +277,8 @@ def test_rejudge_scores_an_artifact_again_without_replaying(
     assert again["summary"]["by_judge"].get("original", 0) > 0
     assert again["summary"]["by_judge"] != first["summary"]["by_judge"]
     assert (result.code == 1) is (not again["gate"]["passed"])
-    assert "artifact: " in result.out
+    assert "artifact: re.json" in result.out
+    assert "report: re.html" in result.out and Path("re.html").is_file()
 
 
 def test_rejudge_refuses_an_artifact_without_judge_context(
