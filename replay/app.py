@@ -61,7 +61,7 @@ from replay.pipelines import python as python_pipeline
 from replay.pipelines.base import Pipeline
 from replay.pipelines.http import HttpPipeline
 from replay.runner import Progress, Quiet
-from replay.session import Outcome, Session, first_replay_error
+from replay.session import Outcome, Session, first_replay_error, manifest_of
 
 if TYPE_CHECKING:
     from replay.devtools.generator import FixtureSummary
@@ -414,6 +414,22 @@ def compare_runs(old: Path, new: Path, config: CompareConfig) -> tuple[CompareAr
     )
     artifacts.write(target, artifact.model_dump(mode="json"))
     return artifact, target
+
+
+async def freeze(config: RunConfig, path: Path) -> int:
+    """Write the manifest of what `config` selects now, without running it; return its size.
+
+    Raises:
+        BlockedError: the database or its views cannot be read.
+    """
+    async with connect(config.database) as conn:
+        shapes = await source.inspect(conn, config.source)
+        plan = await source.plan(conn, shapes, config.selection)
+    now = datetime.now(UTC)
+    await anyio.to_thread.run_sync(
+        artifacts.write, path, manifest_of(config.selection.client_id, plan.case_ids, now)
+    )
+    return len(plan.case_ids)
 
 
 # --- other commands ------------------------------------------------------------------------------

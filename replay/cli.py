@@ -27,6 +27,7 @@ from replay import (
     constants,
     history,
     html,
+    nightly,
     options,
     report,
     settings,
@@ -404,6 +405,14 @@ def run_command(
         bool,
         typer.Option("--no-report", help="Write neither the HTML report nor the history line."),
     ] = False,
+    write_manifest: Annotated[
+        str | None,
+        typer.Option(
+            "--write-manifest",
+            metavar="FILE",
+            help="Freeze the selected case ids into a manifest for later --manifest runs.",
+        ),
+    ] = None,
     database_url: DatabaseUrl = None,
     source_sql: SourceSql = None,
     thread_sql: ThreadSql = None,
@@ -849,6 +858,42 @@ def rejudge_command(
     for warning in outcome.warnings:
         print(f"replay: warning: {warning}", file=sys.stderr)
     return outcome.exit_code
+
+
+@cli.command("nightly")
+def nightly_command(
+    config: ConfigFile = None,
+    refresh_manifests: Annotated[
+        bool,
+        typer.Option("--refresh-manifests", help="Select each client's last N jobs afresh."),
+    ] = False,
+    retention_days: Annotated[
+        str | None,
+        typer.Option(
+            "--retention-days",
+            metavar="N",
+            help="Afterwards delete artifacts older than N days (never a client's latest run).",
+        ),
+    ] = None,
+    artifacts_dir: ArtifactsDir = None,
+) -> int:
+    """Replay every client of [nightly] in replay.toml against its own latest earlier run."""
+    toml = settings.load_toml(config)
+    if not toml.config.nightly.clients:
+        where = str(toml.path) if toml.path else "replay.toml"
+        raise UsageError(f"{where} lists no [[nightly.clients]]; add one per client to replay")
+    days = settings.positive_int("--retention-days", retention_days) if retention_days else None
+    night = anyio.run(
+        lambda: nightly.run(
+            toml,
+            refresh_manifests=refresh_manifests,
+            retention_days=days,
+            artifacts_dir=Path(artifacts_dir) if artifacts_dir else None,
+        )
+    )
+    print(nightly.text(night))
+    print(f"summary: {night.summary}")
+    return night.exit_code
 
 
 @cli.command("history")

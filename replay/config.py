@@ -286,6 +286,8 @@ class RunConfig(Frozen):
     repeats: int = Field(default=1, gt=0)
     """`--repeats K`: each case is replayed K times to measure the noise."""
     report: bool = True
+    write_manifest: Path | None = None
+    """`--write-manifest FILE`: freeze the selected case ids for later `--manifest` runs."""
     """Index the run and write its HTML report (`--no-report` turns both off)."""
 
     @property

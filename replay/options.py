@@ -73,6 +73,7 @@ class RunFlags:
     repeats: str | None = None
     gate_on_stats: bool = False
     no_report: bool = False
+    write_manifest: str | None = None
 
 
 def run_config(flags: RunFlags) -> RunConfig:
@@ -225,6 +226,9 @@ def run_config(flags: RunFlags) -> RunConfig:
         config_file=str(toml.path) if toml.path else None,
         judge=judge(toml, flags),
         report=not flags.no_report,
+        write_manifest=settings.writable_file("--write-manifest", flags.write_manifest)
+        if flags.write_manifest
+        else None,
         repeats=settings.positive_int("--repeats", flags.repeats)
         if flags.repeats is not None
         else file.run.repeats or 1,

@@ -173,6 +173,12 @@ class Session:
         if self.resumed is None:
             plan = await source.plan(conn, shapes, config.selection)
             remaining: tuple[str, ...] = plan.case_ids
+            if config.write_manifest is not None and plan.case_ids:
+                await anyio.to_thread.run_sync(
+                    artifacts.write,
+                    config.write_manifest,
+                    manifest_of(config.selection.client_id, plan.case_ids, self.started),
+                )
         else:
             plan = _plan_of(self.resumed.header)
             remaining = tuple(self.resumed.remaining)
@@ -445,6 +451,15 @@ class Session:
             baseline=report,
             record=orjson.loads(artifacts.dumps({**head, **tail})),
         )
+
+
+def manifest_of(client_id: str, case_ids: tuple[str, ...], created: datetime) -> dict[str, Any]:
+    """A manifest that `--manifest` reads back: the selection frozen, in order."""
+    return {
+        "client_id": client_id,
+        "created_at": created.isoformat(),
+        "cases": [{"id": case_id} for case_id in case_ids],
+    }
 
 
 def first_replay_error(group: BaseExceptionGroup[BaseException]) -> BaseException:

@@ -130,6 +130,28 @@ class _Artifacts(_Section):
     dir: str | None = None
 
 
+class NightlyClient(_Section):
+    """One client of `replay nightly`: its own database, pipeline and thresholds."""
+
+    client_id: str
+    database_url_env: str | None = Field(default=None, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
+    """Name of the environment variable holding this client's database URL (else DATABASE_URL)."""
+    limit: int | None = Field(default=None, gt=0)
+    pipeline: str | None = None
+    model: str | None = None
+    request_source: Literal["auto", "recorded", "rendered"] | None = None
+    concurrency: int | None = Field(default=None, gt=0)
+    max_error_rate: float | None = Field(default=None, ge=0, le=1)
+    max_invalid_rate: float | None = Field(default=None, ge=0, le=1)
+    judge_model: str | None = None
+    repeats: int | None = Field(default=None, gt=0)
+
+
+class _Nightly(_Section):
+    manifests_dir: str | None = None
+    clients: list[NightlyClient] = Field(default_factory=list)
+
+
 class TomlConfig(_Section):
     """The shape of `replay.toml`; unknown keys are an error, so a typo never goes unnoticed."""
 
@@ -142,6 +164,7 @@ class TomlConfig(_Section):
     invariants: _Invariants = _Invariants()
     canary: _Canary = _Canary()
     judge: _Judge = _Judge()
+    nightly: _Nightly = _Nightly()
     prices: dict[str, Price] = Field(default_factory=dict)
 
 
