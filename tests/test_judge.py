@@ -305,3 +305,44 @@ def test_rejudge_refuses_an_artifact_without_judge_context(
     )
     missing = run_cli(capsys, "rejudge", "nope.json", "--judge-model", "replay-judge")
     assert missing.code == 2 and "ARTIFACT 'nope.json' cannot be read" in missing.err
+
+
+def test_gate_on_stats_decides_quality_by_the_paired_interval(
+    capsys: pytest.CaptureFixture[str], stub: StubServer, fixture_db: str, fixtures: FixtureSummary
+) -> None:
+    """Drafts drift from what humans sent: `quality_stats` fails; `regressions` keeps checks."""
+    client = fixtures.clients[0].id
+    base = ("--limit", "30", "--judge-model", "replay-judge")
+    _, old = _run(capsys, fixture_db, client, "old.json", "--model", "replay-original", *base)
+    result, new = _run(
+        capsys,
+        fixture_db,
+        client,
+        "new.json",
+        "--model",
+        "replay-variant",
+        *base,
+        "--baseline",
+        "old.json",
+        "--gate-on-stats",
+    )
+    stats = new["baseline"]["stats"]
+    assert stats["paired"] == 30 and stats["enough"] is True
+    assert stats["similarity_to_sent"]["resamples"] == 2000
+    assert stats["similarity_to_sent"]["high"] < 0 and stats["worse"] is True
+    rules = {rule["rule"]: rule for rule in new["gate"]["rules"]}
+    assert rules["quality_stats"]["passed"] is False
+    invariant = sorted(c["case_id"] for c in new["cases"] if c["regression_kind"] == "invariant")
+    assert sorted(rules["regressions"]["cases"]) == invariant
+    assert result.code == 1
+    assert (
+        "statistics: similarity to the sent reply fell by"
+        in run_cli(capsys, "compare", "old.json", "new.json", "--gate-on-stats").out
+    )
+    refused = run_cli(
+        capsys, "--client-id", client, "--database-url", fixture_db, "--gate-on-stats"
+    )
+    assert refused.code == 2
+    assert refused.err.strip() == (
+        "replay: --gate-on-stats compares with a baseline: add --baseline PATH|latest"
+    )
