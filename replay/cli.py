@@ -126,6 +126,28 @@ ArtifactsDir = Annotated[
 
 # Gate options, the same on `run` and `compare`.
 NoGate = Annotated[bool, typer.Option("--no-gate", help="Report the gate's rules without failing.")]
+JudgeBaseUrl = Annotated[
+    str | None,
+    typer.Option(
+        "--judge-base-url",
+        envvar="REPLAY_JUDGE_BASE_URL",
+        metavar="URL",
+        help="The judge's endpoint; its key is REPLAY_JUDGE_API_KEY. [default: the pipeline's]",
+    ),
+]
+JudgeConcurrency = Annotated[
+    str | None,
+    typer.Option("--judge-concurrency", metavar="N", help="Judge requests in flight. [default: 4]"),
+]
+JudgeRetries = Annotated[
+    str | None,
+    typer.Option(
+        "--judge-retries", metavar="N", help="Retries of a failed judge request. [default: 3]"
+    ),
+]
+NoJudgeCache = Annotated[
+    bool, typer.Option("--no-judge-cache", help="Ask the judge even when the answer is cached.")
+]
 GateOnStats = Annotated[
     bool,
     typer.Option(
@@ -367,30 +389,10 @@ def run_command(
             help="Judge each changed draft against the original with this model. [default: off]",
         ),
     ] = None,
-    judge_base_url: Annotated[
-        str | None,
-        typer.Option(
-            "--judge-base-url",
-            envvar="REPLAY_JUDGE_BASE_URL",
-            metavar="URL",
-            help="The judge's endpoint; its key is REPLAY_JUDGE_API_KEY. [default: the pipeline's]",
-        ),
-    ] = None,
-    judge_concurrency: Annotated[
-        str | None,
-        typer.Option(
-            "--judge-concurrency", metavar="N", help="Judge requests in flight. [default: 4]"
-        ),
-    ] = None,
-    judge_retries: Annotated[
-        str | None,
-        typer.Option(
-            "--judge-retries", metavar="N", help="Retries of a failed judge request. [default: 3]"
-        ),
-    ] = None,
-    no_judge_cache: Annotated[
-        bool, typer.Option("--no-judge-cache", help="Ask the judge even when the answer is cached.")
-    ] = False,
+    judge_base_url: JudgeBaseUrl = None,
+    judge_concurrency: JudgeConcurrency = None,
+    judge_retries: JudgeRetries = None,
+    no_judge_cache: NoJudgeCache = False,
     repeats: Annotated[
         str | None,
         typer.Option(
@@ -807,15 +809,10 @@ def rejudge_command(
             help="The judge. [default: [judge] model, else the artifact's judge]",
         ),
     ] = None,
-    judge_base_url: Annotated[
-        str | None,
-        typer.Option("--judge-base-url", envvar="REPLAY_JUDGE_BASE_URL", metavar="URL"),
-    ] = None,
-    judge_concurrency: Annotated[
-        str | None, typer.Option("--judge-concurrency", metavar="N")
-    ] = None,
-    judge_retries: Annotated[str | None, typer.Option("--judge-retries", metavar="N")] = None,
-    no_judge_cache: Annotated[bool, typer.Option("--no-judge-cache")] = False,
+    judge_base_url: JudgeBaseUrl = None,
+    judge_concurrency: JudgeConcurrency = None,
+    judge_retries: JudgeRetries = None,
+    no_judge_cache: NoJudgeCache = False,
     out: Annotated[
         str | None,
         typer.Option("--out", metavar="FILE", help="New artifact path (must not exist)."),

@@ -7,6 +7,8 @@ ours, so nothing an endpoint echoes (a key in a 401 body) reaches an artifact.
 
 from __future__ import annotations
 
+import random
+
 import openai
 
 from replay.errors import AttemptFailed
@@ -63,3 +65,22 @@ def parse_retry_after(value: str | None) -> float | None:
     except ValueError:
         return None
     return max(seconds, 0.0)
+
+
+def backoff_s(
+    number: int,
+    retry_after_s: float | None,
+    *,
+    rng: random.Random,
+    base_s: float,
+    cap_s: float,
+    retry_after_cap_s: float,
+) -> float:
+    """Seconds to wait after failed attempt `number`.
+
+    The server's Retry-After wins, up to its cap; otherwise full jitter, uniform in
+    [0, min(cap, base * 2^(n-1))].
+    """
+    if retry_after_s is not None:
+        return min(retry_after_s, retry_after_cap_s)
+    return rng.uniform(0, min(cap_s, base_s * 2 ** (number - 1)))

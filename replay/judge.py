@@ -30,7 +30,7 @@ from openai import AsyncOpenAI
 from openai.types.chat import ChatCompletion
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from replay.endpoint import sdk_failure
+from replay.endpoint import backoff_s, sdk_failure
 from replay.errors import AttemptFailed
 from replay.models import (
     Attempt,
@@ -345,10 +345,13 @@ class Judge:
         raise AssertionError("unreachable: the last attempt raises or returns")
 
     def _backoff(self, number: int, retry_after_s: float | None) -> float:
-        if retry_after_s is not None:
-            return min(retry_after_s, self.retry_after_cap_s)
-        return self._rng.uniform(
-            0, min(self.backoff_cap_s, self.backoff_base_s * 2 ** (number - 1))
+        return backoff_s(
+            number,
+            retry_after_s,
+            rng=self._rng,
+            base_s=self.backoff_base_s,
+            cap_s=self.backoff_cap_s,
+            retry_after_cap_s=self.retry_after_cap_s,
         )
 
     def _combine(

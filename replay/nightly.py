@@ -139,9 +139,11 @@ def _night_of(name: str, outcome: Outcome, manifest: Path, earlier: Path | None)
         night.errors = summary.by_verdict.get("error", 0)
         night.cost_usd = summary.cost_usd
     report = outcome.baseline
+    # Cases, not results: with repeats a case has several results and pairs once.
+    found = outcome.selection.found if outcome.selection is not None else night.cases
     if report is None:
         night.comparison = "no earlier complete run to compare with" if earlier is None else None
-    elif summary is not None and report.paired < PAIRED_ENOUGH * max(summary.cases, 1):
+    elif report.paired < PAIRED_ENOUGH * max(found, 1):
         rows = report.aggregates
         deltas = ", ".join(
             f"{key} {row['delta']:+g}"
@@ -150,7 +152,7 @@ def _night_of(name: str, outcome: Outcome, manifest: Path, earlier: Path | None)
             and isinstance(row.get("delta"), int | float)
         )
         night.comparison = (
-            f"aggregates only: {report.paired} of {summary.cases} cases pair with the baseline"
+            f"aggregates only: {report.paired} of {found} cases pair with the baseline"
             + (f" ({deltas})" if deltas else "")
         )
     else:

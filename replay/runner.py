@@ -22,6 +22,7 @@ import anyio
 from anyio.abc import TaskGroup
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
+from replay.endpoint import backoff_s
 from replay.errors import AttemptFailed
 from replay.models import Attempt, Case, CaseError, CaseResult, Outcome
 from replay.pipelines.base import Pipeline
@@ -273,8 +274,12 @@ class Runner:
         )
 
     def _backoff(self, number: int, retry_after_s: float | None) -> float:
-        """Full jitter, uniform in [0, min(cap, base * 2^(n-1))]; Retry-After wins, up to a cap."""
-        if retry_after_s is not None:
-            return min(retry_after_s, self.policy.retry_after_cap_s)
-        ceiling = min(self.policy.backoff_cap_s, self.policy.backoff_base_s * 2 ** (number - 1))
-        return self._rng.uniform(0, ceiling)
+        policy = self.policy
+        return backoff_s(
+            number,
+            retry_after_s,
+            rng=self._rng,
+            base_s=policy.backoff_base_s,
+            cap_s=policy.backoff_cap_s,
+            retry_after_cap_s=policy.retry_after_cap_s,
+        )

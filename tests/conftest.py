@@ -16,6 +16,8 @@ import asyncpg
 import pytest
 
 from replay.devtools import pg
+from replay.devtools.stub_model import StubOptions, StubServer, running
+from tests.helpers import STUB_KEY
 
 if TYPE_CHECKING:
     from replay.devtools import generator
@@ -112,3 +114,12 @@ def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """Run the test in its own directory, so `.artifacts/` and `replay.toml` are its own."""
     monkeypatch.chdir(tmp_path)
     return tmp_path
+
+
+@pytest.fixture
+def stub(monkeypatch: pytest.MonkeyPatch, workdir: Path) -> Iterator[StubServer]:
+    """The local model server, reached through OPENAI_BASE_URL and OPENAI_API_KEY."""
+    with running(StubOptions(api_key=STUB_KEY)) as server:
+        monkeypatch.setenv("OPENAI_BASE_URL", server.base_url)
+        monkeypatch.setenv("OPENAI_API_KEY", STUB_KEY)
+        yield server

@@ -12,6 +12,9 @@ import pytest
 
 from replay.cli import main
 
+STUB_KEY = "sk-test-local"
+"""The API key the `stub` fixture's local model server enforces."""
+
 
 class Result(NamedTuple):
     """What a command printed and how it exited."""

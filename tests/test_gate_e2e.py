@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -11,21 +10,11 @@ import orjson
 import pytest
 
 from replay.devtools.generator import FixtureSummary
-from replay.devtools.stub_model import StubOptions, StubServer, running
+from replay.devtools.stub_model import StubServer
 from replay.models import ChatRequest
-from tests.helpers import Result, run_cli
+from tests.helpers import STUB_KEY, Result, run_cli
 
-KEY = "sk-gate-test"
 ARTIFACTS = Path(".artifacts/ai-replay")
-
-
-@pytest.fixture
-def stub(monkeypatch: pytest.MonkeyPatch, workdir: Path) -> Iterator[StubServer]:
-    """The local model server, reached through OPENAI_BASE_URL."""
-    with running(StubOptions(api_key=KEY)) as server:
-        monkeypatch.setenv("OPENAI_BASE_URL", server.base_url)
-        monkeypatch.setenv("OPENAI_API_KEY", KEY)
-        yield server
 
 
 def _run(
@@ -41,7 +30,9 @@ def _run(
 def _injected(stub: StubServer, plans: list[dict[str, Any]]) -> dict[str, str]:
     """Ask the server which mistake it puts into each case's exact request."""
     found = {}
-    with httpx2.Client(base_url=stub.base_url, headers={"authorization": f"Bearer {KEY}"}) as http:
+    with httpx2.Client(
+        base_url=stub.base_url, headers={"authorization": f"Bearer {STUB_KEY}"}
+    ) as http:
         for case in plans:
             body = {**ChatRequest.model_validate(case["plan"]["request"]).to_api(), "stream": False}
             response = http.post("/chat/completions", content=orjson.dumps(body))

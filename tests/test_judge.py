@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -12,20 +11,9 @@ import pytest
 
 from replay import judge
 from replay.devtools.generator import FixtureSummary
-from replay.devtools.stub_model import StubOptions, StubServer, running
+from replay.devtools.stub_model import StubServer
 from replay.models import JudgeContext
 from tests.helpers import Result, run_cli
-
-KEY = "sk-judge-test"
-
-
-@pytest.fixture
-def stub(monkeypatch: pytest.MonkeyPatch, workdir: Path) -> Iterator[StubServer]:
-    """The local model server, for the pipeline and the judge alike."""
-    with running(StubOptions(api_key=KEY)) as server:
-        monkeypatch.setenv("OPENAI_BASE_URL", server.base_url)
-        monkeypatch.setenv("OPENAI_API_KEY", KEY)
-        yield server
 
 
 def _run(

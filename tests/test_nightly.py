@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -13,20 +12,11 @@ import pytest
 
 from replay import nightly
 from replay.devtools.generator import FixtureSummary
-from replay.devtools.stub_model import StubOptions, StubServer, running
+from replay.devtools.stub_model import StubServer
 from tests.helpers import run_cli
 
-KEY = "sk-nightly-test"
 ARTIFACTS = Path(".artifacts/ai-replay")
 DEAD = "postgresql://nightly:secret-pw@127.0.0.1:1/nowhere?connect_timeout=2"
-
-
-@pytest.fixture
-def stub(monkeypatch: pytest.MonkeyPatch, workdir: Path) -> Iterator[StubServer]:
-    with running(StubOptions(api_key=KEY)) as server:
-        monkeypatch.setenv("OPENAI_BASE_URL", server.base_url)
-        monkeypatch.setenv("OPENAI_API_KEY", KEY)
-        yield server
 
 
 def _config(workdir: Path, fixtures: FixtureSummary, *, dead: bool = True) -> Path:

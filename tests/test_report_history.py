@@ -2,26 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import orjson
 import pytest
 
 from replay.devtools.generator import FixtureSummary
-from replay.devtools.stub_model import StubOptions, StubServer, running
+from replay.devtools.stub_model import StubServer
 from tests.helpers import run_cli
 
-KEY = "sk-report-test"
 ARTIFACTS = Path(".artifacts/ai-replay")
-
-
-@pytest.fixture
-def stub(monkeypatch: pytest.MonkeyPatch, workdir: Path) -> Iterator[StubServer]:
-    with running(StubOptions(api_key=KEY)) as server:
-        monkeypatch.setenv("OPENAI_BASE_URL", server.base_url)
-        monkeypatch.setenv("OPENAI_API_KEY", KEY)
-        yield server
 
 
 def test_every_run_writes_its_report_and_a_history_line(

@@ -324,7 +324,7 @@ def _read(messages: Sequence[Mapping[str, Any]]) -> tuple[str, str, bytes]:
     texts: list[str] = []
     for index, message in enumerate(messages):
         role = str(message.get("role", ""))
-        text = _content_text(message.get("content"))
+        text = content_text(message.get("content"))
         texts.append(text)
         hasher.update(f"{role}\x1f{text}\x1e".encode())
         if role in ("system", "developer"):
@@ -338,7 +338,8 @@ def _read(messages: Sequence[Mapping[str, Any]]) -> tuple[str, str, bytes]:
     return "\n".join(system), inbound, hasher.digest()
 
 
-def _content_text(content: Any) -> str:
+def content_text(content: Any) -> str:
+    """The text of a message's content: a string, or the text parts of a list."""
     if isinstance(content, str):
         return content
     if isinstance(content, list):

@@ -17,7 +17,7 @@ from typing import Any
 
 import orjson
 
-from replay.devtools.drafting import LENGTH_LIMITS, detect_intent
+from replay.devtools.drafting import LENGTH_LIMITS, content_text, detect_intent
 
 JUDGE_MODELS = ("replay-judge", "judge-prefers-a", "judge-garbage", "judge-schema", "judge-sloppy")
 CRITERIA = ("supported", "policy", "answers", "next_step", "fit")
@@ -49,7 +49,7 @@ def answer(model: str, messages: Sequence[Mapping[str, Any]]) -> str:
         return orjson.dumps({"preferred": "C", "rationale": 42}).decode()
     if model == "judge-prefers-a":
         return _dump(dict.fromkeys(CRITERIA, "A"), "A", "Draft A is better.")
-    prompt = _text(messages[1].get("content")) if len(messages) > 1 else ""
+    prompt = content_text(messages[1].get("content")) if len(messages) > 1 else ""
     return _honest(prompt)
 
 
@@ -138,11 +138,3 @@ def _amount(digits: str) -> str:
 def _dump(criteria: Mapping[str, str], preferred: str, rationale: str) -> str:
     body = {"criteria": dict(criteria), "preferred": preferred, "rationale": rationale}
     return orjson.dumps(body).decode()
-
-
-def _text(content: Any) -> str:
-    if isinstance(content, str):
-        return content
-    if isinstance(content, list):
-        return "\n".join(str(p.get("text", "")) for p in content if isinstance(p, Mapping))
-    return ""

@@ -36,7 +36,13 @@ import h11
 import orjson
 
 from replay.devtools import judging
-from replay.devtools.drafting import LENGTH_LIMITS, detect_intent, read_facts, write_draft
+from replay.devtools.drafting import (
+    LENGTH_LIMITS,
+    content_text,
+    detect_intent,
+    read_facts,
+    write_draft,
+)
 
 Fault = Literal["429", "500", "hang", "malformed", "truncated", "content-type"]
 FAULTS: tuple[Fault, ...] = get_args(Fault)
@@ -424,7 +430,7 @@ def _completion(payload: Mapping[str, Any], digest: bytes, *, truncated: bool) -
         text = write_draft(messages, style="variant" if model == "replay-variant" else "original")
     if model == "replay-variant" and digest[0] < 64 and not judging.is_judge_request(payload):
         text, injected = inject_mistake(messages, text, choice=digest[1])
-    prompt_tokens = -(-sum(len(_text(m.get("content"))) for m in messages) // 4)
+    prompt_tokens = -(-sum(len(content_text(m.get("content"))) for m in messages) // 4)
     completion_tokens = -(-len(text) // 4)
     body = {
         "id": f"chatcmpl-{digest.hex()[:24]}",
@@ -459,7 +465,7 @@ def inject_mistake(
     two mistakes), and a reply is lengthened only on SMS. Other edits keep the channel's length
     limit, by cutting words of the draft rather than the mistake.
     """
-    texts = [_text(m.get("content")) for m in messages]
+    texts = [content_text(m.get("content")) for m in messages]
     roles = [str(m.get("role", "")) for m in messages]
     inbound_at = max((i for i, role in enumerate(roles) if role == "user"), default=-1)
     context = [t for t, role in zip(texts, roles, strict=True) if role in ("system", "developer")]
@@ -523,15 +529,6 @@ def _amount(price: str) -> str:
     """A money amount without `$`, thousands separators or zero cents: `$1,200.00` is `1200`."""
     digits = price.lstrip("$ ").replace(",", "")
     return digits.removesuffix(".00").removesuffix(".0")
-
-
-def _text(content: Any) -> str:
-    """The text of a message's content, a string or a list of text parts."""
-    if isinstance(content, str):
-        return content
-    if isinstance(content, list):
-        return "\n".join(str(p.get("text", "")) for p in content if isinstance(p, Mapping))
-    return ""
 
 
 if __name__ == "__main__":
