@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import contextlib
 import html
-import itertools
 import math
 import os
 from collections.abc import Iterable, Mapping, Sequence
@@ -23,6 +22,7 @@ from typing import Any
 
 import orjson
 
+from replay import charts
 from replay.artifacts import atomic, dumps
 
 INDEX = "history.jsonl"
@@ -239,11 +239,6 @@ def _store(directory: Path, entries: Sequence[Mapping[str, Any]]) -> None:
 
 # --- the trend page ----------------------------------------------------------------------------
 
-_WIDTH, _HEIGHT = 400, 170
-_LEFT, _RIGHT, _TOP, _BOTTOM = 64, 34, 14, 40
-_LABELS = 4
-"""At most this many time labels under a chart, so they never overlap."""
-
 _CSS = """
 body { font: 14px/1.4 system-ui, sans-serif; margin: 24px; color: #1f2328; }
 h1 { font-size: 20px; margin: 0 0 16px; }
@@ -257,10 +252,10 @@ th, td { border: 1px solid #d0d7de; padding: 4px 8px; text-align: right; white-s
 th { background: #f6f8fa; text-align: left; } td.text { text-align: left; }
 """
 _CHARTS = (
-    ("Regressed cases", "regressed", "{:g}"),
-    ("Error rate", "error_rate", "{:.1%}"),
-    ("Similarity to the sent reply", "similarity_to_sent_mean", "{:.3f}"),
-    ("Cost per case (USD)", "cost_per_case", "${:.6f}"),
+    ("Regressed cases", "regressed", "{:g}".format),
+    ("Error rate", "error_rate", "{:.1%}".format),
+    ("Similarity to the sent reply", "similarity_to_sent_mean", "{:.3f}".format),
+    ("Cost per case (USD)", "cost_per_case", "${:.6f}".format),
 )
 """Each chart: caption, entry key, and the format of its values."""
 
@@ -274,15 +269,19 @@ def render_html(rows: Sequence[Mapping[str, Any]], *, title: str) -> str:
     """
     ordered = _ordered(dict(r) for r in rows)
     labels = [_time_label(r) for r in ordered]
-    charts = "".join(
-        _chart(caption, labels, [_number(r.get(key)) for r in ordered], form)
+    figures = "".join(
+        charts.figure(
+            caption,
+            charts.line(labels, [_number(r.get(key)) for r in ordered], alt=caption, form=form),
+        )
+        + "\n"
         for caption, key, form in _CHARTS
     )
     name = html.escape(title)
     return (
         '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
         f"<title>{name}</title>\n<style>{_CSS}</style>\n</head>\n<body>\n"
-        f'<h1>{name}</h1>\n<div class="charts">\n{charts}</div>\n'
+        f'<h1>{name}</h1>\n<div class="charts">\n{figures}</div>\n'
         f"{_table(ordered)}\n</body>\n</html>\n"
     )
 
@@ -298,65 +297,6 @@ def _time_label(entry: Mapping[str, Any]) -> str:
     if moment is None:
         return str(entry.get("time") or "?")[:16]
     return moment.astimezone(UTC).strftime("%m-%d %H:%M")
-
-
-def _chart(caption: str, labels: Sequence[str], values: Sequence[float | None], form: str) -> str:
-    """One line chart in inline SVG: x = runs in time order, y from 0 (or below) to the top."""
-    plot_w = _WIDTH - _LEFT - _RIGHT
-    plot_h = _HEIGHT - _TOP - _BOTTOM
-    known = [v for v in values if v is not None]
-    low = min([0.0, *known])
-    high = max([0.0, *known])
-    if high == low:
-        high = low + 1.0
-
-    def x(i: int) -> float:
-        return _LEFT + (plot_w / 2 if len(values) == 1 else plot_w * i / (len(values) - 1))
-
-    def y(v: float) -> float:
-        return _TOP + plot_h * (high - v) / (high - low)
-
-    bottom = _TOP + plot_h
-    parts = [
-        f'<line class="axis" x1="{_LEFT}" y1="{bottom}" x2="{_LEFT + plot_w}" y2="{bottom}"/>',
-        f'<line class="axis" x1="{_LEFT}" y1="{_TOP}" x2="{_LEFT}" y2="{bottom}"/>',
-        _text(_LEFT - 4, _TOP + 4, "end", form.format(high)),
-        _text(_LEFT - 4, bottom, "end", form.format(low)),
-    ]
-    if not known:
-        parts.append(_text(_LEFT + plot_w / 2, _TOP + plot_h / 2, "middle", "no values"))
-    for present, group in itertools.groupby(enumerate(values), key=lambda p: p[1] is not None):
-        segment = [(i, v) for i, v in group if v is not None]
-        if present and len(segment) > 1:  # a missing value breaks the line
-            points = " ".join(f"{x(i):.1f},{y(v):.1f}" for i, v in segment)
-            parts.append(f'<polyline class="line" points="{points}"/>')
-    for i, v in enumerate(values):
-        if v is not None:
-            tip = html.escape(f"{labels[i]}: {form.format(v)}")
-            parts.append(
-                f'<circle class="point" cx="{x(i):.1f}" cy="{y(v):.1f}" r="3">'
-                f"<title>{tip}</title></circle>"
-            )
-    parts.extend(
-        _text(x(i), bottom + 16, "middle", labels[i]) for i in _label_positions(len(values))
-    )
-    name = html.escape(caption)
-    return (
-        f"<figure><figcaption>{name}</figcaption>"
-        f'<svg width="{_WIDTH}" height="{_HEIGHT}" viewBox="0 0 {_WIDTH} {_HEIGHT}" '
-        f'role="img" aria-label="{name}">{"".join(parts)}</svg></figure>\n'
-    )
-
-
-def _text(x: float, y: float, anchor: str, content: str) -> str:
-    return f'<text x="{x:.1f}" y="{y:.1f}" text-anchor="{anchor}">{html.escape(content)}</text>'
-
-
-def _label_positions(count: int) -> list[int]:
-    """Evenly spread indices of the runs that get a time label, first and last included."""
-    if count <= _LABELS:
-        return list(range(count))
-    return sorted({round(k * (count - 1) / (_LABELS - 1)) for k in range(_LABELS)})
 
 
 _COLUMNS = [key for key in KEYS if key not in ("finished_at", "by_verdict")]
