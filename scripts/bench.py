@@ -298,6 +298,9 @@ def _measure(server: pg.EmbeddedPostgres) -> int:
                     "--model",
                     "replay-original",
                     "--quiet",
+                    # The runner is measured: the report is written after the last case, and its
+                    # pages left for the kernel to flush would slow the next point.
+                    "--no-report",
                     "--artifacts-dir",
                     str(work / "live"),
                 ],
