@@ -425,6 +425,8 @@ async def freeze(config: RunConfig, path: Path) -> int:
     async with connect(config.database) as conn:
         shapes = await source.inspect(conn, config.source)
         plan = await source.plan(conn, shapes, config.selection)
+    if not plan.case_ids:
+        return 0  # an empty manifest would block every later night with a misleading error
     now = datetime.now(UTC)
     await anyio.to_thread.run_sync(
         artifacts.write, path, manifest_of(config.selection.client_id, plan.case_ids, now)

@@ -14,6 +14,7 @@ from typing import Annotated, Any
 import anyio
 import orjson
 import typer
+from pydantic import ValidationError
 
 # typer >= 0.29 carries its own copy of click; its exceptions and Context live there.
 from typer._click import Context
@@ -36,6 +37,7 @@ from replay import (
 from replay import junit as junit_xml
 from replay.config import (
     CompareConfig,
+    GateConfig,
     SignalsConfig,
 )
 from replay.errors import ReplayError, UsageError
@@ -793,6 +795,8 @@ def report_command(
 ) -> int:
     """Write the HTML report of a run artifact: one self-contained file that opens from disk."""
     target = settings.writable_file("--out", out) if out else None
+    if target is not None and target.exists() and target.suffix.lower() not in (".html", ".htm"):
+        raise UsageError(f"--out {out!r} exists and is not an HTML file; name a new .html file")
     print(html.write_report(Path(artifact), target))
     return 0
 
@@ -841,7 +845,7 @@ def rejudge_command(
             artifacts_dir=folder,
             out=Path(out) if out else None,
             prices=settings.prices(toml),
-            thresholds=options.gate(toml, None, None, no_gate=no_gate),
+            thresholds=_run_gate(old, options.gate(toml, None, None, no_gate=no_gate)),
         )
     )
     print(
@@ -893,6 +897,18 @@ def nightly_command(
     return night.exit_code
 
 
+def _run_gate(artifact: dict[str, Any], fallback: GateConfig) -> GateConfig:
+    """The thresholds a run was made with, so re-scoring it applies the same gate."""
+    recorded = (artifact.get("config") or {}).get("gate")
+    if not isinstance(recorded, dict):
+        return fallback
+    try:
+        found = GateConfig.model_validate(recorded)
+    except ValidationError:
+        return fallback
+    return found.model_copy(update={"enforced": fallback.enforced})  # --no-gate is this command's
+
+
 @cli.command("history")
 def history_command(
     client_id: Annotated[
@@ -913,7 +929,7 @@ def history_command(
     rows = history.trend(history.read(folder), client_id=client_id, last=count)
     print(report.history_text(rows))
     title = f"replay history · {client_id}" if client_id else "replay history"
-    page = Path(out) if out else folder / "history.html"
+    page = settings.writable_file("--out", out) if out else folder / "history.html"
     if folder.is_dir() or out:
         with artifacts.atomic(page) as handle:
             handle.write(history.render_html(rows, title=title).encode())

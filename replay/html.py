@@ -379,7 +379,16 @@ def write_report(artifact_path: Path, out: Path | None = None) -> Path:
     kind = data.get("kind", "run") if isinstance(data, dict) else type(data).__name__
     if kind != "run":
         raise UsageError(f"{name!r} is not a run artifact: kind {kind!r}, expected 'run'")
+    if "run_id" not in data:
+        raise UsageError(f"{name!r} is not a run artifact: it has no run_id")
+    try:
+        page = render_run(data)
+    except (AttributeError, TypeError, KeyError, ValueError):
+        # A hand-edited or foreign file: a field of the wrong shape, not a bug of the page.
+        raise UsageError(
+            f"{name!r} has a malformed field; expected a run artifact written by replay"
+        ) from None
     target = out if out is not None else artifact_path.with_suffix(".html")
     with atomic(target) as handle:
-        handle.write(render_run(data).encode())
+        handle.write(page.encode())
     return target

@@ -56,12 +56,16 @@ class Night:
     started: datetime
     clients: list[ClientNight] = field(default_factory=list)
     deleted: list[str] = field(default_factory=list)
+    interrupted: bool = False
+    """Ctrl-C or SIGTERM stopped the night; the clients not reached did not run."""
     summary: Path | None = None
     """The Markdown summary; the HTML index and JSON lie beside it."""
 
     @property
     def exit_code(self) -> int:
-        """1 when a gate failed, else 3 when a client was blocked, else 0."""
+        """130 when interrupted, else 1 when a gate failed, else 3 when blocked, else 0."""
+        if self.interrupted:
+            return 130
         if any(client.status == "failed" for client in self.clients):
             return 1
         if any(client.status == "blocked" for client in self.clients):
@@ -82,11 +86,14 @@ async def run(
     manifests = Path(spec.manifests_dir) if spec.manifests_dir else folder / "manifests"
     night = Night(started=datetime.now(UTC))
     for client in spec.clients:
-        night.clients.append(
-            await _client(toml, client, folder, manifests, refresh=refresh_manifests)
-        )
+        result = await _client(toml, client, folder, manifests, refresh=refresh_manifests)
+        night.clients.append(result)
+        if result.exit_code == 130:
+            night.interrupted = True  # the run was stopped by a signal: so is the night
+            break
     folder.mkdir(parents=True, exist_ok=True)
-    if retention_days is not None and not any(c.status == "blocked" for c in night.clients):
+    quiet = not night.interrupted and not any(c.status == "blocked" for c in night.clients)
+    if retention_days is not None and quiet:
         night.deleted = prune(folder, retention_days, now=night.started)
     night.summary = write_summary(night, folder)
     return night
@@ -108,7 +115,9 @@ async def _client(
         if refresh or not manifest.is_file():
             await anyio.Path(manifests).mkdir(parents=True, exist_ok=True)
             fresh = options.run_config(_flags(toml, client, url, folder, limit=client.limit))
-            await app.freeze(fresh.model_copy(update={"dry_run": True}), manifest)
+            if not await app.freeze(fresh.model_copy(update={"dry_run": True}), manifest):
+                message = f"client {name!r}: nothing to pin (no job matches); no manifest written"
+                return ClientNight(name, "blocked", 4, message=message)
         flags = _flags(toml, client, url, folder, manifest=manifest)
         config = options.run_config(flags)
         earlier = baseline.latest(folder, config.selection.client_id, config.request.pipeline, None)
@@ -117,6 +126,9 @@ async def _client(
         outcome = await app.run(config)
     except ReplayError as exc:
         return ClientNight(name, "blocked", exc.exit_code, message=exc.message, manifest=manifest)
+    except OSError as exc:
+        message = f"client {name!r}: cannot write {exc.filename or 'a file'}: {exc.strerror}"
+        return ClientNight(name, "blocked", 3, message=message, manifest=manifest)
     return _night_of(name, outcome, manifest, earlier)
 
 
@@ -134,9 +146,10 @@ def _night_of(name: str, outcome: Outcome, manifest: Path, earlier: Path | None)
         baseline=str(earlier) if earlier else None,
     )
     if summary is not None:
-        night.cases = summary.cases
-        night.regressed = summary.by_verdict.get("regressed", 0)
-        night.errors = summary.by_verdict.get("error", 0)
+        counts = history.case_counts(outcome.record or {}) or summary.by_verdict
+        night.cases = sum(counts.values())
+        night.regressed = counts.get("regressed", 0)
+        night.errors = counts.get("error", 0)
         night.cost_usd = summary.cost_usd
     report = outcome.baseline
     # Cases, not results: with repeats a case has several results and pairs once.
@@ -267,7 +280,12 @@ def text(night: Night) -> str:
             lines.append(f"  report: {client.report}")
     if night.deleted:
         lines.append(f"retention: deleted {len(night.deleted)} old files")
-    verdict = {0: "every client passed", 1: "a gate failed", 3: "a client was blocked"}
+    verdict = {
+        0: "every client passed",
+        1: "a gate failed",
+        3: "a client was blocked",
+        130: "interrupted",
+    }
     lines.append(f"nightly: {verdict[night.exit_code]} (exit {night.exit_code})")
     return "\n".join(lines)
 

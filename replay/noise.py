@@ -25,7 +25,7 @@ class _Buffer:
     change_classes: list[str | None] = field(default_factory=list)
     invariants: list[frozenset[str]] = field(default_factory=list)
     judges: list[str] = field(default_factory=list)
-    first: CaseResult | None = None
+    results: list[CaseResult] = field(default_factory=list)
 
 
 def majority(verdicts: list[str]) -> str:
@@ -51,10 +51,10 @@ class Repeats:
     def add(self, result: CaseResult) -> tuple[CaseResult, RepeatAgreement] | None:
         """Take one repeat; when it completes its case, return the case as the gate should see it.
 
-        The returned result is the first repeat with the majority verdict, for the gate's count.
+        The returned result is the first repeat that has the majority verdict, for the gate.
         """
         buffer = self._open.setdefault(result.case_id, _Buffer())
-        buffer.first = buffer.first or result
+        buffer.results.append(result)
         buffer.verdicts.append(result.verdict)
         if result.outcome is not None:
             buffer.texts.append(result.outcome.text)
@@ -75,7 +75,6 @@ class Repeats:
 
     def _close(self, case_id: str) -> tuple[CaseResult, RepeatAgreement]:
         buffer = self._open.pop(case_id)
-        assert buffer.first is not None
         pairs = list(combinations(buffer.texts, 2))
         agreement = RepeatAgreement(
             case_id=case_id,
@@ -91,7 +90,8 @@ class Repeats:
             same_judge=len(set(buffer.judges)) <= 1 if buffer.judges else None,
         )
         self._done.append(agreement)
-        decided = buffer.first.model_copy(update={"verdict": agreement.verdict})
+        # A repeat that has the majority verdict, so its reason (budget, kind) goes with it.
+        decided = next(r for r in buffer.results if r.verdict == agreement.verdict)
         return decided, agreement
 
     def report(self) -> Noise:

@@ -234,7 +234,11 @@ def run_config(flags: RunFlags) -> RunConfig:
         else file.run.repeats or 1,
     )
     if run_config.gate.on_stats and baseline is None:
-        raise UsageError("--gate-on-stats compares with a baseline: add --baseline PATH|latest")
+        if flags.gate_on_stats:
+            raise UsageError("--gate-on-stats compares with a baseline: add --baseline PATH|latest")
+        # `[gate] on_stats` is a standing setting: with nothing to compare, cases decide.
+        gate_config = run_config.gate.model_copy(update={"on_stats": False})
+        run_config = run_config.model_copy(update={"gate": gate_config})
     prices = run_config.prices
     if run_config.live.max_cost_usd is not None and not dry_run:
         models = {request.model} if request.model else {request.default_model}

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import anyio
+from pydantic import ValidationError
 
 from replay import __version__, artifacts, gate, noise, verdict
 from replay import judge as judging
@@ -44,7 +45,13 @@ async def rejudge(
     name = str(source)
     if old.get("mode") != "live":
         raise UsageError(f"{name!r} is a {old.get('mode')} run; rejudge needs a live run's drafts")
-    cases = [CaseResult.model_validate(case) for case in old.get("cases", [])]
+    raw = old.get("cases")
+    try:
+        cases = [CaseResult.model_validate(case) for case in raw or []]
+    except ValidationError:
+        raise UsageError(
+            f"{name!r} holds a case that is not a case result; expected a run artifact"
+        ) from None
     judgeable = [case for case in cases if _context(case) is not None]
     if not judgeable:
         raise UsageError(
@@ -68,7 +75,9 @@ async def rejudge(
                 group.start_soon(score, index, case)
     results = [_rescored(case, new.get(index)) for index, case in enumerate(cases)]
     tally, data = Tally(), gate.GateInput()
-    repeats = (old.get("noise") or {}).get("repeats") or 1
+    noise_data = old.get("noise")
+    repeats = noise_data.get("repeats") if isinstance(noise_data, dict) else 1
+    repeats = repeats if isinstance(repeats, int) and repeats > 1 else 1
     grouped = noise.Repeats(repeats) if repeats > 1 else None
     for result in results:
         tally.add(result)

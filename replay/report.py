@@ -128,7 +128,10 @@ def noise_text(noise: Noise) -> str:
     )
     if noise.flaky:
         shown = ", ".join(noise.flaky[:5]) + (" …" if len(noise.flaky) > 5 else "")
-        line += f"\n  flaky (repeats disagree; they do not fail the gate by themselves): {shown}"
+        line += (
+            f"\n  flaky (repeats disagree; one fails the gate only when most of its repeats "
+            f"regressed): {shown}"
+        )
     return line
 
 

@@ -87,8 +87,9 @@ def finished(
                 outcome.usage.completion_tokens,
                 config.prices,
             )
-    if judgement is not None and judgement.cost_usd is not None:
-        cost = (cost or 0.0) + judgement.cost_usd
+    if cost is not None and judgement is not None and judgement.cost_usd is not None:
+        # Only onto a known cost: the judge's alone would pass an unpriced model off as priced.
+        cost += judgement.cost_usd
     decision = verdict.decide(
         errored=outcome is None, comparison=comparison, invariants=found, judgement=judgement
     )

@@ -510,6 +510,8 @@ def writable_file(flag: str, text: str) -> Path:
     path = Path(text)
     if not path.parent.is_dir():
         raise UsageError(f"{flag} {text!r}: folder {str(path.parent)!r} does not exist")
+    if path.is_dir():
+        raise UsageError(f"{flag} {text!r} is a directory; expected a file path")
     return path
 
 

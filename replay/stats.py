@@ -160,9 +160,15 @@ def paired(
     ]
     bootstrap = paired_bootstrap(differences, measure=MEASURE, resamples=resamples, seed=seed)
     worse = None
-    if enough and bootstrap.high is not None:
+    if enough and len(differences) >= minimum and bootstrap.high is not None:
+        # The interval needs as many pairs as the verdicts: one sent reply decides nothing.
         worse = bootstrap.high < 0
     said = _conclusion(mcnemar, bootstrap) if enough else _too_small(len(ids), minimum)
+    if enough and 0 < len(differences) < minimum:
+        said = (
+            f"too few cases with a sent reply in both runs to conclude on similarity: "
+            f"{len(differences)}, at least {minimum} needed; " + said.rsplit("; ", 1)[-1]
+        )
     return PairedStats(
         paired=len(ids),
         minimum=minimum,

@@ -241,6 +241,7 @@ def test_rejudge_scores_an_artifact_again_without_replaying(
     """A new judge over the stored drafts: a linked run, no pipeline request, verdicts redone."""
     client = fixtures.clients[0].id
     args = ("--model", "replay-variant", "--judge-model", "judge-prefers-a", "--limit", "20")
+    args = (*args, "--max-error-rate", "0.5")
     _, first = _run(capsys, fixture_db, client, "first.json", "--no-gate", *args)
     drafted = stub.requests_by_model["replay-variant"]
     assert not any(c["regression_kind"] == "quality" for c in first["cases"])
@@ -251,6 +252,8 @@ def test_rejudge_scores_an_artifact_again_without_replaying(
     again = orjson.loads(Path("re.json").read_bytes())
     assert stub.requests_by_model["replay-variant"] == drafted, "the pipeline was not replayed"
     assert again["parent_run_id"] == first["run_id"] and again["run_id"] != first["run_id"]
+    error_rule = next(rule for rule in again["gate"]["rules"] if rule["rule"] == "error_rate")
+    assert error_rule["threshold"] == 0.5, "the run's own thresholds"
     assert again["config"]["judge"]["model"] == "replay-judge"
     before = {c["case_id"]: c for c in first["cases"]}
     for case in again["cases"]:

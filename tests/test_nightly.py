@@ -24,6 +24,10 @@ def _config(workdir: Path, fixtures: FixtureSummary, *, dead: bool = True) -> Pa
     toml = workdir / "replay.toml"
     toml.write_text(
         f"""
+[gate]
+on_stats = true
+min_paired = 3
+
 [[nightly.clients]]
 client_id = "{a}"
 database_url_env = "NIGHTLY_DB_A"

@@ -8,9 +8,11 @@ import textwrap
 from collections.abc import Iterator
 from pathlib import Path
 
+import orjson
 import pytest
 
 from replay.devtools.generator import FixtureSummary
+from replay.devtools.stub_model import StubServer
 from replay.noise import majority
 from tests.helpers import only_artifact, run_cli
 
@@ -104,6 +106,11 @@ def test_repeats_decide_by_majority_and_list_flaky_cases(
     assert artifact["summary"]["by_verdict"]["regressed"] == sum(
         {0: 0, 1: 1, 2: 2}[k] for k in kinds.values()
     )
+    (entry,) = [
+        orjson.loads(line) for line in (ARTIFACTS / "history.jsonl").read_bytes().splitlines()
+    ]
+    assert entry["cases"] == 12, "the history counts cases, not their 36 results"
+    assert entry["regressed"] == len(majority_regressed)
 
 
 def test_one_regressed_repeat_in_three_does_not_fail_the_gate(
@@ -157,3 +164,27 @@ def _ids_of_kind(capsys: pytest.CaptureFixture[str], db: str, client: str, kind:
 def test_majority(verdicts: list[str], expected: str) -> None:
     """More than half for `regressed`; otherwise the commonest other verdict, first on a tie."""
     assert majority(verdicts) == expected
+
+
+def test_a_budget_cut_under_repeats_still_fails_the_gate(
+    capsys: pytest.CaptureFixture[str],
+    stub: StubServer,
+    workdir: Path,
+    fixture_db: str,
+    fixtures: FixtureSummary,
+) -> None:
+    """Most repeats skipped for the budget: the case's majority carries the reason to the gate."""
+    (workdir / "replay.toml").write_text(
+        '[prices."replay-original"]\ninput = 1000\noutput = 1000\n'
+    )
+    base = ("--client-id", fixtures.clients[0].id, "--database-url", fixture_db, "--quiet")
+    model = ("--model", "replay-original")
+    planned = run_cli(capsys, *base, *model, "--limit", "1", "--dry-run", "--out", "plan.json")
+    estimate = orjson.loads(Path("plan.json").read_bytes())["summary"]["estimated_cost_usd"]
+    args = ("--limit", "1", "--repeats", "3", "--model", "replay-original", "--concurrency", "1")
+    result = run_cli(capsys, *base, *args, "--max-cost", str(estimate * 1.5), "--out", "run.json")
+    assert planned.code == 0 and result.code == 1, result.err
+    artifact = orjson.loads(Path("run.json").read_bytes())
+    assert [c["skipped_reason"] for c in artifact["cases"]].count("budget") == 2
+    budget = next(rule for rule in artifact["gate"]["rules"] if rule["rule"] == "budget")
+    assert budget["passed"] is False and len(budget["cases"]) == 1

@@ -69,6 +69,23 @@ def test_report_renders_any_run_artifact_on_demand(
     assert made.code == 0 and made.out.strip() == str(artifact.with_suffix(".html"))
     elsewhere = run_cli(capsys, "report", str(artifact), "--out", "page.html")
     assert elsewhere.code == 0 and Path("page.html").read_text().startswith("<!DOCTYPE html>")
+    over = run_cli(capsys, "report", str(artifact), "--out", str(artifact))
+    assert over.code == 2
+    assert over.err.strip() == (
+        f"replay: --out {str(artifact)!r} exists and is not an HTML file; name a new .html file"
+    )
+    assert orjson.loads(artifact.read_bytes())["kind"] == "run"
+    folder = run_cli(capsys, "report", str(artifact), "--out", ".")
+    assert (
+        folder.code == 2
+        and folder.err.strip() == "replay: --out '.' is a directory; expected a file path"
+    )
+    Path("odd.json").write_bytes(b'{"kind": "run", "run_id": "x", "summary": "x", "cases": "x"}')
+    odd = run_cli(capsys, "report", "odd.json")
+    assert odd.code == 2
+    assert odd.err.strip() == (
+        "replay: 'odd.json' has a malformed field; expected a run artifact written by replay"
+    )
     nowhere = run_cli(capsys, "report", str(artifact), "--out", "no/page.html")
     assert nowhere.code == 2
     assert nowhere.err.strip() == "replay: --out 'no/page.html': folder 'no' does not exist"

@@ -274,3 +274,15 @@ def test_paired_bootstrap_ignores_input_order() -> None:
     forward = paired(base, run)
     backward = paired(list(reversed(base)), list(reversed(run)))
     assert forward == backward
+
+
+def test_paired_few_sent_replies_cannot_make_the_interval_decide() -> None:
+    """Twenty pairs but one sent reply: the interval of one pair says nothing, so not `worse`."""
+    base = [case(f"c{i:02}", "changed", 0.5 if i == 0 else None) for i in range(20)]
+    run = [case(f"c{i:02}", "changed", 0.49 if i == 0 else None) for i in range(20)]
+    stats = paired(base, run, minimum=10)
+    assert stats.enough is True and stats.worse is None
+    assert stats.conclusion == (
+        "too few cases with a sent reply in both runs to conclude on similarity: 1, "
+        "at least 10 needed; McNemar p = 1"
+    )
