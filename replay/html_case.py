@@ -115,9 +115,13 @@ def _thread(case: dict[str, Any]) -> str:
     inbound = (f"<p>subject: {esc(subject)}</p>" if subject else "") + (
         f'<pre class="text" data-testid="inbound">{esc(summary.get("inbound_body"))}</pre>'
     )
-    context = ((case.get("judge") or {}).get("context") or {}).get("thread") or []
+    context = summary.get("thread") or (
+        ((case.get("judge") or {}).get("context") or {}).get("thread") or []
+    )
     messages = "".join(
-        f'<h3>{esc(m.get("direction"))}</h3><pre class="text">{esc(m.get("body"))}</pre>'
+        f"<h3>{esc(m.get('direction'))}"
+        + (f" · {esc(when(m.get('sent_at')))}" if m.get("sent_at") else "")
+        + f'</h3><pre class="text">{esc(m.get("body"))}</pre>'
         for m in context
         if isinstance(m, dict)
     )

@@ -244,6 +244,8 @@ class InputSummary(Strict):
     thread_messages: int = 0
     thread_message_ids: list[str] = Field(default_factory=list)
     thread_last_at: datetime | None = None
+    thread: list[ThreadMessage] = Field(default_factory=list)
+    """The point-in-time thread itself, oldest first: what the report shows beside the drafts."""
     """The newest thread message's time; always before `inbound_sent_at`."""
     tags: list[str] = Field(default_factory=list)
 

@@ -166,5 +166,6 @@ def input_summary(case: Case) -> InputSummary:
         thread_messages=len(data.thread),
         thread_message_ids=[message.message_id for message in data.thread],
         thread_last_at=data.thread[-1].sent_at if data.thread else None,
+        thread=data.thread,
         tags=data.tags,
     )

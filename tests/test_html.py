@@ -43,6 +43,7 @@ from replay.models import (
     RunArtifact,
     Selection,
     Summary,
+    ThreadMessage,
     Violation,
 )
 
@@ -106,6 +107,17 @@ def make_case(index: int, verdict: str, channel: str = "email") -> CaseResult:
             job_created_at=T0 + timedelta(minutes=index, seconds=5),
             thread_messages=1,
             thread_last_at=T0 - timedelta(days=1),
+            thread=[]
+            if index % 2
+            else [
+                ThreadMessage(
+                    message_id=f"m-{index}",
+                    direction="outbound",
+                    channel=channel,
+                    body=f"Point-in-time message {PAYLOAD}",
+                    sent_at=T0 - timedelta(days=1),
+                )
+            ],
         ),
         original=Original(
             draft=ORIGINAL_DRAFT, disposition="edited", sent_reply=SENT_REPLY, model="gpt-4o-mini"
@@ -292,6 +304,7 @@ def test_strangers_text_is_escaped_everywhere() -> None:
         pytest.param("The original quotes the listed price. " + ESCAPED, id="judge-rationale"),
         pytest.param("case-0000-" + ESCAPED, id="case-id"),
         pytest.param("Earlier note " + ESCAPED, id="judge-thread"),
+        pytest.param("Point-in-time message " + ESCAPED, id="thread"),
         pytest.param("Too few pairs to conclude. " + ESCAPED, id="baseline-conclusion"),
         pytest.param("<mark>" + ESCAPED + "</mark>", id="violation-evidence"),
     ],
