@@ -925,6 +925,8 @@ def history_command(
     """Print the trend of the last live runs and write a page of trend charts."""
     toml = settings.load_toml(config)
     folder = Path(artifacts_dir or toml.config.artifacts.dir or constants.ARTIFACTS_DIR)
+    if artifacts_dir and not folder.is_dir():
+        raise UsageError(f"--artifacts-dir {artifacts_dir!r} is not a directory of run artifacts")
     count = settings.positive_int("--last", last)
     rows = history.trend(history.read(folder), client_id=client_id, last=count)
     print(report.history_text(rows))

@@ -50,6 +50,12 @@ def test_every_run_writes_its_report_and_a_history_line(
     assert client in table[1] and "replay-variant" in table[1]
     assert table[-1] == f"page: {ARTIFACTS / 'history.html'}"
     assert "<svg" in (ARTIFACTS / "history.html").read_text()
+    typo = run_cli(capsys, "history", "--artifacts-dir", "artefacts")
+    assert typo.code == 2
+    assert (
+        typo.err.strip()
+        == "replay: --artifacts-dir 'artefacts' is not a directory of run artifacts"
+    )
     other = run_cli(capsys, "history", "--client-id", "nobody", "--out", "h.html")
     assert other.out.splitlines()[0] == "no live runs in the history yet"
 
