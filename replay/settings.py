@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
 from typing import Any, Literal, TypeVar
+from urllib.parse import urlsplit
 
 import orjson
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -25,6 +26,7 @@ from replay.config import (
     SignalViews,
     SourceConfig,
     ViewSql,
+    describe_url,
 )
 from replay.errors import UsageError
 
@@ -255,15 +257,17 @@ def pipeline_spec(text: str) -> str:
 
 
 def http_url(flag: str, text: str) -> str:
-    """Accept an http(s) URL with a host (printed without its user info when wrong)."""
+    """Accept an http(s) URL with a host; a wrong one is echoed without its user info."""
     value = text.strip()
-    if (
-        not value.startswith(("http://", "https://"))
-        or len(value.split("/")) < 3
-        or not value.split("/")[2]
-    ):
-        shown = value.split("@")[-1] if "@" in value else value
-        raise UsageError(f"{flag} must be an http(s):// URL, got {shown!r}")
+    try:
+        parts = urlsplit(value)
+        host = parts.hostname
+        parts.port  # noqa: B018 - raises on a malformed port
+    except ValueError:
+        host = None
+    if parts.scheme not in ("http", "https") or not host:
+        shown = describe_url(value) if "@" in value else value  # never a user or password
+        raise UsageError(f"{flag} must be an http(s):// URL with a host, got {shown!r}")
     return value
 
 

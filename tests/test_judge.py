@@ -337,3 +337,22 @@ def test_gate_on_stats_decides_quality_by_the_paired_interval(
     assert refused.err.strip() == (
         "replay: --gate-on-stats compares with a baseline: add --baseline PATH|latest"
     )
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [("ftp://judge.example.com", "ftp://judge.example.com"), ("http://user:pw@", "http:")],
+)
+def test_a_judge_url_without_http_and_a_host_is_refused_without_its_password(
+    capsys: pytest.CaptureFixture[str], workdir: Path, url: str, shown: str
+) -> None:
+    """Exit 2 before anything runs; the message never repeats a password."""
+    result = run_cli(
+        capsys, "--client-id", "c", "--database-url", "postgresql:///x", "--judge-model", "m",
+        "--judge-base-url", url,
+    )  # fmt: skip
+    assert result.code == 2
+    assert result.err.strip() == (
+        f"replay: --judge-base-url must be an http(s):// URL with a host, got {shown!r}"
+    )
+    assert "pw" not in result.err
