@@ -7,8 +7,10 @@ ours, so nothing an endpoint echoes (a key in a 401 body) reaches an artifact.
 
 from __future__ import annotations
 
+import asyncio
 import random
 
+import aiohttp
 import openai
 
 from replay.errors import AttemptFailed
@@ -18,8 +20,10 @@ def sdk_failure(exc: Exception, what: str = "the model endpoint") -> AttemptFail
     """Classify an exception of the `openai` SDK (a ValueError or TypeError is a broken body)."""
     if isinstance(exc, openai.APIStatusError):
         return status_failure(exc.status_code, exc.response.headers.get("retry-after"), what)
-    if isinstance(exc, openai.APITimeoutError):
+    if isinstance(exc, openai.APITimeoutError) and not _dropped(exc):
         return AttemptFailed("model_timeout", f"{what} did not answer in time", retryable=True)
+    if isinstance(exc, openai.APITimeoutError):
+        return AttemptFailed("model_connection", f"{what} dropped the connection", retryable=True)
     if isinstance(exc, openai.APIConnectionError):
         return AttemptFailed("model_connection", f"could not connect to {what}", retryable=True)
     return AttemptFailed(
@@ -27,6 +31,22 @@ def sdk_failure(exc: Exception, what: str = "the model endpoint") -> AttemptFail
         f"{what} sent a malformed response ({type(exc).__name__})",
         retryable=False,
     )
+
+
+def _dropped(exc: BaseException) -> bool:
+    """A "timeout" whose root is a closed connection, not a clock.
+
+    The aiohttp transport reports every connection error, a server that hung up included, as a
+    connect timeout; the exception it wraps tells the two apart.
+    """
+    cause = exc.__cause__ or exc.__context__
+    while cause is not None:
+        if isinstance(cause, aiohttp.ClientConnectionError) and not isinstance(
+            cause, aiohttp.ServerTimeoutError | asyncio.TimeoutError
+        ):
+            return True
+        cause = cause.__cause__ or cause.__context__
+    return False
 
 
 def status_failure(
