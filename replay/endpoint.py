@@ -14,6 +14,7 @@ import aiohttp
 import openai
 
 from replay.errors import AttemptFailed
+from replay.models import Attempt
 
 
 def sdk_failure(exc: Exception, what: str = "the model endpoint") -> AttemptFailed:
@@ -104,3 +105,18 @@ def backoff_s(
     if retry_after_s is not None:
         return min(retry_after_s, retry_after_cap_s)
     return rng.uniform(0, min(cap_s, base_s * 2 ** (number - 1)))
+
+
+def failed_attempt(
+    number: int, duration_ms: float, failure: AttemptFailed, backoff: float | None
+) -> Attempt:
+    """The record of an attempt that failed, and of the wait before the next (None: no next)."""
+    return Attempt(
+        number=number,
+        duration_ms=round(duration_ms, 3),
+        error_class=failure.error_class,
+        status=failure.status,
+        message=failure.message,
+        retry_after_s=failure.retry_after_s,
+        backoff_s=None if backoff is None else round(backoff, 3),
+    )

@@ -30,7 +30,7 @@ from openai import AsyncOpenAI
 from openai.types.chat import ChatCompletion
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from replay.endpoint import backoff_s, sdk_failure
+from replay.endpoint import backoff_s, failed_attempt, sdk_failure
 from replay.errors import AttemptFailed
 from replay.models import (
     Attempt,
@@ -328,17 +328,7 @@ class Judge:
                 return _Reply(content, used, False, key)
             last = number > self.retries or not failure.retryable
             backoff = None if last else self._backoff(number, failure.retry_after_s)
-            attempts.append(
-                Attempt(
-                    number=len(attempts) + 1,
-                    duration_ms=_since(began),
-                    error_class=failure.error_class,
-                    status=failure.status,
-                    message=failure.message,
-                    retry_after_s=failure.retry_after_s,
-                    backoff_s=None if backoff is None else round(backoff, 3),
-                )
-            )
+            attempts.append(failed_attempt(len(attempts) + 1, _since(began), failure, backoff))
             if backoff is None:
                 raise failure
             await anyio.sleep(backoff)

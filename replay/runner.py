@@ -22,7 +22,7 @@ import anyio
 from anyio.abc import TaskGroup
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
-from replay.endpoint import backoff_s
+from replay.endpoint import backoff_s, failed_attempt
 from replay.errors import AttemptFailed
 from replay.models import Attempt, Case, CaseError, CaseResult, Outcome
 from replay.pipelines.base import Pipeline
@@ -234,17 +234,7 @@ class Runner:
                 duration = (time.perf_counter() - began) * 1000
                 last = number > policy.retries or not failure.retryable
                 backoff = None if last else self._backoff(number, failure.retry_after_s)
-                attempts.append(
-                    Attempt(
-                        number=number,
-                        duration_ms=round(duration, 3),
-                        error_class=failure.error_class,
-                        status=failure.status,
-                        message=failure.message,
-                        retry_after_s=failure.retry_after_s,
-                        backoff_s=None if backoff is None else round(backoff, 3),
-                    )
-                )
+                attempts.append(failed_attempt(number, duration, failure, backoff))
                 if backoff is None:
                     error = CaseError(
                         error_class=failure.error_class,
