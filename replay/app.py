@@ -17,8 +17,6 @@ from typing import TYPE_CHECKING, Any
 
 import anyio
 import asyncpg
-import httpx2
-import openai
 import orjson
 
 from replay import (
@@ -64,6 +62,8 @@ from replay.runner import Progress, Quiet
 from replay.session import Outcome, Session, first_replay_error, manifest_of
 
 if TYPE_CHECKING:
+    import openai
+
     from replay.devtools.generator import FixtureSummary
 
 SERVER_SETTINGS = {
@@ -123,6 +123,10 @@ def _pipeline(config: RunConfig) -> tuple[Pipeline, openai.AsyncOpenAI | None]:
     """
     spec = config.request.pipeline
     live = config.live
+    # The clients are imported here: commands that never call a model start faster without them.
+    import httpx2
+    import openai
+
     if spec == "openai":
         endpoint = live.endpoint
         if endpoint.api_key is None:
@@ -163,6 +167,8 @@ def judge_for(
     Raises:
         UsageError: no API key for it.
     """
+    import openai  # see _pipeline
+
     endpoint = settings.endpoint
     if endpoint.api_key is None:
         raise UsageError("the judge needs an API key: set REPLAY_JUDGE_API_KEY or OPENAI_API_KEY")

@@ -10,15 +10,14 @@ from __future__ import annotations
 import asyncio
 import random
 
-import aiohttp
-import openai
-
 from replay.errors import AttemptFailed
 from replay.models import Attempt
 
 
 def sdk_failure(exc: Exception, what: str = "the model endpoint") -> AttemptFailed:
     """Classify an exception of the `openai` SDK (a ValueError or TypeError is a broken body)."""
+    import openai  # only a failed request needs the SDK's classes
+
     if isinstance(exc, openai.APIStatusError):
         return status_failure(exc.status_code, exc.response.headers.get("retry-after"), what)
     if isinstance(exc, openai.APITimeoutError) and not _dropped(exc):
@@ -40,6 +39,8 @@ def _dropped(exc: BaseException) -> bool:
     The aiohttp transport reports every connection error, a server that hung up included, as a
     connect timeout; the exception it wraps tells the two apart.
     """
+    import aiohttp  # only a failed request needs the transport's classes
+
     cause = exc.__cause__ or exc.__context__
     while cause is not None:
         if isinstance(cause, aiohttp.ClientConnectionError) and not isinstance(

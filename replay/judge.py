@@ -21,13 +21,10 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import anyio
-import openai
 import orjson
-from openai import AsyncOpenAI
-from openai.types.chat import ChatCompletion
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from replay.endpoint import backoff_s, failed_attempt, sdk_failure
@@ -42,6 +39,9 @@ from replay.models import (
     Preference,
     Usage,
 )
+
+if TYPE_CHECKING:
+    from openai import AsyncOpenAI
 
 RUBRIC_VERSION = "1"
 CRITERIA = ("supported", "answers", "next_step", "fit", "policy")
@@ -304,6 +304,9 @@ class Judge:
             hit = await anyio.to_thread.run_sync(self.cache.get, key)
             if hit is not None:
                 return _Reply(hit["content"], None, True, key)
+        import openai  # only a judged run needs the SDK
+        from openai.types.chat import ChatCompletion
+
         for number in range(1, self.retries + 2):
             began = time.perf_counter()
             try:

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import socket
+from typing import TYPE_CHECKING
 
 import anyio
 import asyncpg
-import openai
 
 from replay.errors import BlockedError, DatabaseUnavailable, UsageError
 from replay.models import PreflightEntry
+
+if TYPE_CHECKING:
+    import openai
 
 
 def database_failure(exc: BaseException, target: str, timeout_s: float) -> DatabaseUnavailable:
@@ -99,6 +102,8 @@ async def model_endpoint(
         BlockedError: with check `model` and code `model_unreachable`, `model_unauthorized`,
             `model_unknown` or `model_error`.
     """
+    import openai  # only live runs check an endpoint; others start faster
+
     label = "judge endpoint" if check == "judge" else "model endpoint"
 
     def blocked(message: str, code: str) -> BlockedError:

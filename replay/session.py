@@ -11,11 +11,10 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import anyio
 import asyncpg
-import openai
 import orjson
 
 from replay import (
@@ -50,6 +49,9 @@ from replay.models import (
 from replay.pipelines.base import Pipeline
 from replay.runner import Budget, Execution, Policy, Progress, Runner
 from replay.tally import Tally
+
+if TYPE_CHECKING:
+    import openai
 
 
 @dataclass

@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 import hashlib
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
-import openai
 import orjson
-from openai import AsyncOpenAI
-from openai.types.chat import ChatCompletion
 
 from replay.config import RequestConfig
 from replay.endpoint import sdk_failure
 from replay.errors import AttemptFailed
 from replay.models import CaseInput, ChatMessage, ChatRequest, Outcome, RequestSource, Usage
 from replay.pipelines import prompt
+
+if TYPE_CHECKING:
+    from openai import AsyncOpenAI
 
 
 class NoRecording(Exception):
@@ -94,6 +94,9 @@ class OpenAIPipeline:
                 retryable=False,
             ) from None
         body = {**planned.request.to_api(), "stream": False}
+        import openai  # on first use: commands that never call a model start faster
+        from openai.types.chat import ChatCompletion
+
         try:
             # The body is already a validated chat request, so it goes out as is: the SDK's
             # documented `post` skips re-walking every message against its TypedDicts, which
