@@ -1,7 +1,7 @@
 """Composition root: opens the database and model clients, wires the stages, writes the artifact.
 
 The only module that builds concrete clients (asyncpg, AsyncOpenAI, the HTTP client). It never
-prints: it returns what happened and `cli.py` says it.
+prints: it returns what happened and the CLI (`cli.py` and `commands/`) says it.
 """
 
 from __future__ import annotations
