@@ -59,7 +59,12 @@ def decide(
         return _stop(stage, rules, thresholds)
     following = [s for s in thresholds.stages if stage is not None and s > stage]
     next_stage = following[0] if following else None
-    where = f"continue to {next_stage}%" if next_stage else "continue: the rollout is complete"
+    if next_stage:
+        where = f"continue to {next_stage}%"
+    elif stage is None:
+        where = "continue (pass --stage to be told the next stage)"
+    else:
+        where = "continue: the rollout is complete"
     return CanaryDecision(
         action="continue",
         stage=stage,

@@ -69,6 +69,24 @@ def test_a_clean_rollout_continues_to_the_next_stage(
     assert artifact["read_only"] is True and artifact["kind"] == "signals"
 
 
+@pytest.mark.parametrize("rollout", ["clean"], indirect=True)
+def test_without_a_stage_continue_does_not_claim_the_rollout_is_complete(
+    capsys: pytest.CaptureFixture[str], workdir: Path, rollout: tuple[str, RolloutSummary]
+) -> None:
+    """No --stage, no next stage to name: the message asks for one instead of declaring done."""
+    db, summary = rollout
+    start = (summary.end - timedelta(hours=2)).isoformat()
+    result = run_cli(
+        capsys, "canary-check", "--database-url", db, "--client-id", summary.client_id,
+        "--from", start, "--to", summary.end.isoformat(), "--out", "check.json",
+    )  # fmt: skip
+    assert result.code == 0, result.out
+    decision = orjson.loads(Path("check.json").read_bytes())["decision"]
+    assert decision["message"] == (
+        "continue (pass --stage to be told the next stage); every rule passed"
+    )
+
+
 @pytest.mark.parametrize(
     ("rollout", "rule"),
     [

@@ -12,7 +12,7 @@ import typer
 
 from replay import app, constants, options, report, settings, sqlcheck
 from replay.commands.flags import ArtifactsDir, ConfigFile, DatabaseUrl
-from replay.config import SignalsConfig
+from replay.config import CanaryThresholds, SignalsConfig
 from replay.errors import UsageError
 from replay.models import SignalsArtifact
 
@@ -40,9 +40,7 @@ Canary = Annotated[
         help="Predicate over the jobs view marking canary jobs. [default: the cohort column]",
     ),
 ]
-Format = Annotated[
-    str, typer.Option("--format", metavar="table|markdown|json", help="Output. [default: table]")
-]
+Format = Annotated[str, typer.Option("--format", metavar="table|markdown|json", help="Output.")]
 JobsSql = Annotated[
     str | None, typer.Option("--jobs-sql", metavar="FILE", help="Jobs view for your schema.")
 ]
@@ -153,11 +151,19 @@ def canary_check_command(
     canary: Canary = None,
     p95_limit: Annotated[
         str | None,
-        typer.Option("--p95-limit", metavar="SECONDS", help="Canary p95 dispatch limit. [2]"),
+        typer.Option(
+            "--p95-limit",
+            metavar="SECONDS",
+            help=f"Canary p95 dispatch limit. [default: {CanaryThresholds().p95_limit_s:g}]",
+        ),
     ] = None,
     min_jobs: Annotated[
         str | None,
-        typer.Option("--min-jobs", metavar="N", help="Jobs per cohort needed to decide. [30]"),
+        typer.Option(
+            "--min-jobs",
+            metavar="N",
+            help=f"Jobs per cohort needed to decide. [default: {CanaryThresholds().min_jobs}]",
+        ),
     ] = None,
     output: Format = "table",
     out: Annotated[str | None, typer.Option("--out", metavar="FILE", help="Artifact path.")] = None,
