@@ -42,6 +42,7 @@ from replay.config import (
     DatabaseConfig,
     GateConfig,
     JudgeConfig,
+    ModelEndpoint,
     Price,
     RunConfig,
     SignalsConfig,
@@ -123,22 +124,12 @@ def _pipeline(config: RunConfig) -> tuple[Pipeline, openai.AsyncOpenAI | None]:
     """
     spec = config.request.pipeline
     live = config.live
-    # The clients are imported here: commands that never call a model start faster without them.
-    import httpx2
-    import openai
+    import httpx2  # here, not at the top: commands that never call a model start faster
 
     if spec == "openai":
-        endpoint = live.endpoint
-        if endpoint.api_key is None:
+        if live.endpoint.api_key is None:
             raise UsageError("the openai pipeline needs an API key: set OPENAI_API_KEY")
-        client = openai.AsyncOpenAI(
-            api_key=endpoint.api_key.get_secret_value(),
-            base_url=endpoint.base_url,
-            max_retries=0,  # the runner retries, counts and classifies every attempt itself
-            timeout=live.request_timeout_s + 5,  # the runner's own deadline fires first
-            # The SDK's aiohttp transport: a third less CPU per request than its default pool.
-            http_client=openai.DefaultAioHttpClient(timeout=live.request_timeout_s + 5),
-        )
+        client = _model_client(live.endpoint, live.request_timeout_s)
         return openai_pipeline.OpenAIPipeline(client, config.request), client
     if spec.startswith("python:"):
         function = python_pipeline.load(spec)
@@ -149,6 +140,24 @@ def _pipeline(config: RunConfig) -> tuple[Pipeline, openai.AsyncOpenAI | None]:
         return HttpPipeline(spec, http), None
     raise UsageError(
         f"--pipeline must be openai, python:module:function or an http(s):// URL, got {spec!r}"
+    )
+
+
+def _model_client(endpoint: ModelEndpoint, request_timeout_s: float) -> openai.AsyncOpenAI:
+    """An SDK client whose attempts the caller retries, counts and times out itself.
+
+    The SDK's own retries are off, its timeout is later than the caller's deadline, and it talks
+    through the SDK's aiohttp transport: a third less CPU per request than its default pool.
+    """
+    import openai  # here, not at the top: commands that never call a model start faster
+
+    assert endpoint.api_key is not None
+    return openai.AsyncOpenAI(
+        api_key=endpoint.api_key.get_secret_value(),
+        base_url=endpoint.base_url,
+        max_retries=0,
+        timeout=request_timeout_s + 5,
+        http_client=openai.DefaultAioHttpClient(timeout=request_timeout_s + 5),
     )
 
 
@@ -167,18 +176,9 @@ def judge_for(
     Raises:
         UsageError: no API key for it.
     """
-    import openai  # see _pipeline
-
-    endpoint = settings.endpoint
-    if endpoint.api_key is None:
+    if settings.endpoint.api_key is None:
         raise UsageError("the judge needs an API key: set REPLAY_JUDGE_API_KEY or OPENAI_API_KEY")
-    client = openai.AsyncOpenAI(
-        api_key=endpoint.api_key.get_secret_value(),
-        base_url=endpoint.base_url,
-        max_retries=0,  # the judge retries, counts and classifies its own attempts
-        timeout=settings.request_timeout_s + 5,
-        http_client=openai.DefaultAioHttpClient(timeout=settings.request_timeout_s + 5),
-    )
+    client = _model_client(settings.endpoint, settings.request_timeout_s)
     return judging.Judge(
         client=client,
         model=settings.model,
