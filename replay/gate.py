@@ -16,6 +16,7 @@ by its majority verdict. `--no-gate` still evaluates and records every rule, and
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 
 from replay.models import CaseResult, Gate, GateRule, PairedStats
@@ -33,10 +34,13 @@ class GateInput:
     errors: list[str] = field(default_factory=list)
     invalid: list[str] = field(default_factory=list)
     budget_skipped: list[str] = field(default_factory=list)
+    by_verdict: Counter[str] = field(default_factory=Counter)
+    """Cases by the verdict the gate counts them with (a repeated case once, by majority)."""
 
     def add(self, result: CaseResult) -> None:
         """Count one finished case."""
         self.cases += 1
+        self.by_verdict[result.verdict] += 1
         if result.verdict not in ("invalid_case", "skipped"):
             self.ran += 1
         if result.verdict == "regressed":

@@ -88,30 +88,11 @@ def entry_of(artifact: Mapping[str, Any], path: Path) -> dict[str, Any]:
 def case_counts(artifact: Mapping[str, Any]) -> dict[str, int]:
     """Verdicts counted by case: with `--repeats`, each case once, by its majority verdict.
 
-    Without repeats this is the summary's `by_verdict`. With them, a trend that counted results
-    would jump by a factor of K whenever K changed.
+    A trend that counted results would jump by a factor of K whenever K changed.
     """
     summary = _section(artifact, "summary")
-    plain = {str(k): _count(v) for k, v in _section(summary, "by_verdict").items()}
-    per_case = _section(artifact, "noise").get("per_case")
-    if not isinstance(per_case, list) or not per_case:
-        return plain
-    counts: dict[str, int] = {}
-    for item in per_case:
-        if isinstance(item, Mapping):
-            verdict = str(item.get("verdict"))
-            counts[verdict] = counts.get(verdict, 0) + 1
-    # Invalid rows and cases without a recording get one result and no repeat.
-    selection = _section(artifact, "selection")
-    invalid = selection.get("invalid")
-    if isinstance(invalid, list) and invalid:
-        counts["invalid_case"] = counts.get("invalid_case", 0) + len(invalid)
-    skipped = selection.get("skipped")
-    once = [s for s in skipped or [] if isinstance(s, Mapping)]
-    unrecorded = sum(1 for s in once if s.get("reason") == "no_recorded_request")
-    if unrecorded:
-        counts["skipped"] = counts.get("skipped", 0) + unrecorded
-    return dict(sorted(counts.items()))
+    counts = _section(summary, "by_case_verdict") or _section(summary, "by_verdict")
+    return {str(k): _count(v) for k, v in counts.items()}
 
 
 def append(directory: Path, entry: Mapping[str, Any]) -> None:

@@ -447,6 +447,9 @@ class Summary(Strict):
 
     cases: int
     by_verdict: dict[str, int]
+    """Results by verdict: with `--repeats`, every repeat."""
+    by_case_verdict: dict[str, int] = Field(default_factory=dict)
+    """With `--repeats`: cases by the majority verdict the gate counts (empty otherwise)."""
     by_channel: dict[str, int]
     by_request_source: dict[str, int]
     by_error_class: dict[str, int] = Field(default_factory=dict)

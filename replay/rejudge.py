@@ -98,6 +98,10 @@ async def rejudge(
     config = dict(old.get("config") or {})
     config["judge"] = {"model": judge.model, "rejudged_from": name}
     summary = tally.summary(duration_s=(old.get("summary") or {}).get("duration_s"))
+    if grouped is not None:
+        summary = summary.model_copy(
+            update={"by_case_verdict": dict(sorted(data.by_verdict.items()))}
+        )
     artifact = {
         **{key: value for key, value in old.items() if key not in ("cases", "baseline")},
         "run_id": f"{artifacts.stamp(created)}-{uuid.uuid4().hex[:6]}",

@@ -404,6 +404,9 @@ class Session:
             if part.finished_at is not None
         )
         summary = self.tally.summary(duration_s=duration)
+        if self.repeats is not None:
+            cases = dict(sorted(self.gate_input.by_verdict.items()))
+            summary = summary.model_copy(update={"by_case_verdict": cases})
         head = {
             "schema_version": SCHEMA_VERSION,
             "kind": "run",

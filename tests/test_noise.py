@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import sys
 import textwrap
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -109,6 +110,9 @@ def test_repeats_decide_by_majority_and_list_flaky_cases(
     (entry,) = [
         orjson.loads(line) for line in (ARTIFACTS / "history.jsonl").read_bytes().splitlines()
     ]
+    by_case = artifact["summary"]["by_case_verdict"]
+    assert by_case == dict(sorted(Counter(item["verdict"] for item in noise["per_case"]).items()))
+    assert by_case.get("regressed") == len(majority_regressed) and sum(by_case.values()) == 12
     assert entry["cases"] == 12, "the history counts cases, not their 36 results"
     assert entry["regressed"] == len(majority_regressed)
 
