@@ -54,3 +54,15 @@ def only_artifact(directory: Path) -> dict[str, Any]:
     assert len(files) == 1, files
     data: dict[str, Any] = orjson.loads(files[0].read_bytes())
     return data
+
+
+def replay_to(
+    capsys: pytest.CaptureFixture[str], db: str, client: str, out: str, *args: str
+) -> tuple[Result, dict[str, Any]]:
+    """Run `replay` for a client into the artifact `out`; return the result and the artifact."""
+    result = run_cli(
+        capsys, "--client-id", client, "--database-url", db, "--quiet", "--out", out, *args
+    )
+    assert result.code != 70, result.err
+    data: dict[str, Any] = orjson.loads(Path(out).read_bytes())
+    return result, data

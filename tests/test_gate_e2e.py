@@ -12,19 +12,9 @@ import pytest
 from replay.devtools.generator import FixtureSummary
 from replay.devtools.stub_model import StubServer
 from replay.models import ChatRequest
-from tests.helpers import STUB_KEY, Result, run_cli
+from tests.helpers import STUB_KEY, replay_to, run_cli
 
 ARTIFACTS = Path(".artifacts/ai-replay")
-
-
-def _run(
-    capsys: pytest.CaptureFixture[str], db: str, client: str, out: str, *args: str
-) -> tuple[Result, dict[str, Any]]:
-    result = run_cli(
-        capsys, "--client-id", client, "--database-url", db, "--quiet", "--out", out, *args
-    )
-    assert result.code != 70, result.err
-    return result, orjson.loads(Path(out).read_bytes())
 
 
 def _injected(stub: StubServer, plans: list[dict[str, Any]]) -> dict[str, str]:
@@ -48,9 +38,11 @@ def test_every_injected_mistake_is_a_regression_and_rewordings_are_not(
     verdicts: dict[str, dict[str, Any]] = {}
     for index, client in enumerate(fixtures.clients[:2]):
         args = ("--model", "replay-variant", "--limit", "60")
-        _, dry = _run(capsys, fixture_db, client.id, f"dry{index}.json", "--dry-run", *args)
+        _, dry = replay_to(capsys, fixture_db, client.id, f"dry{index}.json", "--dry-run", *args)
         injected |= _injected(stub, [c for c in dry["cases"] if c["plan"]])
-        result, live = _run(capsys, fixture_db, client.id, f"live{index}.json", "--no-gate", *args)
+        result, live = replay_to(
+            capsys, fixture_db, client.id, f"live{index}.json", "--no-gate", *args
+        )
         assert result.code == 0
         verdicts |= {c["case_id"]: c for c in live["cases"]}
     mistakes = {case_id: code for case_id, code in injected.items() if code != "none"}
@@ -74,7 +66,7 @@ def test_a_regression_fails_the_gate_with_its_rule_and_cases(
     workdir: Path,
 ) -> None:
     """Exit 1, the gate names the rule, its threshold, value and cases; Markdown is written."""
-    result, artifact = _run(
+    result, artifact = replay_to(
         capsys,
         fixture_db,
         fixtures.clients[0].id,
@@ -105,7 +97,7 @@ def test_the_original_model_passes_the_gate(
     capsys: pytest.CaptureFixture[str], stub: StubServer, fixture_db: str, fixtures: FixtureSummary
 ) -> None:
     """Replaying recorded requests through a faithful model: no regression, exit 0."""
-    result, artifact = _run(
+    result, artifact = replay_to(
         capsys,
         fixture_db,
         fixtures.clients[0].id,
@@ -131,8 +123,8 @@ def test_compare_pairs_cases_and_gates(
 ) -> None:
     """`replay compare` reports newly regressed cases and exits 1; reversed, it passes."""
     client = fixtures.clients[0].id
-    _run(capsys, fixture_db, client, "old.json", "--model", "replay-original", "--limit", "40")
-    _run(
+    replay_to(capsys, fixture_db, client, "old.json", "--model", "replay-original", "--limit", "40")
+    replay_to(
         capsys,
         fixture_db,
         client,
@@ -167,8 +159,8 @@ def test_compare_flags_pass_to_error_as_infra(
 ) -> None:
     """A case that passed and now errors is an infra regression, never unchanged."""
     client = fixtures.clients[0].id
-    _run(capsys, fixture_db, client, "old.json", "--model", "replay-original", "--limit", "5")
-    _run(
+    replay_to(capsys, fixture_db, client, "old.json", "--model", "replay-original", "--limit", "5")
+    replay_to(
         capsys,
         fixture_db,
         client,
@@ -197,8 +189,8 @@ def test_baseline_only_cases_are_listed(
 ) -> None:
     """Cases only in one run are listed, and the differing selection is said plainly."""
     client = fixtures.clients[0].id
-    _run(capsys, fixture_db, client, "old.json", "--model", "replay-original", "--limit", "8")
-    _run(capsys, fixture_db, client, "new.json", "--model", "replay-original", "--limit", "5")
+    replay_to(capsys, fixture_db, client, "old.json", "--model", "replay-original", "--limit", "8")
+    replay_to(capsys, fixture_db, client, "new.json", "--model", "replay-original", "--limit", "5")
     result = run_cli(capsys, "compare", "old.json", "new.json", "--out", "cmp.json")
     report = orjson.loads((workdir / "cmp.json").read_bytes())["report"]
     assert report["paired"] == 5 and len(report["only_in_baseline"]) == 3
@@ -298,7 +290,7 @@ def test_checks_are_configurable_per_client(
     codes = '["unsupported_price", "unresolved_placeholder", "channel_length", "unsupported_link"]'
     section = "[invariants]" if scope == "all-clients" else f'[invariants.clients."{client}"]'
     (workdir / "replay.toml").write_text(f"{section}\ndisabled = {codes}\n")
-    result, artifact = _run(
+    result, artifact = replay_to(
         capsys, fixture_db, client, "run.json", "--model", "replay-variant", "--limit", "60"
     )
     assert result.code == 0, result.err
@@ -326,7 +318,7 @@ def test_junit_xml_has_one_test_case_per_case(
     """--junit: regressed cases are failures with their evidence, errors are errors."""
     from xml.etree import ElementTree
 
-    result, artifact = _run(
+    result, artifact = replay_to(
         capsys,
         fixture_db,
         fixtures.clients[0].id,

@@ -13,17 +13,7 @@ from replay import judge
 from replay.devtools.generator import FixtureSummary
 from replay.devtools.stub_model import StubServer
 from replay.models import JudgeContext
-from tests.helpers import Result, run_cli
-
-
-def _run(
-    capsys: pytest.CaptureFixture[str], db: str, client: str, out: str, *args: str
-) -> tuple[Result, dict[str, Any]]:
-    result = run_cli(
-        capsys, "--client-id", client, "--database-url", db, "--quiet", "--out", out, *args
-    )
-    assert result.code != 70, result.err
-    return result, orjson.loads(Path(out).read_bytes())
+from tests.helpers import replay_to, run_cli
 
 
 def _judged(artifact: dict[str, Any]) -> list[dict[str, Any]]:
@@ -36,7 +26,7 @@ def test_the_honest_judge_turns_injected_mistakes_into_quality_preferences(
     """Both orders asked, the same label-blind answer: the original wins where the variant erred."""
     client = fixtures.clients[0].id
     args = ("--model", "replay-variant", "--judge-model", "replay-judge", "--limit", "40")
-    result, artifact = _run(capsys, fixture_db, client, "run.json", "--no-gate", *args)
+    result, artifact = replay_to(capsys, fixture_db, client, "run.json", "--no-gate", *args)
     assert result.code == 0, result.err
     judged = _judged(artifact)
     assert len(judged) >= 30
@@ -71,7 +61,7 @@ def test_a_position_biased_judge_yields_ties_not_preferences(
     """A judge that always answers "A" prefers each draft once: a tie, never a regression."""
     client = fixtures.clients[0].id
     args = ("--model", "replay-variant", "--judge-model", "judge-prefers-a", "--limit", "12")
-    result, artifact = _run(capsys, fixture_db, client, "run.json", "--no-gate", *args)
+    result, artifact = replay_to(capsys, fixture_db, client, "run.json", "--no-gate", *args)
     assert result.code == 0, result.err
     judged = _judged(artifact)
     assert judged
@@ -98,7 +88,7 @@ def test_an_unusable_answer_is_unscored_after_one_retry_never_a_failure(
     """Prose or schema-breaking JSON: asked once more with a correction, then `unscored`."""
     client = fixtures.clients[0].id
     args = ("--model", "replay-variant", "--judge-model", model, "--limit", "6")
-    result, artifact = _run(capsys, fixture_db, client, "run.json", *args)
+    result, artifact = replay_to(capsys, fixture_db, client, "run.json", *args)
     judged = [c for c in _judged(artifact) if c["judge"]["orders"]]
     assert judged
     for case in judged:
@@ -122,7 +112,7 @@ def test_a_corrected_answer_counts(
     """A judge that answers prose first and JSON when corrected is scored from the retry."""
     client = fixtures.clients[0].id
     args = ("--model", "replay-variant", "--judge-model", "judge-sloppy", "--limit", "6")
-    result, artifact = _run(capsys, fixture_db, client, "run.json", "--no-gate", *args)
+    result, artifact = replay_to(capsys, fixture_db, client, "run.json", "--no-gate", *args)
     assert result.code == 0, result.err
     judged = [c for c in _judged(artifact) if c["judge"]["orders"]]
     assert judged
@@ -137,9 +127,9 @@ def test_judge_rate_limits_and_hangs_end_as_judge_error_and_the_replay_stands(
     """429s are retried (Retry-After honoured), then `judge_error`; the draft's verdict is kept."""
     client = fixtures.clients[0].id
     base = ("--model", "replay-variant", "--limit", "4")
-    _, plain = _run(capsys, fixture_db, client, "plain.json", "--no-gate", *base)
+    _, plain = replay_to(capsys, fixture_db, client, "plain.json", "--no-gate", *base)
     judged_args = ("--judge-model", "fail-429", "--judge-retries", "1")
-    result, artifact = _run(
+    result, artifact = replay_to(
         capsys, fixture_db, client, "run.json", "--no-gate", *base, *judged_args
     )
     assert result.code == 0, result.err
@@ -170,7 +160,7 @@ def test_a_hanging_judge_times_out_per_attempt(
     (workdir / "replay.toml").write_text("[judge]\nrequest_timeout = 0.3\nretries = 0\n")
     client = fixtures.clients[0].id
     args = ("--model", "replay-variant", "--limit", "2", "--judge-model", "fail-hang")
-    result, artifact = _run(capsys, fixture_db, client, "run.json", "--no-gate", *args)
+    result, artifact = replay_to(capsys, fixture_db, client, "run.json", "--no-gate", *args)
     assert result.code == 0, result.err
     for case in [c for c in _judged(artifact) if c["judge"]["orders"]]:
         assert case["judge"]["error"]["error_class"] == "judge_error"
@@ -184,10 +174,10 @@ def test_a_second_identical_run_is_served_from_the_cache(
     client = fixtures.clients[1].id
     args = ("--model", "replay-original", "--judge-model", "replay-judge", "--limit", "8")
     args = (*args, "--request-source", "rendered", "--temperature", "0.5")
-    _, first = _run(capsys, fixture_db, client, "first.json", "--no-gate", *args)
+    _, first = replay_to(capsys, fixture_db, client, "first.json", "--no-gate", *args)
     asked = stub.requests_by_model["replay-judge"]
     assert asked > 0
-    _, second = _run(capsys, fixture_db, client, "second.json", "--no-gate", *args)
+    _, second = replay_to(capsys, fixture_db, client, "second.json", "--no-gate", *args)
     assert stub.requests_by_model["replay-judge"] == asked
     again = {c["case_id"]: c["judge"] for c in _judged(second)}
     for case in _judged(first):
@@ -195,7 +185,7 @@ def test_a_second_identical_run_is_served_from_the_cache(
         assert record["verdict"] == case["judge"]["verdict"]
         assert all(order["cached"] for order in record["orders"])
         assert record["cost_usd"] is None and record["usage"] is None
-    _, third = _run(
+    _, third = replay_to(
         capsys, fixture_db, client, "third.json", "--no-gate", *args, "--no-judge-cache"
     )
     assert stub.requests_by_model["replay-judge"] == 2 * asked
@@ -242,7 +232,7 @@ def test_rejudge_scores_an_artifact_again_without_replaying(
     client = fixtures.clients[0].id
     args = ("--model", "replay-variant", "--judge-model", "judge-prefers-a", "--limit", "20")
     args = (*args, "--max-error-rate", "0.5")
-    _, first = _run(capsys, fixture_db, client, "first.json", "--no-gate", *args)
+    _, first = replay_to(capsys, fixture_db, client, "first.json", "--no-gate", *args)
     drafted = stub.requests_by_model["replay-variant"]
     assert not any(c["regression_kind"] == "quality" for c in first["cases"])
     result = run_cli(
@@ -277,7 +267,7 @@ def test_rejudge_refuses_an_artifact_without_judge_context(
 ) -> None:
     """A run made without a judge has nothing for one to read: exit 2, one line."""
     client = fixtures.clients[0].id
-    _run(
+    replay_to(
         capsys,
         fixture_db,
         client,
@@ -304,8 +294,8 @@ def test_gate_on_stats_decides_quality_by_the_paired_interval(
     """Drafts drift from what humans sent: `quality_stats` fails; `regressions` keeps checks."""
     client = fixtures.clients[0].id
     base = ("--limit", "30", "--judge-model", "replay-judge")
-    _, old = _run(capsys, fixture_db, client, "old.json", "--model", "replay-original", *base)
-    result, new = _run(
+    _, old = replay_to(capsys, fixture_db, client, "old.json", "--model", "replay-original", *base)
+    result, new = replay_to(
         capsys,
         fixture_db,
         client,
