@@ -52,7 +52,8 @@ def test_the_honest_judge_turns_injected_mistakes_into_quality_preferences(
         verdict: sum(1 for case in judged if case["judge"]["verdict"] == verdict)
         for verdict in verdicts
     }
-    assert stub.requests_by_model["replay-judge"] >= 2 * (len(judged) - 5)
+    asked = [case for case in judged if case["judge"]["orders"]]
+    assert stub.requests_by_model["replay-judge"] == 2 * len(asked), "one request per order"
 
 
 def test_a_position_biased_judge_yields_ties_not_preferences(
