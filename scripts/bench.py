@@ -24,10 +24,11 @@ import openai
 import orjson
 from pydantic import SecretStr
 
-from replay import app, source
-from replay.config import DatabaseConfig, SelectionConfig
+from replay.config.models import DatabaseConfig, SelectionConfig
+from replay.config.settings import LoadedToml, TomlConfig, views
 from replay.devtools import generator, pg, stub_model
-from replay.settings import LoadedToml, TomlConfig, views
+from replay.source import db
+from replay.source import selection as source
 
 PGDATA = Path(".artifacts/bench-pg").resolve()
 KEY = "bench-key"
@@ -121,7 +122,7 @@ async def _selection_seconds(url: str, client: str) -> tuple[float, int, int]:
     selection = SelectionConfig(
         client_id=client, limit=SELECTED, status="succeeded", thread_limit=20, max_body_chars=50_000
     )
-    async with app.connect(database) as conn:
+    async with db.connect(database) as conn:
         shapes = await source.inspect(conn, database.source)
         started = time.perf_counter()
         plan = await source.plan(conn, shapes, selection)

@@ -10,7 +10,7 @@ from typing import Any, NamedTuple
 import orjson
 import pytest
 
-from replay.cli import main
+from replay.cli.app import main
 
 STUB_KEY = "sk-test-local"
 """The API key the `stub` fixture's local model server enforces."""

@@ -9,7 +9,7 @@ from pathlib import Path
 import orjson
 import pytest
 
-from replay import artifacts
+from replay.artifacts import store as artifacts
 from replay.errors import ArtifactDirUnwritable, UsageError
 from replay.models import CaseResult, InputSummary
 

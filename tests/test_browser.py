@@ -17,7 +17,7 @@ import orjson
 import pytest
 from playwright.sync_api import Browser, Dialog, Page, expect, sync_playwright
 
-from replay.html import write_report
+from replay.report.html import write_report
 from tests.test_html import PAYLOAD, hostile_artifact
 
 LAUNCH_ARGS = ["--no-sandbox", "--disable-background-networking"]

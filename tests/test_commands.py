@@ -8,9 +8,9 @@ from pathlib import Path
 import orjson
 import pytest
 
+from replay.cli.progress import LineProgress
 from replay.devtools.generator import FixtureSummary
 from replay.models import CaseResult, InputSummary, RunArtifact
-from replay.progress import LineProgress
 from tests.helpers import run_cli
 
 

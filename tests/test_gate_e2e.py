@@ -347,7 +347,7 @@ def test_junit_escapes_what_strangers_wrote(tmp_path: Path) -> None:
     """Message text with markup and control characters still yields well-formed XML."""
     from xml.etree import ElementTree
 
-    from replay import junit
+    from replay.report import junit
 
     artifact = {"cases": [{
         "case_id": 'x"><script>alert(1)</script>', "verdict": "regressed",

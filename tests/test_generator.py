@@ -18,7 +18,7 @@ from replay.devtools.drafting import INTENTS, detect_intent, production_request,
 from replay.devtools.generator import END, FixtureSummary
 from replay.errors import UsageError
 
-SQL = Path(replay.__file__).parent / "sql"
+SQL = Path(replay.__file__).parent / "source" / "sql"
 RECENT_SUCCEEDED = (
     "SELECT id::text FROM draft_jobs WHERE client_id = $1::uuid AND status = 'succeeded'"
     " AND job_type = 'reply_draft' ORDER BY enqueued_at DESC, id LIMIT 20"

@@ -10,8 +10,9 @@ from typing import Any
 import orjson
 import pytest
 
-from replay import history
+from replay.artifacts import history
 from replay.models import Gate, RunArtifact, Selection, Summary
+from replay.report import trend
 
 START = datetime(2026, 11, 26, 19, 0, tzinfo=UTC)
 CLIENT = "client-a"
@@ -262,7 +263,7 @@ def test_render_html_escapes_and_loads_nothing(tmp_path: Path) -> None:
         index_entry(tmp_path, artifact(1, client=HOSTILE)),
         index_entry(tmp_path, artifact(2, client=HOSTILE, regressed=0, gate=True)),
     ]
-    page = history.render_html(entries, title=f"history of {HOSTILE}")
+    page = trend.render_html(entries, title=f"history of {HOSTILE}")
     assert HOSTILE not in page and "<script" not in page
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
     assert not re.search(r"(src|href)\s*=", page) and "http" not in page
@@ -277,7 +278,7 @@ def test_render_html_none_values_are_gaps(tmp_path: Path) -> None:
         index_entry(tmp_path, artifact(2, sent=None, cost=None)),
         index_entry(tmp_path, artifact(3)),
     ]
-    page = history.render_html(entries, title="t")
+    page = trend.render_html(entries, title="t")
     charts = page.split("<figure>")[1:]
     similarity, cost = charts[2], charts[3]
     assert "<polyline" not in similarity and similarity.count("<circle") == 2
@@ -288,17 +289,17 @@ def test_render_html_none_values_are_gaps(tmp_path: Path) -> None:
 
 def test_render_html_single_run_and_empty(tmp_path: Path) -> None:
     """One run is a centred point per chart; no run is a page that says so."""
-    one = history.render_html([index_entry(tmp_path, artifact(1))], title="t")
+    one = trend.render_html([index_entry(tmp_path, artifact(1))], title="t")
     assert one.count("<circle") == 4 and "<polyline" not in one
     assert 'cx="215.0"' in one  # the middle of the plot: 64 + (400 - 64 - 34) / 2
-    empty = history.render_html([], title="t")
+    empty = trend.render_html([], title="t")
     assert "No runs to show." in empty and empty.count("no values") == 4
 
 
 def test_render_html_many_runs_get_four_time_labels(tmp_path: Path) -> None:
     """Ten runs: labels under the first, last and two evenly spread runs only."""
     entries = [index_entry(tmp_path, artifact(minute)) for minute in range(10)]
-    page = history.render_html(entries, title="t")
+    page = trend.render_html(entries, title="t")
     regressed = page.split("<figure>")[1]
     assert re.findall(r">(11-26 \d\d:\d\d)</text>", regressed) == [
         "11-26 19:00",
@@ -311,6 +312,6 @@ def test_render_html_many_runs_get_four_time_labels(tmp_path: Path) -> None:
 def test_render_html_shows_a_hand_edited_value_as_is(tmp_path: Path) -> None:
     """A number column holding text or a list is shown escaped, not a crash."""
     entry = index_entry(tmp_path, artifact(1)) | {"cost_usd": "<b>lots</b>", "error_rate": [1, 2]}
-    page = history.render_html([entry], title="t")
+    page = trend.render_html([entry], title="t")
     assert '<td class="text">&lt;b&gt;lots&lt;/b&gt;</td>' in page
     assert "<td>[1, 2]</td>" in page

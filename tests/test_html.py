@@ -16,7 +16,6 @@ import orjson
 import pytest
 
 from replay.errors import UsageError
-from replay.html import REPORT_DETAIL_LIMIT, render_run, write_report
 from replay.models import (
     Attempt,
     BaselineReport,
@@ -46,6 +45,7 @@ from replay.models import (
     ThreadMessage,
     Violation,
 )
+from replay.report.html import REPORT_DETAIL_LIMIT, render_run, write_report
 
 HOSTILE = '<script>alert(1)</script>"><img src=x onerror=alert(1)>'
 ESCAPED = "&lt;script&gt;alert(1)&lt;/script&gt;&quot;&gt;&lt;img src=x onerror=alert(1)&gt;"

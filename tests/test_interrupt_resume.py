@@ -51,7 +51,16 @@ def slow_pipeline(workdir: Path) -> Path:
 def _start(
     workdir: Path, db: str, client: str, *args: str, env: dict[str, str] | None = None
 ) -> subprocess.Popen[bytes]:
-    command = [sys.executable, "-m", "replay", "--client-id", client, "--database-url", db, *args]
+    command = [
+        sys.executable,
+        "-m",
+        "replay.cli",
+        "--client-id",
+        client,
+        "--database-url",
+        db,
+        *args,
+    ]
     return subprocess.Popen(
         command,
         cwd=workdir,

@@ -9,13 +9,13 @@ from typing import Any
 import orjson
 import pytest
 
-from replay import invariants
 from replay.devtools import corpus
 from replay.devtools.drafting import Style, detect_intent, production_request, write_draft
 from replay.devtools.generator import TABLES, generate
 from replay.devtools.stub_model import MISTAKES, inject_mistake
-from replay.invariants import CODES, InvariantConfig, check, is_opt_out
 from replay.models import CaseInput, InboundMessage, ThreadMessage
+from replay.verdict import checks as invariants
+from replay.verdict.checks import CODES, InvariantConfig, check, is_opt_out
 
 T0 = datetime(2026, 11, 1, 9, 0, tzinfo=UTC)
 BOOKING = "https://book.example.com/brightpeak-roofing"

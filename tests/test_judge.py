@@ -9,10 +9,10 @@ import openai
 import orjson
 import pytest
 
-from replay import judge
 from replay.devtools.generator import FixtureSummary
 from replay.devtools.stub_model import StubServer
 from replay.models import JudgeContext
+from replay.run import judge
 from tests.helpers import replay_to, run_cli
 
 

@@ -10,9 +10,9 @@ from pathlib import Path
 import orjson
 import pytest
 
-from replay import nightly
 from replay.devtools.generator import FixtureSummary
 from replay.devtools.stub_model import StubServer
+from replay.ops import nightly
 from tests.helpers import run_cli
 
 ARTIFACTS = Path(".artifacts/ai-replay")

@@ -14,7 +14,7 @@ import pytest
 
 from replay.devtools.generator import FixtureSummary
 from replay.devtools.stub_model import StubServer
-from replay.noise import majority
+from replay.verdict.noise import majority
 from tests.helpers import only_artifact, run_cli
 
 ARTIFACTS = Path(".artifacts/ai-replay")

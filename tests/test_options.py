@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from replay.options import RunFlags, run_config
+from replay.config.resolve import RunFlags, run_config
 
 
 def _flags(**given: Any) -> RunFlags:

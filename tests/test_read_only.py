@@ -8,9 +8,9 @@ import asyncpg
 import pytest
 from pydantic import SecretStr
 
-from replay import app
-from replay.config import DatabaseConfig, SourceConfig, ViewSql
+from replay.config.models import DatabaseConfig, SourceConfig, ViewSql
 from replay.devtools.generator import FixtureSummary
+from replay.source import db
 from tests.helpers import run_cli
 
 
@@ -25,7 +25,7 @@ def _database(url: str) -> DatabaseConfig:
 
 async def test_a_write_through_the_tool_connection_fails(fixture_db: str) -> None:
     """Every statement on the tool's connection runs in a read-only transaction."""
-    async with app.connect(_database(fixture_db)) as conn:
+    async with db.connect(_database(fixture_db)) as conn:
         assert await conn.fetchval("SHOW default_transaction_read_only") == "on"
         with pytest.raises(asyncpg.ReadOnlySQLTransactionError):
             await conn.execute("UPDATE clients SET name = 'hacked'")
@@ -45,7 +45,7 @@ async def test_a_view_that_writes_is_stopped(
         "CREATE FUNCTION touch(id uuid) RETURNS uuid LANGUAGE sql VOLATILE AS "
         "$$ UPDATE clients SET name = 'touched' WHERE clients.id = touch.id RETURNING id $$"
     )
-    builtin = (Path(__file__).parents[1] / "replay/sql/cases.sql").read_text()
+    builtin = (Path(__file__).parents[1] / "replay/source/sql/cases.sql").read_text()
     (workdir / "cases.sql").write_text(
         builtin.replace("j.id               AS case_id", "touch(j.client_id) AS case_id")
     )

@@ -7,11 +7,11 @@ from typing import Any
 
 import pytest
 
-from replay.config import Price, RequestConfig
+from replay.config.models import Price, RequestConfig
 from replay.models import CaseInput, ChatRequest, InboundMessage, ThreadMessage
-from replay.pipelines import openai as pipeline
-from replay.pipelines import prompt
-from replay.pricing import estimate
+from replay.run.pipelines import openai as pipeline
+from replay.run.pipelines import prompt
+from replay.run.pricing import estimate
 
 T0 = datetime(2026, 11, 1, 9, 0, tzinfo=UTC)
 

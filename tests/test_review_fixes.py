@@ -12,9 +12,9 @@ from pathlib import Path
 import orjson
 import pytest
 
-from replay.config import Price, describe_dsn
+from replay.config.models import Price, describe_dsn
 from replay.devtools.generator import FixtureSummary
-from replay.pricing import price_of
+from replay.run.pricing import price_of
 from tests.helpers import only_artifact, run_cli
 
 ARTIFACTS = Path(".artifacts/ai-replay")
@@ -182,7 +182,7 @@ def test_sigint_during_a_dry_run_leaves_an_interrupted_artifact(
 ) -> None:
     """Ctrl-C before the live phase still writes an artifact, status interrupted, exit 130."""
     (workdir / "cases.sql").write_text(
-        (Path(__file__).parents[1] / "replay/sql/cases.sql")
+        (Path(__file__).parents[1] / "replay/source/sql/cases.sql")
         .read_text()
         .replace(
             "WHERE j.job_type = 'reply_draft'",
@@ -193,7 +193,7 @@ def test_sigint_during_a_dry_run_leaves_an_interrupted_artifact(
         [
             sys.executable,
             "-m",
-            "replay",
+            "replay.cli",
             "--client-id",
             fixtures.clients[0].id,
             "--dry-run",

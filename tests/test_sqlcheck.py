@@ -6,8 +6,8 @@ from importlib import resources
 
 import pytest
 
+from replay.config.sqlcheck import check_view
 from replay.errors import ViewError
-from replay.sqlcheck import check_view
 
 
 @pytest.mark.parametrize(
@@ -56,5 +56,5 @@ def test_allowed_view_passes(sql: str) -> None:
 @pytest.mark.parametrize("name", ["cases", "thread", "clients"])
 def test_built_in_views_follow_the_rules(name: str) -> None:
     """The reference schema's own views pass the rules they enforce."""
-    sql = resources.files("replay.sql").joinpath(f"{name}.sql").read_text()
+    sql = resources.files("replay.source.sql").joinpath(f"{name}.sql").read_text()
     check_view(sql, origin=name)

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from replay.stats import interval_indices, mcnemar_exact, paired, paired_bootstrap
+from replay.verdict.stats import interval_indices, mcnemar_exact, paired, paired_bootstrap
 
 MINUS = "\N{MINUS SIGN}"
 

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from replay import compare, gate, verdict
 from replay.models import CaseResult, Comparison, InputSummary, InvariantChanges, Violation
+from replay.verdict import gate
+from replay.verdict import policy as verdict
+from replay.verdict import textdiff as compare
 
 
 def _violation(code: str, key: str, severity: str = "critical") -> Violation:

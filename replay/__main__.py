@@ -1,6 +1,0 @@
-"""`python -m replay` runs the command line."""
-
-from replay.cli import main
-
-if __name__ == "__main__":
-    main()

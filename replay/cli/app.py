@@ -1,0 +1,117 @@
+"""The `replay` command: parse, build a frozen config, call the app, print, exit.
+
+The only module that exits; it and the command modules it registers (`replay.commands`) are
+the only ones that print. `replay --client-id X …` means `replay run --client-id X …`.
+"""
+
+from __future__ import annotations
+
+import sys
+import traceback
+from typing import Annotated, Any
+
+import typer
+
+# typer >= 0.29 carries its own copy of click; its exceptions and Context live there.
+from typer._click import Context
+from typer._click import exceptions as click_errors
+from typer.core import TyperGroup
+
+from replay import __version__
+from replay.cli import compare, data, nightly, run, signals
+from replay.errors import ReplayError
+
+
+class _RunByDefault(TyperGroup):
+    """Insert `run` when the first argument is an option, so `replay --client-id X` runs.
+
+    A mistyped subcommand still fails (it does not start with `-`), and the run flags stay on
+    `run` instead of becoming group options that every subcommand would silently accept.
+    """
+
+    def parse_args(self, ctx: Context, args: list[str]) -> list[str]:
+        if args and args[0].startswith("-") and args[0] not in ("--help", "-h", "--version"):
+            args = ["run", *args]
+        return super().parse_args(ctx, args)
+
+
+cli = typer.Typer(
+    cls=_RunByDefault,
+    name="replay",
+    help="Replay historical AI draft jobs through a changed drafting system; gate on regressions.",
+    no_args_is_help=True,
+    add_completion=False,
+    rich_markup_mode=None,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        print(f"replay {__version__}")
+        raise typer.Exit(0)
+
+
+@cli.callback()
+def _root(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version.")
+    ] = False,
+) -> None:
+    """Replay historical AI draft jobs; see `replay run --help`."""
+
+
+# The order here is the order `replay --help` lists the commands in.
+cli.command("run")(run.run_command)
+cli.command("clients")(data.clients_command)
+cli.command("preflight")(data.preflight_command)
+cli.command("fixtures")(data.fixtures_command)
+# stub-model hands every argument, --help included, to the server's own parser.
+cli.command(
+    "stub-model",
+    context_settings={
+        "allow_extra_args": True,
+        "ignore_unknown_options": True,
+        "help_option_names": [],
+    },
+    add_help_option=False,
+)(data.stub_model_command)
+cli.command("compare")(compare.compare_command)
+cli.command("signals")(signals.signals_command)
+cli.command("canary-check")(signals.canary_check_command)
+cli.command("report")(compare.report_command)
+cli.command("rejudge")(compare.rejudge_command)
+cli.command("nightly")(nightly.nightly_command)
+cli.command("history")(compare.history_command)
+cli.command("schema")(data.schema_command)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: run the command, turn errors into one line and an exit code."""
+    args = sys.argv[1:] if argv is None else argv
+    try:
+        code: Any = cli(args=args, prog_name="replay", standalone_mode=False)
+    except click_errors.NoArgsIsHelpError as exc:
+        print(exc.ctx.get_help() if exc.ctx else "usage: replay COMMAND", file=sys.stderr)
+        code = 2
+    except click_errors.UsageError as exc:
+        print(f"replay: {exc.format_message()}", file=sys.stderr)
+        code = 2
+    except (typer.Abort, KeyboardInterrupt):
+        print("replay: interrupted", file=sys.stderr)
+        code = 130
+    except ReplayError as exc:
+        print(f"replay: {exc.message}", file=sys.stderr)
+        code = exc.exit_code
+    except click_errors.ClickException as exc:
+        print(f"replay: {exc.format_message()}", file=sys.stderr)
+        code = exc.exit_code
+    except Exception:
+        traceback.print_exc()
+        print(
+            "replay: internal error (a bug in replay; the traceback above helps fix it)",
+            file=sys.stderr,
+        )
+        code = 70
+    sys.exit(code if isinstance(code, int) else 0)

@@ -1,0 +1,107 @@
+"""Commands to prepare and check before a run: clients, preflight, fixtures, stub-model, schema."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import anyio
+import orjson
+import typer
+
+from replay.cli.flags import ArtifactsDir, ConfigFile, DatabaseUrl, SourceSql, ThreadSql
+from replay.config import defaults as constants
+from replay.config import resolve as options
+from replay.config import settings
+from replay.errors import UsageError
+from replay.models import RunArtifact
+from replay.report import text as report
+from replay.run import app
+
+
+def clients_command(
+    database_url: DatabaseUrl = None,
+    source_sql: SourceSql = None,
+    thread_sql: ThreadSql = None,
+    config: ConfigFile = None,
+) -> int:
+    """List client ids and names with their job counts, to find a --client-id."""
+    toml = settings.load_toml(config)
+    rows = anyio.run(app.clients, options.database(toml, database_url, source_sql, thread_sql))
+    print(report.clients_text(rows))
+    return 0
+
+
+def preflight_command(
+    client_id: Annotated[
+        str | None, typer.Option("--client-id", metavar="ID", help="Also check this client exists.")
+    ] = None,
+    database_url: DatabaseUrl = None,
+    source_sql: SourceSql = None,
+    thread_sql: ThreadSql = None,
+    config: ConfigFile = None,
+    artifacts_dir: ArtifactsDir = None,
+) -> int:
+    """Check the database, the views, the client and the artifact directory; run nothing."""
+    toml = settings.load_toml(config)
+    database = options.database(toml, database_url, source_sql, thread_sql)
+    folder = Path(artifacts_dir or toml.config.artifacts.dir or constants.ARTIFACTS_DIR)
+    outcome = anyio.run(
+        app.check, database, folder, settings.client_id(client_id) if client_id else None
+    )
+    print(report.preflight_text(outcome.preflight))
+    return outcome.exit_code
+
+
+def fixtures_command(
+    database_url: Annotated[
+        str | None,
+        typer.Option(
+            "--database-url",
+            metavar="URL",
+            help="Database to fill (required; never read from DATABASE_URL).",
+        ),
+    ] = None,
+    clients: Annotated[
+        str, typer.Option("--clients", metavar="N", help="Number of clients.")
+    ] = "3",
+    jobs_per_client: Annotated[
+        str, typer.Option("--jobs-per-client", metavar="N", help="Draft jobs per client.")
+    ] = "400",
+    seed: Annotated[str, typer.Option("--seed", metavar="N", help="Same seed, same data.")] = "7",
+    reset: Annotated[
+        bool, typer.Option("--reset", help="Drop every table of the database first.")
+    ] = False,
+) -> int:
+    """Fill an empty database with the reference schema and seeded fixtures (the only writer)."""
+    if not database_url:
+        raise UsageError("fixtures needs --database-url (it writes, so it never uses DATABASE_URL)")
+    try:
+        seed_value = int(seed)
+    except ValueError:
+        raise UsageError(f"--seed must be an integer, got {seed!r}") from None
+    summary = anyio.run(
+        lambda: app.install_fixtures(
+            database_url,
+            clients=settings.positive_int("--clients", clients),
+            jobs_per_client=settings.positive_int("--jobs-per-client", jobs_per_client),
+            seed=seed_value,
+            reset=reset,
+        )
+    )
+    print(report.fixtures_text(summary))
+    return 0
+
+
+def stub_model_command(ctx: typer.Context) -> int:
+    """Run the local OpenAI-compatible model server for demos and tests (--help for flags)."""
+    from replay.devtools import stub_model  # only this command needs the server
+
+    return stub_model.main(list(ctx.args))
+
+
+def schema_command() -> int:
+    """Print the JSON Schema of run artifacts."""
+    schema = RunArtifact.model_json_schema()
+    print(orjson.dumps(schema, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS).decode())
+    return 0

@@ -1,0 +1,1 @@
+"""Configuration: flags, environment and `replay.toml`, merged and validated into frozen models."""

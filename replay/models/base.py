@@ -1,0 +1,35 @@
+"""The base of every boundary model and the vocabularies artifacts share."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict
+
+SCHEMA_VERSION = 1
+"""Bumped on any change that an older reader of artifacts would misread."""
+
+Channel = Literal["email", "sms", "linkedin"]
+RequestSource = Literal["recorded", "rendered"]
+Verdict = Literal[
+    "selected", "unchanged", "changed", "improved", "regressed", "error", "invalid_case", "skipped"
+]
+RunStatus = Literal["complete", "interrupted", "blocked", "empty"]
+ErrorClass = Literal[
+    "db",
+    "model_rate_limit",
+    "model_timeout",
+    "model_connection",
+    "model_error",
+    "pipeline_error",
+    "timeout",
+    "judge_error",
+]
+ChangeClass = Literal["identical", "whitespace", "minor", "rewritten"]
+Mode = Literal["dry", "live"]
+
+
+class Strict(BaseModel):
+    """Base of every boundary model: unknown fields are an error, values never change."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)

@@ -1,0 +1,1 @@
+"""Operations over time: job signals, canary decisions, nightly runs, run comparison."""

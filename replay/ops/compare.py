@@ -1,0 +1,57 @@
+"""`replay compare OLD NEW`: pair two runs case by case, gate on what got worse, write it."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+
+from replay import __version__
+from replay.artifacts import store as artifacts
+from replay.config.models import CompareConfig
+from replay.models import CaseResult, CompareArtifact
+from replay.verdict import gate, stats
+from replay.verdict import pairing as baseline
+
+
+def compare_runs(old: Path, new: Path, config: CompareConfig) -> tuple[CompareArtifact, Path]:
+    """`replay compare OLD NEW`: pair the cases, gate, write a compare artifact."""
+    before = baseline.load(old, "OLD")
+    after = baseline.load(new, "NEW")
+    report = baseline.compare(before, after, old_path=str(old), new_path=str(new))
+    report = report.model_copy(
+        update={
+            "stats": stats.paired(
+                before.get("cases", []), after.get("cases", []), minimum=config.gate.min_paired
+            )
+        }
+    )
+    paired = {c["case_id"] for c in after.get("cases", [])} - set(report.only_in_run)
+    data = gate.GateInput()
+    for case in after.get("cases", []):
+        if case["case_id"] in paired and case.get("repeat", 0) == 0:
+            data.add(CaseResult.model_validate(case))
+    regressions = {c.case_id for c in report.changes if c.kind == "regression"}
+    data.regressed = [case_id for case_id in data.regressed if case_id in regressions]
+    result = gate.evaluate(
+        data,
+        max_error_rate=config.gate.max_error_rate,
+        max_invalid_rate=config.gate.max_invalid_rate,
+        enforced=config.gate.enforced,
+        on_stats=config.gate.on_stats,
+        stats=report.stats,
+    )
+    created = datetime.now(UTC)
+    target = artifacts.target_path(config.artifacts_dir, created, config.out)
+    if config.out is None:
+        target = target.with_name(target.name.replace("run-", "compare-", 1))
+    artifact = CompareArtifact(
+        run_id=f"{artifacts.stamp(created)}-{uuid.uuid4().hex[:6]}",
+        created_at=created,
+        tool_version=__version__,
+        exit_code=0 if result.passed else 1,
+        report=report,
+        gate=result,
+    )
+    artifacts.write(target, artifact.model_dump(mode="json"))
+    return artifact, target

@@ -1,0 +1,369 @@
+"""`replay nightly`: every client listed in `[nightly]`, each against its own history.
+
+"The last N jobs" changes every day, so a nightly run that selected afresh would compare
+different cases each night. Each client instead replays a pinned manifest (frozen on the first
+night, renewed with `--refresh-manifests`) and is compared with its own latest earlier complete
+run. Clients run one after another; one client's failure (a dead database, a model that is down,
+a bad setting) is reported and never stops the others. The exit code is 1 when any client's gate
+failed, else 3 when any client was blocked, else 0.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass, field, fields
+from datetime import UTC, datetime, timedelta
+from html import escape
+from pathlib import Path
+from typing import Any
+
+import anyio
+
+from replay.artifacts import history
+from replay.artifacts import store as artifacts
+from replay.config import defaults as constants
+from replay.config import resolve as options
+from replay.config import settings
+from replay.errors import BlockedError, ReplayError
+from replay.run import app
+from replay.run.session import Outcome
+from replay.verdict import pairing as baseline
+
+PAIRED_ENOUGH = 0.8
+"""Below this share of paired cases, a comparison with the baseline is aggregates only."""
+
+
+@dataclass
+class ClientNight:
+    """What happened to one client tonight."""
+
+    client_id: str
+    status: str
+    """`passed`, `failed` (its gate), or `blocked` (it could not run)."""
+    exit_code: int
+    message: str | None = None
+    artifact: Path | None = None
+    report: Path | None = None
+    manifest: Path | None = None
+    cases: int = 0
+    regressed: int = 0
+    errors: int = 0
+    cost_usd: float | None = None
+    baseline: str | None = None
+    comparison: str | None = None
+    """What the comparison with the baseline found, in a sentence."""
+
+
+@dataclass
+class Night:
+    """Every client's night, and what the whole run decided."""
+
+    started: datetime
+    clients: list[ClientNight] = field(default_factory=list)
+    deleted: list[str] = field(default_factory=list)
+    interrupted: bool = False
+    """Ctrl-C or SIGTERM stopped the night; the clients not reached did not run."""
+    summary: Path | None = None
+    """The Markdown summary; the HTML index and JSON lie beside it."""
+
+    @property
+    def exit_code(self) -> int:
+        """130 when interrupted, else 1 when a gate failed, else 3 when blocked, else 0."""
+        if self.interrupted:
+            return 130
+        if any(client.status == "failed" for client in self.clients):
+            return 1
+        if any(client.status == "blocked" for client in self.clients):
+            return 3
+        return 0
+
+
+async def run(
+    toml: settings.LoadedToml,
+    *,
+    refresh_manifests: bool = False,
+    retention_days: int | None = None,
+    artifacts_dir: Path | None = None,
+) -> Night:
+    """Run every `[nightly]` client, write the combined summary, apply retention."""
+    spec = toml.config.nightly
+    folder = artifacts_dir or Path(toml.config.artifacts.dir or constants.ARTIFACTS_DIR)
+    manifests = Path(spec.manifests_dir) if spec.manifests_dir else folder / "manifests"
+    night = Night(started=datetime.now(UTC))
+    for client in spec.clients:
+        result = await _client(toml, client, folder, manifests, refresh=refresh_manifests)
+        night.clients.append(result)
+        if result.exit_code == 130:
+            night.interrupted = True  # the run was stopped by a signal: so is the night
+            break
+    folder.mkdir(parents=True, exist_ok=True)
+    quiet = not night.interrupted and not any(c.status == "blocked" for c in night.clients)
+    if retention_days is not None and quiet:
+        night.deleted = prune(folder, retention_days, now=night.started)
+    night.summary = write_summary(night, folder)
+    return night
+
+
+async def _client(
+    toml: settings.LoadedToml,
+    client: settings.NightlyClient,
+    folder: Path,
+    manifests: Path,
+    *,
+    refresh: bool,
+) -> ClientNight:
+    """One client's night; every failure becomes a `blocked` entry with its one-line reason."""
+    name = client.client_id
+    manifest = manifests / f"{_file_safe(name)}.json"
+    try:
+        url = _database_url(client)
+        if refresh or not manifest.is_file():
+            await anyio.Path(manifests).mkdir(parents=True, exist_ok=True)
+            fresh = options.run_config(_flags(toml, client, url, folder, limit=client.limit))
+            if not await app.freeze(fresh.model_copy(update={"dry_run": True}), manifest):
+                message = f"client {name!r}: nothing to pin (no job matches); no manifest written"
+                return ClientNight(name, "blocked", 4, message=message)
+        flags = _flags(toml, client, url, folder, manifest=manifest)
+        config = options.run_config(flags)
+        earlier = baseline.latest(folder, config.selection.client_id, config.request.pipeline, None)
+        if earlier is not None:
+            config = options.run_config(_flags(toml, client, url, folder, manifest, earlier))
+        outcome = await app.run(config)
+    except ReplayError as exc:
+        return ClientNight(name, "blocked", exc.exit_code, message=exc.message, manifest=manifest)
+    except OSError as exc:
+        message = f"client {name!r}: cannot write {exc.filename or 'a file'}: {exc.strerror}"
+        return ClientNight(name, "blocked", 3, message=message, manifest=manifest)
+    return _night_of(name, outcome, manifest, earlier)
+
+
+def _night_of(name: str, outcome: Outcome, manifest: Path, earlier: Path | None) -> ClientNight:
+    summary = outcome.summary
+    status = {0: "passed", 1: "failed"}.get(outcome.exit_code, "blocked")
+    night = ClientNight(
+        name,
+        status,
+        outcome.exit_code,
+        message=outcome.message,
+        artifact=outcome.artifact,
+        report=outcome.report,
+        manifest=manifest,
+        baseline=str(earlier) if earlier else None,
+    )
+    if summary is not None:
+        counts = history.case_counts(outcome.record or {}) or summary.by_verdict
+        night.cases = sum(counts.values())
+        night.regressed = counts.get("regressed", 0)
+        night.errors = counts.get("error", 0)
+        night.cost_usd = summary.cost_usd
+    report = outcome.baseline
+    # Cases, not results: with repeats a case has several results and pairs once.
+    found = outcome.selection.found if outcome.selection is not None else night.cases
+    if report is None:
+        night.comparison = "no earlier complete run to compare with" if earlier is None else None
+    elif report.paired < PAIRED_ENOUGH * max(found, 1):
+        rows = report.aggregates
+        deltas = ", ".join(
+            f"{key} {row['delta']:+g}"
+            for key, row in rows.items()
+            if key in ("similarity_mean", "sent_similarity_new_mean", "verdict.regressed")
+            and isinstance(row.get("delta"), int | float)
+        )
+        night.comparison = (
+            f"aggregates only: {report.paired} of {found} cases pair with the baseline"
+            + (f" ({deltas})" if deltas else "")
+        )
+    else:
+        newly = sum(1 for change in report.changes if change.kind == "regression")
+        stats = f"; {report.stats.conclusion}" if report.stats is not None else ""
+        night.comparison = f"{report.paired} paired, {newly} newly regressed{stats}"
+    return night
+
+
+def _database_url(client: settings.NightlyClient) -> str:
+    name = client.database_url_env or "DATABASE_URL"
+    url = os.environ.get(name)
+    if not url:
+        raise BlockedError(
+            f"client {client.client_id!r}: environment variable {name} is not set",
+            check="database",
+            code="db_url_unset",
+        )
+    return url
+
+
+def _flags(
+    toml: settings.LoadedToml,
+    client: settings.NightlyClient,
+    url: str,
+    folder: Path,
+    manifest: Path | None = None,
+    earlier: Path | None = None,
+    *,
+    limit: int | None = None,
+) -> options.RunFlags:
+    """The flags of one client's run, as if typed: the same validation as `replay run`."""
+    values: dict[str, Any] = {item.name: None for item in fields(options.RunFlags)}
+    switches = ("dry_run", "allow_empty", "show_sql", "quiet", "retry_errors", "no_gate")
+    values |= dict.fromkeys(switches, False)
+    values |= {"no_judge_cache": False, "gate_on_stats": False, "no_report": False}
+    values |= {
+        "client_id": client.client_id,
+        "database_url": url,
+        "config": str(toml.path) if toml.path else None,
+        "artifacts_dir": str(folder),
+        "manifest": str(manifest) if manifest else None,
+        "limit": str(limit) if limit else None,
+        "baseline": str(earlier) if earlier else None,
+        "pipeline": client.pipeline,
+        "model": client.model,
+        "request_source": client.request_source,
+        "concurrency": _text(client.concurrency),
+        "max_error_rate": _text(client.max_error_rate),
+        "max_invalid_rate": _text(client.max_invalid_rate),
+        "judge_model": client.judge_model,
+        "repeats": _text(client.repeats),
+    }
+    return options.RunFlags(**values)
+
+
+def _text(value: float | None) -> str | None:
+    return None if value is None else str(value)
+
+
+def _file_safe(name: str) -> str:
+    return "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in name)
+
+
+# --- retention ------------------------------------------------------------------------------
+
+_PRUNED = ("run-*.json", "run-*.html", "compare-*.json", "signals-*.json", "nightly-*")
+
+
+def prune(folder: Path, days: int, *, now: datetime) -> list[str]:
+    """Delete artifacts older than `days`, never the latest run of a client; return their names.
+
+    Age is the file's modification time; the history index is rebuilt from what is left.
+    """
+    cutoff = (now - timedelta(days=days)).timestamp()
+    latest: dict[str, str] = {}
+    for entry in history.read(folder):
+        if entry.get("mode") == "live" and entry.get("client_id"):
+            latest[str(entry["client_id"])] = str(entry["path"])
+    keep = set(latest.values()) | {Path(name).with_suffix(".html").name for name in latest.values()}
+    deleted = []
+    for pattern in _PRUNED:
+        for path in sorted(folder.glob(pattern)):
+            if path.name in keep or path.stat().st_mtime >= cutoff:
+                continue
+            path.unlink(missing_ok=True)
+            deleted.append(path.name)
+    if deleted:
+        history.rebuild(folder)
+    return deleted
+
+
+# --- the combined summary -------------------------------------------------------------------------
+
+
+def text(night: Night) -> str:
+    """The terminal summary: one line per client, then the verdict of the night."""
+    lines = []
+    for client in night.clients:
+        head = f"{client.client_id}  {client.status}"
+        if client.status == "blocked":
+            lines.append(f"{head}: {client.message}")
+            continue
+        cost = f" · ${client.cost_usd:.4f}" if client.cost_usd is not None else ""
+        lines.append(
+            f"{head}: {client.cases} cases · {client.regressed} regressed · "
+            f"{client.errors} errors{cost}"
+        )
+        if client.comparison:
+            lines.append(f"  vs baseline: {client.comparison}")
+        if client.report:
+            lines.append(f"  report: {client.report}")
+    if night.deleted:
+        lines.append(f"retention: deleted {len(night.deleted)} old files")
+    verdict = {
+        0: "every client passed",
+        1: "a gate failed",
+        3: "a client was blocked",
+        130: "interrupted",
+    }
+    lines.append(f"nightly: {verdict[night.exit_code]} (exit {night.exit_code})")
+    return "\n".join(lines)
+
+
+def markdown(night: Night) -> str:
+    """The summary as Markdown, for a CI job summary."""
+    lines = [
+        f"### replay nightly {night.started:%Y-%m-%d %H:%M} UTC (exit {night.exit_code})",
+        "",
+        "| client | status | cases | regressed | errors | cost | vs baseline |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for c in night.clients:
+        cost = f"${c.cost_usd:.4f}" if c.cost_usd is not None else ""
+        note = c.message if c.status == "blocked" else (c.comparison or "")
+        lines.append(
+            f"| `{c.client_id}` | {c.status} | {c.cases} | {c.regressed} | {c.errors} | "
+            f"{cost} | {note} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def html_index(night: Night) -> str:
+    """A page linking each client's report; every text escaped."""
+    rows = []
+    for c in night.clients:
+        link = f'<a href="{escape(c.report.name)}">report</a>' if c.report is not None else "—"
+        note = c.message if c.status == "blocked" else (c.comparison or "")
+        rows.append(
+            f"<tr class='{escape(c.status)}'><td>{escape(c.client_id)}</td>"
+            f"<td>{escape(c.status)}</td><td>{c.cases}</td><td>{c.regressed}</td>"
+            f"<td>{c.errors}</td><td>{escape(note or '')}</td><td>{link}</td></tr>"
+        )
+    style = (
+        "body{font-family:system-ui,sans-serif;margin:2rem;color:#222}"
+        "table{border-collapse:collapse}td,th{padding:.3rem .7rem;border-bottom:1px solid #ddd;"
+        "text-align:left}.failed td{color:#b00020}.blocked td{color:#b35c00}"
+    )
+    title = f"replay nightly {night.started:%Y-%m-%d %H:%M} UTC"
+    return (
+        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+        '<meta http-equiv="Content-Security-Policy" content="default-src \'none\'; '
+        "style-src 'unsafe-inline'\">"
+        f"<title>{escape(title)}</title><style>{style}</style></head><body>"
+        f"<h1>{escape(title)}</h1><p>exit {night.exit_code}</p><table><thead><tr><th>client</th>"
+        "<th>status</th><th>cases</th><th>regressed</th><th>errors</th><th>vs baseline</th>"
+        f"<th></th></tr></thead><tbody>{''.join(rows)}</tbody></table></body></html>\n"
+    )
+
+
+def write_summary(night: Night, folder: Path) -> Path:
+    """Write `nightly-<ts>.md`, `.html` and `.json` atomically; return the Markdown's path."""
+    stem = folder / f"nightly-{artifacts.stamp(night.started)}"
+    with artifacts.atomic(stem.with_suffix(".md")) as handle:
+        handle.write(markdown(night).encode())
+    with artifacts.atomic(stem.with_suffix(".html")) as handle:
+        handle.write(html_index(night).encode())
+    artifacts.write(
+        stem.with_suffix(".json"),
+        {
+            "kind": "nightly",
+            "created_at": night.started,
+            "exit_code": night.exit_code,
+            "clients": [
+                {
+                    **{k: v for k, v in vars(c).items() if not isinstance(v, Path)},
+                    **{k: str(v) for k, v in vars(c).items() if isinstance(v, Path)},
+                }
+                for c in night.clients
+            ],
+            "deleted": night.deleted,
+            "duration_s": round(time.time() - night.started.timestamp(), 3),
+        },
+    )
+    return stem.with_suffix(".md")

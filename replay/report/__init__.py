@@ -1,0 +1,1 @@
+"""Renderings of artifacts for people and CI: terminal text, Markdown, HTML, charts, JUnit."""

@@ -1,0 +1,1 @@
+"""A run: the composition root, its stages, the runner, the pipelines and the judge."""

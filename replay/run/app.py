@@ -1,0 +1,406 @@
+"""Composition root: opens the database and model clients, wires the stages, writes the artifact.
+
+The only module that builds concrete clients (asyncpg, AsyncOpenAI, the HTTP client). It never
+prints: it returns what happened and the CLI (`replay.cli`) says it.
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+from collections.abc import Awaitable, Callable, Mapping
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import anyio
+import asyncpg
+import orjson
+
+from replay.artifacts import history
+from replay.artifacts import store as artifacts
+from replay.config import defaults as constants
+from replay.config.models import (
+    DatabaseConfig,
+    GateConfig,
+    JudgeConfig,
+    ModelEndpoint,
+    Price,
+    RunConfig,
+    describe_dsn,
+)
+from replay.errors import BlockedError, UsageError
+from replay.models import (
+    PreflightEntry,
+)
+from replay.report import html
+from replay.run import judge as judging
+from replay.run import pricing, resume
+from replay.run import rejudge as rejudging
+from replay.run.pipelines import openai as openai_pipeline
+from replay.run.pipelines import python as python_pipeline
+from replay.run.pipelines.base import Pipeline
+from replay.run.pipelines.http import HttpPipeline
+from replay.run.runner import Progress, Quiet
+from replay.run.session import Outcome, Session, first_replay_error, manifest_of
+from replay.source import preflight
+from replay.source import selection as source
+from replay.source.db import connect
+from replay.verdict import pairing as baseline
+
+if TYPE_CHECKING:
+    import openai
+
+    from replay.devtools.generator import FixtureSummary
+
+
+# --- pipelines -----------------------------------------------------------------------------------
+
+
+def _pipeline(config: RunConfig) -> tuple[Pipeline, openai.AsyncOpenAI | None]:
+    """Build the pipeline named by --pipeline, and the model client when it has one.
+
+    Raises:
+        UsageError: an unknown pipeline form, a python pipeline that cannot be imported, or no
+            API key for the openai pipeline.
+    """
+    spec = config.request.pipeline
+    live = config.live
+    import httpx2  # here, not at the top: commands that never call a model start faster
+
+    if spec == "openai":
+        if live.endpoint.api_key is None:
+            raise UsageError("the openai pipeline needs an API key: set OPENAI_API_KEY")
+        client = _model_client(live.endpoint, live.request_timeout_s)
+        return openai_pipeline.OpenAIPipeline(client, config.request), client
+    if spec.startswith("python:"):
+        function = python_pipeline.load(spec)
+        return python_pipeline.PythonPipeline(spec, function, config.concurrency), None
+    if spec.startswith(("http://", "https://")):
+        limits = httpx2.Limits(max_connections=config.concurrency)
+        http = httpx2.AsyncClient(timeout=live.request_timeout_s + 5, limits=limits)
+        return HttpPipeline(spec, http), None
+    raise UsageError(
+        f"--pipeline must be openai, python:module:function or an http(s):// URL, got {spec!r}"
+    )
+
+
+def _model_client(endpoint: ModelEndpoint, request_timeout_s: float) -> openai.AsyncOpenAI:
+    """An SDK client whose attempts the caller retries, counts and times out itself.
+
+    The SDK's own retries are off, its timeout is later than the caller's deadline, and it talks
+    through the SDK's aiohttp transport: a third less CPU per request than its default pool.
+    """
+    import openai  # here, not at the top: commands that never call a model start faster
+
+    assert endpoint.api_key is not None
+    return openai.AsyncOpenAI(
+        api_key=endpoint.api_key.get_secret_value(),
+        base_url=endpoint.base_url,
+        max_retries=0,
+        timeout=request_timeout_s + 5,
+        http_client=openai.DefaultAioHttpClient(timeout=request_timeout_s + 5),
+    )
+
+
+def _judge(config: RunConfig) -> judging.Judge | None:
+    """The judge of a live run with `--judge-model`, on its own client and endpoint."""
+    if config.judge is None or config.dry_run:
+        return None
+    return judge_for(config.judge, config.artifacts_dir, config.prices)
+
+
+def judge_for(
+    settings: JudgeConfig, artifacts_dir: Path, prices: Mapping[str, Price]
+) -> judging.Judge:
+    """A judge on its own client, caching under the artifact directory.
+
+    Raises:
+        UsageError: no API key for it.
+    """
+    if settings.endpoint.api_key is None:
+        raise UsageError("the judge needs an API key: set REPLAY_JUDGE_API_KEY or OPENAI_API_KEY")
+    client = _model_client(settings.endpoint, settings.request_timeout_s)
+    return judging.Judge(
+        client=client,
+        model=settings.model,
+        base_url=str(client.base_url),
+        retries=settings.retries,
+        request_timeout_s=settings.request_timeout_s,
+        cache=judging.Cache(artifacts_dir / "judge-cache") if settings.cache else None,
+        limiter=anyio.CapacityLimiter(settings.concurrency),
+        price=lambda model, usage: pricing.cost(
+            model, usage.prompt_tokens, usage.completion_tokens, prices
+        ),
+    )
+
+
+def peek(path: Path) -> dict[str, Any]:
+    """A run artifact's data, for a command to look at before it starts (exit 2 if unreadable)."""
+    return baseline.load(path, "ARTIFACT")
+
+
+async def rejudge_run(
+    path: Path,
+    old: dict[str, Any],
+    settings: JudgeConfig,
+    *,
+    artifacts_dir: Path,
+    out: Path | None,
+    prices: Mapping[str, Price],
+    thresholds: GateConfig,
+) -> tuple[dict[str, Any], Outcome]:
+    """`replay rejudge ARTIFACT`: judge a run's drafts again and write a new, linked run.
+
+    Like a run, it is indexed in the history and gets its HTML report.
+    """
+    judge = judge_for(settings, artifacts_dir, prices)
+    created = datetime.now(UTC)
+    target = artifacts.target_path(artifacts_dir, created, out)
+    artifacts.ensure_writable(target.parent)
+    try:
+        await preflight.model_endpoint(
+            judge.client,
+            judge.model,
+            settings.endpoint.target,
+            settings.request_timeout_s,
+            check="judge",
+        )
+        data, code = await rejudging.rejudge(old, path, judge, target=target, thresholds=thresholds)
+    finally:
+        with anyio.CancelScope(shield=True):
+            await judge.client.close()
+    record = {key: value for key, value in data.items() if key != "cases"}
+    outcome = Outcome(exit_code=code, artifact=target, record=orjson.loads(artifacts.dumps(record)))
+    await anyio.to_thread.run_sync(publish, outcome)
+    return data, outcome
+
+
+# --- run -----------------------------------------------------------------------------------------
+
+
+async def run(config: RunConfig, progress: Progress | None = None) -> Outcome:
+    """Run a dry or live replay: preflight, selection, cases, artifact, exit code."""
+    started = datetime.now(UTC)
+    resumed = None
+    if config.resume is not None:
+        if config.dry_run or config.out is not None:
+            flag = "--dry-run" if config.dry_run else "--out"
+            raise UsageError(f"--resume continues a live run in place; it cannot take {flag}")
+        resumed = resume.load(
+            config.resume, identity=config.identity(), retry_errors=config.retry_errors
+        )
+        target = resumed.target
+    else:
+        target = artifacts.target_path(config.artifacts_dir, started, config.out)
+    baseline_path = _baseline_path(config)
+    pipeline, client = (None, None) if config.dry_run else _pipeline(config)  # exit 2 comes first
+    judge = _judge(config)
+    state = Session(
+        config,
+        started,
+        target,
+        pipeline,
+        progress or Quiet(),
+        model_client=client,
+        baseline_path=baseline_path,
+        judge=judge,
+    )
+    if resumed is not None:
+        state.adopt(resumed)
+    try:
+        try:
+            artifacts.ensure_writable(target.parent)
+        except BlockedError as exc:
+            return Outcome(exit_code=3, message=exc.message, preflight=[preflight.failed(exc)])
+        state.preflight.append(preflight.passed("artifact_dir", f"{target.parent} is writable"))
+        outcome = await _interruptible(state, lambda: _execute(state, config))
+        if outcome is None:
+            outcome = await state.finish("interrupted", 130, "interrupted before the run finished")
+        if config.report:
+            await anyio.to_thread.run_sync(publish, outcome)
+        return outcome
+    finally:
+        if state.log is not None:
+            state.log.close()  # after a crash the partial file stays, for --resume
+        if pipeline is not None:
+            with anyio.CancelScope(shield=True):
+                await pipeline.aclose()
+        if judge is not None:
+            with anyio.CancelScope(shield=True):
+                await judge.client.close()
+
+
+def publish(outcome: Outcome) -> None:
+    """Index the run in the history and write its HTML report beside the artifact.
+
+    Neither may change how the run ended: a failure here is a warning on the outcome. A run of
+    more than `constants.REPORT_AUTO_MAX_CASES` cases gets no automatic report, because
+    rendering reads the whole artifact into memory; `replay report` makes it on demand.
+    """
+    path, record = outcome.artifact, outcome.record
+    if path is None or record is None:
+        return
+    try:
+        history.append(path.parent, history.entry_of(record, path))
+    except (OSError, ValueError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) else "the entry is malformed"
+        outcome.warnings.append(f"the history index was not updated: {reason}")
+    cases = (record.get("summary") or {}).get("cases") or 0
+    if cases > constants.REPORT_AUTO_MAX_CASES:
+        outcome.warnings.append(
+            f"no HTML report for {cases:,} cases (over {constants.REPORT_AUTO_MAX_CASES:,}); "
+            f"run: replay report {path}"
+        )
+        return
+    try:
+        outcome.report = html.write_report(path)
+    except (OSError, UsageError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) else str(exc)
+        outcome.warnings.append(f"the HTML report was not written: {reason}")
+
+
+async def _execute(state: Session, config: RunConfig) -> Outcome:
+    try:
+        async with connect(config.database) as conn:
+            state.preflight.append(
+                preflight.passed("database", f"connected to {config.database.target} read-only")
+            )
+            return await state.execute(conn)
+    except BlockedError as exc:
+        state.preflight.append(preflight.failed(exc))
+        return await state.finish("blocked", 3, exc.message)
+
+
+async def _interruptible(state: Session, body: Callable[[], Awaitable[Outcome]]) -> Outcome | None:
+    """Run `body` while SIGINT/SIGTERM are watched; None when a signal cut it short.
+
+    During the live phase a signal asks the runner to stop gracefully (in-flight cases get
+    their grace period); before or after it, the work is cancelled at once.
+    """
+    outcome: Outcome | None = None
+    with anyio.CancelScope() as scope:
+        try:
+            async with anyio.create_task_group() as group:
+                group.start_soon(_watch_signals, state, scope)
+                outcome = await body()
+                group.cancel_scope.cancel()
+        except BaseExceptionGroup as exc:
+            raise first_replay_error(exc) from None
+    return outcome
+
+
+async def _watch_signals(state: Session, scope: anyio.CancelScope) -> None:
+    if threading.current_thread() is not threading.main_thread():
+        return  # signals reach only the main thread (an embedding caller handles them)
+    with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+        async for _ in signals:
+            if state.runner is not None:
+                state.runner.stop()
+            else:
+                scope.cancel()
+
+
+def _baseline_path(config: RunConfig) -> Path | None:
+    """Resolve --baseline: a path that must be a run artifact, or the latest comparable run.
+
+    Raises:
+        UsageError: the path is not a readable run artifact, or `latest` finds none.
+    """
+    if config.baseline is None:
+        return None
+    if config.baseline == "latest":
+        found = baseline.latest(
+            config.artifacts_dir, config.selection.client_id, config.request.pipeline, None
+        )
+        if found is None:
+            raise UsageError(
+                f"--baseline latest: no complete live run of client {config.selection.client_id!r}"
+                f" with pipeline {config.request.pipeline!r} in {str(config.artifacts_dir)!r}"
+            )
+        return found
+    path = Path(config.baseline)
+    baseline.load(path, "--baseline")
+    return path
+
+
+async def freeze(config: RunConfig, path: Path) -> int:
+    """Write the manifest of what `config` selects now, without running it; return its size.
+
+    Raises:
+        BlockedError: the database or its views cannot be read.
+    """
+    async with connect(config.database) as conn:
+        shapes = await source.inspect(conn, config.source)
+        plan = await source.plan(conn, shapes, config.selection)
+    if not plan.case_ids:
+        return 0  # an empty manifest would block every later night with a misleading error
+    now = datetime.now(UTC)
+    await anyio.to_thread.run_sync(
+        artifacts.write, path, manifest_of(config.selection.client_id, plan.case_ids, now)
+    )
+    return len(plan.case_ids)
+
+
+# --- other commands ------------------------------------------------------------------------------
+
+
+async def clients(database: DatabaseConfig) -> list[source.ClientRow]:
+    """List the clients the views know, with their job counts."""
+    async with connect(database) as conn:
+        shapes = await source.inspect(conn, database.source)
+        return await source.list_clients(conn, shapes)
+
+
+async def check(database: DatabaseConfig, artifacts_dir: Path, client_id: str | None) -> Outcome:
+    """Run every preflight check without selecting anything; one entry per root cause."""
+    entries: list[PreflightEntry] = []
+    try:
+        artifacts.ensure_writable(artifacts_dir)
+        entries.append(preflight.passed("artifact_dir", f"{artifacts_dir} is writable"))
+    except BlockedError as exc:
+        entries.append(preflight.failed(exc))
+    try:
+        async with connect(database) as conn:
+            entries.append(
+                preflight.passed("database", f"connected to {database.target} read-only")
+            )
+            shapes = await source.inspect(conn, database.source)
+            entries.append(preflight.passed("views", "every view has the contract's columns"))
+            known = (
+                None if client_id is None else await source.client_exists(conn, shapes, client_id)
+            )
+            if known is not None:
+                verdict = "is in the clients view" if known else "is not in the clients view"
+                entries.append(
+                    PreflightEntry(
+                        check="client",
+                        ok=known,
+                        code=None if known else "client_unknown",
+                        message=f"client {client_id!r} {verdict}",
+                    )
+                )
+    except BlockedError as exc:
+        entries.append(preflight.failed(exc))
+    blocked = any(not entry.ok and entry.check != "client" for entry in entries)
+    unknown = any(not entry.ok and entry.check == "client" for entry in entries)
+    return Outcome(exit_code=3 if blocked else 4 if unknown else 0, preflight=entries)
+
+
+async def install_fixtures(
+    dsn: str, *, clients: int, jobs_per_client: int, seed: int, reset: bool
+) -> FixtureSummary:
+    """Create the reference schema and load seeded fixtures: the only command that writes."""
+    from replay.devtools import generator  # only this command needs the generator and its corpus
+
+    target = describe_dsn(dsn)
+    try:
+        conn = await asyncpg.connect(dsn, timeout=constants.CONNECT_TIMEOUT_S)
+    except Exception as exc:  # classified by type in preflight
+        raise preflight.database_failure(exc, target, constants.CONNECT_TIMEOUT_S) from None
+    try:
+        return await generator.install(
+            conn, clients=clients, jobs_per_client=jobs_per_client, seed=seed, reset=reset
+        )
+    finally:
+        await conn.close()

@@ -1,0 +1,137 @@
+"""The built-in `openai` pipeline: which request it sends for a case, and sending it."""
+
+from __future__ import annotations
+
+import hashlib
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+import orjson
+
+from replay.config.models import RequestConfig
+from replay.errors import AttemptFailed
+from replay.models import CaseInput, ChatMessage, ChatRequest, Outcome, RequestSource, Usage
+from replay.run.endpoint import sdk_failure
+from replay.run.pipelines import prompt
+
+if TYPE_CHECKING:
+    from openai import AsyncOpenAI
+
+
+class NoRecording(Exception):
+    """`--request-source recorded` on a case whose request was not recorded."""
+
+
+class PlannedRequest(NamedTuple):
+    """A request and where it came from."""
+
+    source: RequestSource
+    request: ChatRequest
+
+
+def plan_request(case: CaseInput, config: RequestConfig) -> PlannedRequest:
+    """Choose and build the request for `case`, with the overrides applied.
+
+    Raises:
+        NoRecording: `recorded` was asked for and the case has no recorded request.
+    """
+    recorded = case.original_request
+    if config.request_source == "recorded" and recorded is None:
+        raise NoRecording(case.case_id)
+    if recorded is not None and config.request_source != "rendered":
+        source: RequestSource = "recorded"
+        request = recorded
+    else:
+        source = "rendered"
+        request = prompt.render(
+            case, model=config.model or config.default_model, temperature=config.temperature
+        )
+    updates: dict[str, object] = {}
+    if config.model is not None:
+        updates["model"] = config.model
+    elif request.model is None:
+        updates["model"] = config.default_model
+    if config.temperature is not None:
+        updates["temperature"] = config.temperature
+    if config.system_prompt is not None:
+        updates["messages"] = _replace_system(request.messages, config.system_prompt)
+    if updates:
+        request = request.model_copy(update=updates)
+    return PlannedRequest(source, request)
+
+
+def _replace_system(messages: list[ChatMessage], text: str) -> list[ChatMessage]:
+    """Replace the first system message, or put one first when there is none."""
+    replaced = ChatMessage(role="system", content=text)
+    for index, message in enumerate(messages):
+        if message.role == "system":
+            return [*messages[:index], replaced, *messages[index + 1 :]]
+    return [replaced, *messages]
+
+
+def request_hash(request: ChatRequest) -> str:
+    """SHA-256 of the request's canonical JSON: equal requests, equal hashes."""
+    body = orjson.dumps(request.to_api(), option=orjson.OPT_SORT_KEYS)
+    return hashlib.sha256(body).hexdigest()
+
+
+class OpenAIPipeline:
+    """The built-in pipeline: one chat-completions call per attempt, SDK retries off."""
+
+    name = "openai"
+
+    def __init__(self, client: AsyncOpenAI, config: RequestConfig) -> None:
+        self._client = client
+        self._config = config
+
+    async def draft(self, case: CaseInput) -> Outcome:
+        """Send the planned request once and return the draft, or raise a classified failure."""
+        try:
+            planned = plan_request(case, self._config)
+        except NoRecording:
+            raise AttemptFailed(
+                "pipeline_error",
+                "--request-source recorded, but this case has no recorded request",
+                retryable=False,
+            ) from None
+        body = {**planned.request.to_api(), "stream": False}
+        import openai  # on first use: commands that never call a model start faster
+        from openai.types.chat import ChatCompletion
+
+        try:
+            # The body is already a validated chat request, so it goes out as is: the SDK's
+            # documented `post` skips re-walking every message against its TypedDicts, which
+            # costs more CPU per request than the rest of the harness together.
+            response = await self._client.post(
+                "/chat/completions", cast_to=ChatCompletion, body=body
+            )
+        except (openai.OpenAIError, ValueError, TypeError) as exc:
+            # A body that is not JSON surfaces as a ValueError or TypeError from the SDK.
+            raise sdk_failure(exc) from None
+        return _outcome(response, planned)
+
+    async def aclose(self) -> None:
+        """Close the HTTP connections of the client."""
+        await self._client.close()
+
+
+def _outcome(response: Any, planned: PlannedRequest) -> Outcome:
+    choices = getattr(response, "choices", None)
+    if not choices:
+        raise AttemptFailed(
+            "model_error", "the model endpoint sent a response without choices", retryable=False
+        )
+    choice = choices[0]
+    usage = None
+    if getattr(response, "usage", None) is not None:
+        usage = Usage(
+            prompt_tokens=response.usage.prompt_tokens or 0,
+            completion_tokens=response.usage.completion_tokens or 0,
+        )
+    return Outcome(
+        text=choice.message.content or "",
+        model=response.model,
+        finish_reason=choice.finish_reason,
+        usage=usage,
+        request_hash=request_hash(planned.request),
+        metadata={"request_source": planned.source, "request_model": planned.request.model},
+    )

@@ -1,0 +1,154 @@
+"""`replay rejudge`: score an existing run again with a judge, without replaying the pipeline.
+
+The drafts are already in the artifact; a new judge (or a new rubric) only needs them and the
+context the judge read, which a judged run stores per case. The result is a new run artifact
+whose `parent_run_id` is the old run's, with verdicts, totals and the gate worked out again
+from the same deterministic checks and the new judgements.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import anyio
+from pydantic import ValidationError
+
+from replay import __version__
+from replay.artifacts import store as artifacts
+from replay.config.models import GateConfig
+from replay.errors import UsageError
+from replay.models import CaseResult, JudgeContext, Judgement
+from replay.run import judge as judging
+from replay.run.tally import Tally
+from replay.verdict import gate, noise
+from replay.verdict import policy as verdict
+
+_REDECIDED = frozenset({"unchanged", "changed", "improved", "regressed"})
+
+
+async def rejudge(
+    old: dict[str, Any],
+    source: Path,
+    judge: judging.Judge,
+    *,
+    target: Path,
+    thresholds: GateConfig,
+) -> tuple[dict[str, Any], int]:
+    """Judge every case of `old` that has two drafts and a stored context; write the new run.
+
+    Returns:
+        The new artifact's data and its exit code (1 when its gate fails).
+
+    Raises:
+        UsageError: the artifact is not a live run, or no case carries a judge context.
+    """
+    name = str(source)
+    if old.get("mode") != "live":
+        raise UsageError(f"{name!r} is a {old.get('mode')} run; rejudge needs a live run's drafts")
+    raw = old.get("cases")
+    try:
+        cases = [CaseResult.model_validate(case) for case in raw or []]
+    except ValidationError:
+        raise UsageError(
+            f"{name!r} holds a case that is not a case result; expected a run artifact"
+        ) from None
+    judgeable = [case for case in cases if _context(case) is not None]
+    if not judgeable:
+        raise UsageError(
+            f"{name!r} stores no judge context (its run had no judge); "
+            "replay it with --judge-model instead"
+        )
+    new: dict[int, Judgement] = {}
+
+    async def score(index: int, case: CaseResult) -> None:
+        assert case.outcome is not None and case.original is not None
+        assert case.original.draft is not None
+        context = _context(case)
+        assert context is not None
+        new[index] = await judge.judge(
+            case.case_id, context, case.original.draft, case.outcome.text
+        )
+
+    async with anyio.create_task_group() as group:
+        for index, case in enumerate(cases):
+            if _context(case) is not None:
+                group.start_soon(score, index, case)
+    results = [_rescored(case, new.get(index)) for index, case in enumerate(cases)]
+    tally, data = Tally(), gate.GateInput()
+    noise_data = old.get("noise")
+    repeats = noise_data.get("repeats") if isinstance(noise_data, dict) else 1
+    repeats = repeats if isinstance(repeats, int) and repeats > 1 else 1
+    grouped = noise.Repeats(repeats) if repeats > 1 else None
+    for result in results:
+        tally.add(result)
+        closed = grouped.add(result) if grouped is not None else (result, None)
+        if closed is not None:
+            data.add(closed[0])
+    if grouped is not None:
+        for decided, _ in grouped.rest():
+            data.add(decided)
+    verdict_gate = gate.evaluate(
+        data,
+        max_error_rate=thresholds.max_error_rate,
+        max_invalid_rate=thresholds.max_invalid_rate,
+        enforced=thresholds.enforced,
+    )
+    exit_code = 0 if verdict_gate.passed else 1
+    created = datetime.now(UTC)
+    config = dict(old.get("config") or {})
+    config["judge"] = {"model": judge.model, "rejudged_from": name}
+    summary = tally.summary(duration_s=(old.get("summary") or {}).get("duration_s"))
+    if grouped is not None:
+        summary = summary.model_copy(
+            update={"by_case_verdict": dict(sorted(data.by_verdict.items()))}
+        )
+    artifact = {
+        **{key: value for key, value in old.items() if key not in ("cases", "baseline")},
+        "run_id": f"{artifacts.stamp(created)}-{uuid.uuid4().hex[:6]}",
+        "parent_run_id": old.get("run_id"),
+        "created_at": created,
+        "finished_at": created,
+        "tool_version": __version__,
+        "exit_code": exit_code,
+        "config": config,
+        "cases": [result.model_dump(mode="json") for result in results],
+        "summary": summary.model_dump(mode="json"),
+        "gate": verdict_gate.model_dump(mode="json"),
+        "baseline": None,
+        "noise": grouped.report().model_dump(mode="json") if grouped is not None else None,
+    }
+    await anyio.to_thread.run_sync(artifacts.write, target, artifact)
+    return artifact, exit_code
+
+
+def _context(case: CaseResult) -> JudgeContext | None:
+    """The stored context of a case the judge can score: two drafts and what it read."""
+    if case.judge is None or case.judge.context is None or case.outcome is None:
+        return None
+    if case.original is None or case.original.draft is None:
+        return None
+    return case.judge.context
+
+
+def _rescored(case: CaseResult, judgement: Judgement | None) -> CaseResult:
+    """The case with its new judgement, its verdict decided again, its cost corrected."""
+    if judgement is None:
+        return case
+    old_cost = case.judge.cost_usd if case.judge is not None else None
+    cost = case.cost_usd
+    if cost is not None:
+        cost = cost - (old_cost or 0.0) + (judgement.cost_usd or 0.0)
+    update: dict[str, Any] = {"judge": judgement, "cost_usd": cost}
+    if case.verdict in _REDECIDED:
+        decision = verdict.decide(
+            comparison=case.comparison, invariants=case.invariants, judgement=judgement
+        )
+        update |= {
+            "verdict": decision.verdict,
+            "reasons": decision.reasons,
+            "regression_kind": decision.kind,
+        }
+    return case.model_copy(update=update)

@@ -1,0 +1,174 @@
+"""What happened to one case, as its CaseResult: plan, compare, check, decide.
+
+The per-case half of a run, kept apart from the run's own bookkeeping (`session.py`) so each
+stays small. Every function is pure but for the stages it calls.
+"""
+
+from __future__ import annotations
+
+from replay.config.models import RunConfig
+from replay.models import Case, CaseResult, InputSummary, InvalidCase, Judgement, RequestPlan
+from replay.run import pricing
+from replay.run.pipelines import openai as openai_pipeline
+from replay.run.runner import Execution
+from replay.verdict import checks as invariants
+from replay.verdict import policy as verdict
+from replay.verdict import textdiff as compare
+
+
+def planned(item: Case | InvalidCase, config: RunConfig) -> CaseResult:
+    """A dry run's result: the request the openai pipeline would send, and its estimate."""
+    if isinstance(item, InvalidCase):
+        return invalid(item)
+    summary = input_summary(item)
+    try:
+        planned = openai_pipeline.plan_request(item.input, config.request)
+    except openai_pipeline.NoRecording:
+        return skipped(item, 0, "no_recorded_request")
+    estimate = pricing.estimate(planned.request, item.original.draft, config.prices)
+    plan = RequestPlan(
+        source=planned.source,
+        request=planned.request,
+        request_hash=openai_pipeline.request_hash(planned.request),
+        estimated_input_tokens=estimate.input_tokens,
+        estimated_output_tokens=estimate.output_tokens,
+        estimated_cost_usd=estimate.cost_usd,
+    )
+    return CaseResult(
+        case_id=item.input.case_id,
+        verdict="selected",
+        input=summary,
+        original=item.original,
+        plan=plan,
+    )
+
+
+def estimate(case: Case, config: RunConfig) -> float | None:
+    """Estimated cost of a case's request, for --max-cost; None when unpriced."""
+    try:
+        planned = openai_pipeline.plan_request(case.input, config.request)
+    except openai_pipeline.NoRecording:
+        return None
+    return pricing.estimate(planned.request, case.original.draft, config.prices).cost_usd
+
+
+def finished(
+    execution: Execution, config: RunConfig, judgement: Judgement | None = None
+) -> CaseResult:
+    """A live case's result: comparison, checks on both drafts, the judge, cost, verdict."""
+    case, outcome = execution.case, execution.outcome
+    comparison = None
+    found = None
+    cost = None
+    if outcome is not None:
+        original = case.original.draft
+        signature = case.input.client_settings.get("signature")
+        if original is not None:
+            comparison = compare.compare(
+                original,
+                outcome.text,
+                sent_reply=case.original.sent_reply,
+                signature=signature if isinstance(signature, str) else None,
+            )
+        checks = checks_for(config, case.input.client_id)
+        context = invariants.context_of(case.input)  # read once, used for both drafts
+        found = verdict.changes(
+            invariants.check(original, case.input, checks, context=context)
+            if original is not None
+            else [],
+            invariants.check(outcome.text, case.input, checks, context=context),
+        )
+        if outcome.usage is not None:
+            # The answer's model may be a dated snapshot; the requested one is priced then.
+            requested = outcome.metadata.get("request_model")
+            model = outcome.model
+            if pricing.price_of(model, config.prices) is None and isinstance(requested, str):
+                model = requested
+            cost = pricing.cost(
+                model,
+                outcome.usage.prompt_tokens,
+                outcome.usage.completion_tokens,
+                config.prices,
+            )
+    if cost is not None and judgement is not None and judgement.cost_usd is not None:
+        # Only onto a known cost: the judge's alone would pass an unpriced model off as priced.
+        cost += judgement.cost_usd
+    decision = verdict.decide(
+        errored=outcome is None, comparison=comparison, invariants=found, judgement=judgement
+    )
+    return CaseResult(
+        case_id=case.input.case_id,
+        repeat=execution.repeat,
+        verdict=decision.verdict,
+        input=input_summary(case),
+        original=case.original,
+        outcome=outcome,
+        comparison=comparison,
+        invariants=found,
+        reasons=decision.reasons,
+        error=execution.error,
+        attempts=list(execution.attempts),
+        started_at=execution.started_at,
+        finished_at=execution.finished_at,
+        latency_ms=execution.latency_ms,
+        cost_usd=cost,
+        judge=judgement,
+        regression_kind=decision.kind,
+    )
+
+
+def checks_for(config: RunConfig, client_id: str) -> invariants.InvariantConfig:
+    """The check settings that apply to a client."""
+    settings = config.checks.for_client(client_id)
+    return invariants.InvariantConfig(
+        sms_max_chars=settings.sms_max_chars,
+        linkedin_max_chars=settings.linkedin_max_chars,
+        email_max_chars=settings.email_max_chars,
+        allowed_domains=tuple(settings.allowed_domains),
+        opt_out_phrases=tuple(settings.opt_out_phrases),
+        disabled=frozenset(settings.disabled),
+    )
+
+
+def invalid(item: InvalidCase) -> CaseResult:
+    """The result of a row that failed validation."""
+    decision = verdict.decide(invalid=True)
+    return CaseResult(
+        case_id=item.case_id,
+        verdict=decision.verdict,
+        input=InputSummary(),
+        invalid=item,
+        reasons=[f"{item.column} {item.reason}"],
+    )
+
+
+def skipped(case: Case, repeat: int, reason: str) -> CaseResult:
+    """The result of a case that was not run."""
+    return CaseResult(
+        case_id=case.input.case_id,
+        repeat=repeat,
+        verdict=verdict.decide(skipped=True).verdict,
+        input=input_summary(case),
+        original=case.original,
+        skipped_reason=reason,
+        reasons=[f"skipped: {reason}"],
+    )
+
+
+def input_summary(case: Case) -> InputSummary:
+    """The shape of a case's input, enough to see its point-in-time context."""
+    data = case.input
+    return InputSummary(
+        channel=data.channel,
+        lead_id=data.lead_id,
+        inbound_id=data.inbound.id,
+        inbound_subject=data.inbound.subject,
+        inbound_body=data.inbound.body,
+        inbound_sent_at=data.inbound.sent_at,
+        job_created_at=data.job_created_at,
+        thread_messages=len(data.thread),
+        thread_message_ids=[message.message_id for message in data.thread],
+        thread_last_at=data.thread[-1].sent_at if data.thread else None,
+        thread=data.thread,
+        tags=data.tags,
+    )

@@ -1,0 +1,448 @@
+"""Selection: read cases and their point-in-time threads through the team's views, read-only.
+
+A view is a plain SELECT written for the team's own schema. The harness wraps it in its own query
+(filters, ordering, limit, parameters cast to the view's column types), so selection behaves the
+same on every schema and Postgres still pushes the predicates down to the indexes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, NamedTuple
+
+import asyncpg
+import orjson
+
+from replay.config.models import SelectionConfig, SourceConfig, ViewSql
+from replay.errors import DatabaseUnavailable, UsageError, ViewError
+from replay.models import Case, ChatRequest, InvalidCase, ThreadMessage
+from replay.source import views
+from replay.source.views import Shape, Statement
+
+CONTRACT: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    # view: (required columns, optional columns)
+    "cases": (
+        (
+            "case_id", "client_id", "lead_id", "channel", "job_created_at",
+            "inbound_id", "inbound_subject", "inbound_body", "inbound_sent_at",
+        ),
+        (
+            "job_status", "original_draft", "original_model", "original_prompt_version",
+            "original_request", "disposition", "sent_reply", "lead", "client_settings", "tags",
+        ),
+    ),
+    "thread": (
+        (
+            "client_id", "lead_id", "message_id", "direction",
+            "channel", "subject", "body", "sent_at",
+        ),
+        (),
+    ),
+    "clients": (("client_id", "name"), ()),
+}  # fmt: skip
+
+CHUNK = 500
+"""Cases loaded per query: bounds memory on large runs while keeping round trips few."""
+
+
+@dataclass(frozen=True)
+class Shapes:
+    """The shapes of the views of one source."""
+
+    cases: Shape
+    thread: Shape
+    clients: Shape | None
+
+
+@dataclass(frozen=True)
+class Plan:
+    """The ordered case ids a run will replay, fixed before any case is loaded."""
+
+    case_ids: tuple[str, ...]
+    not_found: tuple[str, ...]
+    more_available: bool
+    filters: Mapping[str, Any]
+
+
+# --- views ---------------------------------------------------------------------------------------
+
+
+async def inspect(conn: asyncpg.Connection, source: SourceConfig) -> Shapes:
+    """Check every view's rules, syntax and columns against the case contract.
+
+    Raises:
+        ViewError: a view breaks the rules or does not parse (exit 2).
+        SchemaMismatch: a table or contract column is missing (exit 3); the message names
+            every missing column of every view.
+    """
+    listed = [v for v in (source.cases, source.thread, source.clients) if v is not None]
+    shapes = {view.name: await views.describe(conn, view) for view in listed}
+    views.require(shapes.values(), CONTRACT)
+    return Shapes(shapes["cases"], shapes["thread"], shapes.get("clients"))
+
+
+# --- selection -----------------------------------------------------------------------------------
+
+
+def plan_statement(shapes: Shapes, selection: SelectionConfig) -> Statement:
+    """Build the query that picks the ordered case ids (one more than the limit, to tell)."""
+    cases = shapes.cases
+    if selection.status_explicit and selection.status and "job_status" not in cases.types:
+        raise UsageError(
+            f"--status {selection.status!r} needs a job_status column in the case view "
+            f"({cases.view.origin}); pass --status any or add the column"
+        )
+    where = [f"client_id = {cases.cast('client_id', '$1::text')}"]
+    args: list[Any] = [selection.client_id]
+
+    def param(value: Any, sql: str) -> None:
+        args.append(value)
+        where.append(sql.replace("$?", f"${len(args)}"))
+
+    if selection.case_ids is not None:
+        param(
+            list(selection.case_ids),
+            f"case_id = ANY({cases.cast('case_id', '$?::text[]', array=True)})",
+        )
+    if selection.channel is not None:
+        param(selection.channel, f"channel = {cases.cast('channel', '$?::text')}")
+    if selection.from_time is not None:
+        param(
+            selection.from_time,
+            f"job_created_at >= {cases.cast('job_created_at', '$?::timestamptz')}",
+        )
+    if selection.to_time is not None:
+        param(
+            selection.to_time, f"job_created_at < {cases.cast('job_created_at', '$?::timestamptz')}"
+        )
+    if selection.status is not None and "job_status" in cases.types:
+        param(selection.status, f"job_status = {cases.cast('job_status', '$?::text')}")
+    args.append(selection.limit + 1)
+    sql = (
+        f"SELECT case_id::text FROM (\n{cases.view.sql}\n) AS cases\n"
+        f"WHERE {' AND '.join(where)}\n"
+        f"ORDER BY job_created_at DESC, case_id\nLIMIT ${len(args)}"
+    )
+    return Statement(sql, tuple(args))
+
+
+async def plan(conn: asyncpg.Connection, shapes: Shapes, selection: SelectionConfig) -> Plan:
+    """Fix the ordered ids of the cases to replay, inside one read-only snapshot.
+
+    Raises:
+        UsageError: the client id does not fit the view's client_id type.
+    """
+    statement = plan_statement(shapes, selection)
+    try:
+        async with conn.transaction(readonly=True, isolation="repeatable_read"):
+            rows = await conn.fetch(statement.sql, *statement.args)
+    except (asyncpg.InvalidTextRepresentationError, asyncpg.DataError) as exc:
+        raise UsageError(_bad_id_message(shapes, selection, exc)) from None
+    except asyncpg.PostgresError as exc:
+        raise _view_failed(shapes.cases.view, exc) from None
+    ids = [row[0] for row in rows]
+    more = len(ids) > selection.limit
+    ids = ids[: selection.limit]
+    not_found: tuple[str, ...] = ()
+    if selection.case_ids is not None:
+        found = set(ids)
+        not_found = tuple(case_id for case_id in selection.case_ids if case_id not in found)
+    return Plan(tuple(ids), not_found, more, _filters(shapes, selection))
+
+
+def _view_failed(view: ViewSql, exc: asyncpg.PostgresError) -> ViewError:
+    """A view that parses but fails when it runs: the team's SQL, so a usage error."""
+    if isinstance(exc, asyncpg.ReadOnlySQLTransactionError):
+        reason = "it tried to write, and the source database is opened read-only"
+    else:
+        reason = f"{exc.message} (SQLSTATE {exc.sqlstate})"
+    return ViewError(f"{view.origin}: the {view.name} view failed: {reason}", view=view.name)
+
+
+def _bad_id_message(shapes: Shapes, selection: SelectionConfig, exc: asyncpg.PostgresError) -> str:
+    types = shapes.cases.types
+    if selection.case_ids is not None:
+        return (
+            f"{selection.ids_origin} holds an id that is not a {types['case_id']} "
+            f"(the case view's case_id type), or --client-id {selection.client_id!r} is not a "
+            f"{types['client_id']}"
+        )
+    return (
+        f"--client-id must be a {types['client_id']} (the case view's client_id type), "
+        f"got {selection.client_id!r}"
+    )
+
+
+def _filters(shapes: Shapes, selection: SelectionConfig) -> dict[str, Any]:
+    status: str | None = selection.status
+    if status is not None and "job_status" not in shapes.cases.types:
+        status = f"not applied: the case view has no job_status column (asked {status!r})"
+    return {
+        "channel": selection.channel or "any",
+        "from": selection.from_time.isoformat() if selection.from_time else None,
+        "to": selection.to_time.isoformat() if selection.to_time else None,
+        "status": status or "any",
+        "case_ids": selection.ids_origin,
+        "thread_limit": selection.thread_limit,
+    }
+
+
+async def load(
+    conn: asyncpg.Connection,
+    shapes: Shapes,
+    selection: SelectionConfig,
+    case_ids: Sequence[str],
+    *,
+    chunk: int = CHUNK,
+) -> AsyncIterator[list[Case | InvalidCase]]:
+    """Yield the planned cases in plan order, `chunk` at a time, each with its thread.
+
+    Each chunk is read in its own read-only snapshot, so no transaction stays open on the
+    source database for the length of a run.
+    """
+    for start in range(0, len(case_ids), chunk):
+        ids = list(case_ids[start : start + chunk])
+        try:
+            async with conn.transaction(readonly=True, isolation="repeatable_read"):
+                try:
+                    rows = await conn.fetch(_rows_sql(shapes), selection.client_id, ids)
+                except asyncpg.PostgresError as exc:
+                    raise _view_failed(shapes.cases.view, exc) from None
+                by_id = {str(row["case_id"]): row for row in rows}
+                parsed = [
+                    _parse(by_id[case_id], selection)
+                    if case_id in by_id
+                    else InvalidCase(
+                        case_id=case_id,
+                        column="case_id",
+                        reason="is no longer in the case view (it was when the run started)",
+                    )
+                    for case_id in ids
+                ]
+                valid = [item for item in parsed if isinstance(item, _Row)]
+                try:
+                    threads = await _threads(conn, shapes, selection, valid)
+                except asyncpg.PostgresError as exc:
+                    raise _view_failed(shapes.thread.view, exc) from None
+        except (asyncpg.InterfaceError, OSError):
+            raise DatabaseUnavailable(
+                "the connection to the source database was lost while loading cases",
+                code="db_lost",
+            ) from None
+        yield [
+            item.case(threads.get(item.case_id, [])) if isinstance(item, _Row) else item
+            for item in parsed
+        ]
+
+
+def _rows_sql(shapes: Shapes) -> str:
+    cases = shapes.cases
+    return (
+        f"SELECT * FROM (\n{cases.view.sql}\n) AS cases\n"
+        f"WHERE client_id = {cases.cast('client_id', '$1::text')} "
+        f"AND case_id = ANY({cases.cast('case_id', '$2::text[]', array=True)})"
+    )
+
+
+def thread_statement(shapes: Shapes) -> str:
+    """The one batched query that loads the point-in-time thread of every case of a chunk."""
+    thread = shapes.thread
+    return (
+        "SELECT k.case_id, t.message_id::text AS message_id, t.direction::text AS direction,\n"
+        "       t.channel::text AS channel, t.subject::text AS subject, t.body::text AS body,\n"
+        "       t.sent_at::timestamptz AS sent_at\n"
+        "FROM unnest($2::text[], $3::text[], $4::timestamptz[]) AS k(case_id, lead_id, cutoff)\n"
+        "CROSS JOIN LATERAL (\n"
+        f"    SELECT * FROM (\n{thread.view.sql}\n) AS thread\n"
+        f"    WHERE thread.client_id = {thread.cast('client_id', '$1::text')}\n"
+        f"      AND thread.lead_id = {thread.cast('lead_id', 'k.lead_id')}\n"
+        f"      AND thread.sent_at < {thread.cast('sent_at', 'k.cutoff')}\n"
+        "    ORDER BY thread.sent_at DESC, thread.message_id DESC\n"
+        "    LIMIT $5\n"
+        ") AS t"
+    )
+
+
+async def _threads(
+    conn: asyncpg.Connection, shapes: Shapes, selection: SelectionConfig, rows: list[_Row]
+) -> dict[str, list[ThreadMessage]]:
+    if not rows:
+        return {}
+    records = await conn.fetch(
+        thread_statement(shapes),
+        selection.client_id,
+        [row.case_id for row in rows],
+        [row.lead_id for row in rows],
+        [row.cutoff for row in rows],
+        selection.thread_limit,
+    )
+    threads: dict[str, list[ThreadMessage]] = {}
+    for record in records:
+        threads.setdefault(record["case_id"], []).append(
+            ThreadMessage.model_validate({key: record[key] for key in _THREAD_FIELDS})
+        )
+    for messages in threads.values():
+        messages.sort(key=lambda message: (message.sent_at, message.message_id))  # oldest first
+    return threads
+
+
+_THREAD_FIELDS = ("message_id", "direction", "channel", "subject", "body", "sent_at")
+
+
+# --- row validation ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Row:
+    """A case row that passed validation, waiting for its thread."""
+
+    case_id: str
+    lead_id: str
+    cutoff: datetime
+    fields: dict[str, Any]
+    original: dict[str, Any]
+
+    def case(self, thread: list[ThreadMessage]) -> Case:
+        return Case.model_validate(
+            {"input": {**self.fields, "thread": thread}, "original": self.original}
+        )
+
+
+def _parse(row: asyncpg.Record, selection: SelectionConfig) -> _Row | InvalidCase:
+    """Validate one case-view row; a bad row becomes an InvalidCase naming column and reason."""
+    case_id = str(row["case_id"])
+
+    def invalid(column: str, reason: str) -> InvalidCase:
+        return InvalidCase(case_id=case_id, column=column, reason=reason)
+
+    for column in CONTRACT["cases"][0]:
+        if column != "inbound_subject" and row[column] is None:
+            return invalid(column, "is NULL")
+    body = str(row["inbound_body"])
+    if not body.strip():
+        return invalid("inbound_body", "is empty")
+    if len(body) > selection.max_body_chars:
+        return invalid(
+            "inbound_body",
+            f"is {len(body):,} characters; the limit is {selection.max_body_chars:,} "
+            "([selection] max_body_chars)",
+        )
+    channel = str(row["channel"]).lower()
+    if channel not in ("email", "sms", "linkedin"):
+        return invalid("channel", f"is {row['channel']!r}; expected email, sms or linkedin")
+    if "original_draft" in row and row["original_draft"] is None:
+        return invalid("original_draft", "is NULL: the job has no stored draft to compare with")
+    times: dict[str, datetime] = {}
+    for column in ("inbound_sent_at", "job_created_at"):
+        value = row[column]
+        if not isinstance(value, datetime):
+            return invalid(column, f"is a {type(value).__name__}; expected a timestamp")
+        # A timestamp without time zone is read as UTC, the session's time zone.
+        times[column] = value if value.tzinfo else value.replace(tzinfo=UTC)
+    objects: dict[str, Any] = {}
+    for column in ("lead", "client_settings", "original_request"):
+        value = row.get(column)
+        try:
+            objects[column] = _json_object(value)
+        except ValueError as exc:
+            return invalid(column, str(exc))
+    request = None
+    if objects["original_request"] is not None:
+        try:
+            request = ChatRequest.from_recorded(objects["original_request"])
+        except ValueError as exc:
+            return invalid("original_request", f"is not a chat request: {exc}")
+    tags = [str(tag) for tag in (row.get("tags") or [])]
+    tags += [tag for tag in selection.case_tags.get(case_id, ()) if tag not in tags]
+    fields = {
+        "case_id": case_id,
+        "client_id": str(row["client_id"]),
+        "lead_id": str(row["lead_id"]),
+        "channel": channel,
+        "job_created_at": times["job_created_at"],
+        "inbound": {
+            "id": str(row["inbound_id"]),
+            "subject": row["inbound_subject"],
+            "body": body,
+            "sent_at": times["inbound_sent_at"],
+        },
+        "lead": objects["lead"] or {},
+        "client_settings": objects["client_settings"] or {},
+        "original_request": request,
+        "tags": tags,
+    }
+    original = {
+        "draft": row.get("original_draft"),
+        "model": row.get("original_model"),
+        "prompt_version": row.get("original_prompt_version"),
+        "disposition": row.get("disposition"),
+        "sent_reply": row.get("sent_reply"),
+        "job_status": row.get("job_status"),
+    }
+    if original["disposition"] not in (None, "sent_as_is", "edited", "rejected"):
+        return invalid(
+            "disposition",
+            f"is {original['disposition']!r}; expected sent_as_is, edited or rejected",
+        )
+    return _Row(case_id, str(row["lead_id"]), times["inbound_sent_at"], fields, original)
+
+
+def _json_object(value: Any) -> dict[str, Any] | None:
+    """Accept a JSON object as a dict or as JSON text (views over text columns)."""
+    if value is None:
+        return None
+    if isinstance(value, str | bytes):
+        try:
+            value = orjson.loads(value)
+        except orjson.JSONDecodeError:
+            raise ValueError("is not valid JSON") from None
+    if not isinstance(value, dict):
+        raise ValueError(f"is a JSON {type(value).__name__}; expected an object")
+    return value
+
+
+# --- clients -------------------------------------------------------------------------------------
+
+
+class ClientRow(NamedTuple):
+    """One client as `replay clients` lists it."""
+
+    client_id: str
+    name: str | None
+    jobs: int
+    last_job_at: datetime | None
+
+
+async def client_exists(conn: asyncpg.Connection, shapes: Shapes, client_id: str) -> bool | None:
+    """Tell whether the clients view knows `client_id`; None when there is no clients view."""
+    if shapes.clients is None:
+        return None
+    sql = (
+        f"SELECT 1 FROM (\n{shapes.clients.view.sql}\n) AS clients "
+        f"WHERE client_id::text = $1 LIMIT 1"
+    )
+    async with conn.transaction(readonly=True):
+        return await conn.fetchval(sql, client_id) is not None
+
+
+async def list_clients(conn: asyncpg.Connection, shapes: Shapes) -> list[ClientRow]:
+    """Every client with its number of jobs and its newest job's time, busiest first."""
+    jobs = (
+        "SELECT client_id::text AS client_id, count(*) AS jobs, "
+        f"max(job_created_at) AS last_job_at FROM (\n{shapes.cases.view.sql}\n) AS cases GROUP BY 1"
+    )
+    if shapes.clients is None:
+        sql = f"SELECT client_id, NULL::text AS name, jobs, last_job_at FROM ({jobs}) AS j"
+    else:
+        sql = (
+            f"SELECT c.client_id::text AS client_id, c.name::text AS name, "
+            f"coalesce(j.jobs, 0) AS jobs, j.last_job_at\n"
+            f"FROM (\n{shapes.clients.view.sql}\n) AS c\n"
+            f"LEFT JOIN ({jobs}) AS j ON j.client_id = c.client_id::text"
+        )
+    sql += "\nORDER BY jobs DESC, client_id"
+    async with conn.transaction(readonly=True, isolation="repeatable_read"):
+        rows = await conn.fetch(sql)
+    return [ClientRow(r["client_id"], r["name"], r["jobs"], r["last_job_at"]) for r in rows]

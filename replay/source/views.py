@@ -1,0 +1,91 @@
+"""Views: a team's plain SELECTs, described and checked against a contract before use.
+
+Every view is wrapped in the harness's own query; its column types, read from a prepared
+statement, decide how parameters are cast so predicates reach the team's indexes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any, NamedTuple
+
+import asyncpg
+
+from replay.config import sqlcheck
+from replay.config.models import ViewSql
+from replay.errors import SchemaMismatch, ViewError
+
+
+class Shape(NamedTuple):
+    """The columns of a view and the SQL type name of each, as `format_type` spells it."""
+
+    view: ViewSql
+    types: dict[str, str]
+
+    def cast(self, column: str, param: str, *, array: bool = False) -> str:
+        """Return SQL that casts a text parameter to this view's type of `column`."""
+        return f"CAST({param} AS {self.types[column]}{'[]' if array else ''})"
+
+
+class Statement(NamedTuple):
+    """SQL and its arguments; `show` renders it for `--show-sql`."""
+
+    sql: str
+    args: tuple[Any, ...]
+
+    def show(self) -> str:
+        """Return the SQL followed by its parameters, one per line."""
+        params = "\n".join(f"--   ${i} = {arg!r}" for i, arg in enumerate(self.args, start=1))
+        return f"{self.sql};\n{params}" if params else f"{self.sql};"
+
+
+async def describe(conn: asyncpg.Connection, view: ViewSql) -> Shape:
+    """Read a view's columns and their types, checking its rules and that it runs.
+
+    Raises:
+        ViewError: it breaks the view rules or does not parse (exit 2).
+        SchemaMismatch: a table or column it reads is missing (exit 3).
+    """
+    sqlcheck.check_view(view.sql, origin=view.origin)
+    try:
+        statement = await conn.prepare(f"SELECT * FROM (\n{view.sql}\n) AS v LIMIT 0")
+    except asyncpg.PostgresSyntaxError as exc:
+        raise ViewError(
+            f"{view.origin}: the {view.name} view has an SQL syntax error: {exc.message}",
+            view=view.name,
+        ) from None
+    except (asyncpg.UndefinedTableError, asyncpg.UndefinedColumnError) as exc:
+        raise SchemaMismatch(
+            f"{view.name} view ({view.origin}) cannot run: {exc.message}",
+            view=view.name,
+            code="missing_table"
+            if isinstance(exc, asyncpg.UndefinedTableError)
+            else "view_columns",
+        ) from None
+    except asyncpg.PostgresError as exc:
+        raise ViewError(
+            f"{view.origin}: the {view.name} view does not run: {exc.message}", view=view.name
+        ) from None
+    attributes = statement.get_attributes()
+    oids = [attribute.type.oid for attribute in attributes]
+    rows = await conn.fetch("SELECT oid, format_type(oid, NULL) FROM unnest($1::oid[]) oid", oids)
+    names: dict[int, str] = {row[0]: row[1] for row in rows}
+    return Shape(view, {attribute.name: names[attribute.type.oid] for attribute in attributes})
+
+
+def require(
+    shapes: Iterable[Shape], contract: Mapping[str, tuple[tuple[str, ...], tuple[str, ...]]]
+) -> None:
+    """Raise SchemaMismatch naming every required column missing from every view."""
+    problems = []
+    names = []
+    for shape in shapes:
+        names.append(shape.view.name)
+        required, _ = contract[shape.view.name]
+        missing = [column for column in required if column not in shape.types]
+        if missing:
+            problems.append(
+                f"{shape.view.name} view ({shape.view.origin}) lacks column(s) {', '.join(missing)}"
+            )
+    if problems:
+        raise SchemaMismatch("; ".join(problems), view=",".join(names))

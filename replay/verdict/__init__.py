@@ -1,0 +1,1 @@
+"""Deciding what changed: text comparison, checks, the verdict policy, the gate and statistics."""
