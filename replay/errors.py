@@ -20,11 +20,36 @@ can carry a user name or part of a secret.
 
 from __future__ import annotations
 
+from enum import IntEnum
+
+
+class ExitCode(IntEnum):
+    """What `replay` exits with.
+
+    When several apply, the first of USAGE, BLOCKED, INTERRUPTED, EMPTY, GATE_FAILED wins: a wrong
+    flag outranks everything it could have caused.
+    """
+
+    OK = 0
+    """The run finished and the gate passed, or a dry run succeeded."""
+    GATE_FAILED = 1
+    """Regressions, an error or invalid rate over its limit, the budget exhausted."""
+    USAGE = 2
+    """A flag, file or configuration value is wrong."""
+    BLOCKED = 3
+    """The database, a view, the model endpoint or the artifact directory stops the run."""
+    EMPTY = 4
+    """Nothing was selected (0 with `--allow-empty`)."""
+    BUG = 70
+    """A bug in the tool; its traceback is kept."""
+    INTERRUPTED = 130
+    """Ctrl-C or SIGTERM; the artifact holds every finished case."""
+
 
 class ReplayError(Exception):
     """Base of every error this tool raises on purpose."""
 
-    exit_code: int = 70
+    exit_code: ExitCode = ExitCode.BUG
 
     def __init__(self, message: str) -> None:
         super().__init__(message)
@@ -37,7 +62,7 @@ class ReplayError(Exception):
 class UsageError(ReplayError):
     """A flag, file or configuration value is wrong; the message names it and the expected form."""
 
-    exit_code = 2
+    exit_code = ExitCode.USAGE
 
 
 class ViewError(UsageError):
@@ -56,7 +81,7 @@ class BlockedError(ReplayError):
         code: a stable machine-readable cause, e.g. ``db_unreachable``.
     """
 
-    exit_code = 3
+    exit_code = ExitCode.BLOCKED
 
     def __init__(self, message: str, *, check: str, code: str) -> None:
         super().__init__(message)
@@ -93,7 +118,7 @@ class AttemptFailed(Exception):
     status, never `str()` of the underlying error (an authentication error can echo a key).
 
     Attributes:
-        error_class: one of DESIGN §8's classes (`model_rate_limit`, `model_timeout`, …).
+        error_class: one of the error classes of `models.ErrorClass` (`model_rate_limit`, `model_timeout`, …).
         retryable: whether another attempt may succeed.
         retry_after_s: the server's Retry-After, when it sent one.
         status: the HTTP status, when there was a response.

@@ -1,4 +1,4 @@
-"""Measure the numbers DESIGN.md §12 sets targets for, and print them beside the targets.
+"""Measure the numbers docs/architecture.md sets targets for, and print them beside them.
 
 Selection and dry run on a 200,000-message fixture database; the live runner against the local
 model server (its own process, fixed latency) next to a bare AsyncOpenAI loop in the same
@@ -219,7 +219,7 @@ def _measure(server: pg.EmbeddedPostgres) -> int:
         print(f"database {name}: {messages:,} messages")
     url, client = urls[SELECTION_DB[0]], clients[SELECTION_DB[0]]
 
-    print("\nselection and dry run (DESIGN §12)")
+    print("\nselection and dry run (performance targets)")
     best = min(anyio.run(_selection_seconds, url, client)[0] for _ in range(3))
     _, cases, thread = anyio.run(_selection_seconds, url, client)
     print(
@@ -249,7 +249,7 @@ def _measure(server: pg.EmbeddedPostgres) -> int:
         f"(target < 3 s: {_verdict(wall < 3)})"
     )
 
-    print("\nsignals over a million jobs (DESIGN §12)")
+    print("\nsignals over a million jobs (performance targets)")
     pg.create_database(server.uri, SIGNALS_DB)
     signals_url = pg.database_uri(server.uri, SIGNALS_DB)
     anyio.run(_signals_fixtures, signals_url)

@@ -1,5 +1,4 @@
-"""The command line's surface is a contract: every command keeps its options, and the artifact
-schema changes only with a new schema version.
+"""The command line's surface is a contract: options and the artifact schema change on purpose.
 
 The golden files under `tests/golden/` are the surface as released. A change that adds, renames
 or drops an option, or changes the artifact schema, updates them in the same commit, on purpose.

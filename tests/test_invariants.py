@@ -329,7 +329,7 @@ def test_is_opt_out_agrees_with_the_corpus() -> None:
 
 
 def test_codes_are_the_designed_ones() -> None:
-    """The codes are those of DESIGN §7, each with a severity."""
+    """The documented check codes, each with a severity."""
     assert set(invariants.SEVERITY) == set(CODES) and len(CODES) == 8
 
 

@@ -19,7 +19,7 @@ from typer.core import TyperGroup
 
 from replay import __version__
 from replay.cli import compare, data, nightly, run, signals
-from replay.errors import ReplayError
+from replay.errors import ExitCode, ReplayError
 
 
 class _RunByDefault(TyperGroup):
@@ -94,13 +94,13 @@ def main(argv: list[str] | None = None) -> None:
         code: Any = cli(args=args, prog_name="replay", standalone_mode=False)
     except click_errors.NoArgsIsHelpError as exc:
         print(exc.ctx.get_help() if exc.ctx else "usage: replay COMMAND", file=sys.stderr)
-        code = 2
+        code = ExitCode.USAGE
     except click_errors.UsageError as exc:
         print(f"replay: {exc.format_message()}", file=sys.stderr)
-        code = 2
+        code = ExitCode.USAGE
     except (typer.Abort, KeyboardInterrupt):
         print("replay: interrupted", file=sys.stderr)
-        code = 130
+        code = ExitCode.INTERRUPTED
     except ReplayError as exc:
         print(f"replay: {exc.message}", file=sys.stderr)
         code = exc.exit_code
@@ -113,5 +113,5 @@ def main(argv: list[str] | None = None) -> None:
             "replay: internal error (a bug in replay; the traceback above helps fix it)",
             file=sys.stderr,
         )
-        code = 70
+        code = ExitCode.BUG
     sys.exit(code if isinstance(code, int) else 0)

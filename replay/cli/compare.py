@@ -29,7 +29,7 @@ from replay.config import defaults as constants
 from replay.config import resolve as options
 from replay.config import settings
 from replay.config.models import CompareConfig, GateConfig
-from replay.errors import UsageError
+from replay.errors import ExitCode, UsageError
 from replay.models import Gate, Summary
 from replay.ops import compare as comparing
 from replay.report import html, trend
@@ -83,7 +83,7 @@ def report_command(
     if target is not None and target.exists() and target.suffix.lower() not in (".html", ".htm"):
         raise UsageError(f"--out {out!r} exists and is not an HTML file; name a new .html file")
     print(html.write_report(Path(artifact), target))
-    return 0
+    return ExitCode.OK
 
 
 def rejudge_command(
@@ -183,4 +183,4 @@ def history_command(
         with artifacts.atomic(page) as handle:
             handle.write(trend.render_html(rows, title=title).encode())
         print(f"page: {page}")
-    return 0
+    return ExitCode.OK

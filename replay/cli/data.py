@@ -13,7 +13,7 @@ from replay.cli.flags import ArtifactsDir, ConfigFile, DatabaseUrl, SourceSql, T
 from replay.config import defaults as constants
 from replay.config import resolve as options
 from replay.config import settings
-from replay.errors import UsageError
+from replay.errors import ExitCode, UsageError
 from replay.models import RunArtifact
 from replay.report import text as report
 from replay.run import app
@@ -29,7 +29,7 @@ def clients_command(
     toml = settings.load_toml(config)
     rows = anyio.run(app.clients, options.database(toml, database_url, source_sql, thread_sql))
     print(report.clients_text(rows))
-    return 0
+    return ExitCode.OK
 
 
 def preflight_command(
@@ -90,7 +90,7 @@ def fixtures_command(
         )
     )
     print(report.fixtures_text(summary))
-    return 0
+    return ExitCode.OK
 
 
 def stub_model_command(ctx: typer.Context) -> int:
@@ -104,4 +104,4 @@ def schema_command() -> int:
     """Print the JSON Schema of run artifacts."""
     schema = RunArtifact.model_json_schema()
     print(orjson.dumps(schema, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS).decode())
-    return 0
+    return ExitCode.OK

@@ -15,7 +15,7 @@ from replay.config import defaults as constants
 from replay.config import resolve as options
 from replay.config import settings, sqlcheck
 from replay.config.models import CanaryThresholds, SignalsConfig
-from replay.errors import UsageError
+from replay.errors import ExitCode, UsageError
 from replay.models import SignalsArtifact
 from replay.ops import rollout
 from replay.report import text as report
@@ -139,7 +139,7 @@ def signals_command(
     )  # fmt: skip
     artifact, path = anyio.run(lambda: rollout.signals(signals_config, check=False))
     _print_signals(form, artifact, path)
-    return 0
+    return ExitCode.OK
 
 
 def canary_check_command(

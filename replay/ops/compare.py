@@ -9,6 +9,7 @@ from pathlib import Path
 from replay import __version__
 from replay.artifacts import store as artifacts
 from replay.config.models import CompareConfig
+from replay.errors import ExitCode
 from replay.models import CaseResult, CompareArtifact
 from replay.verdict import gate, stats
 from replay.verdict import pairing as baseline
@@ -49,7 +50,7 @@ def compare_runs(old: Path, new: Path, config: CompareConfig) -> tuple[CompareAr
         run_id=f"{artifacts.stamp(created)}-{uuid.uuid4().hex[:6]}",
         created_at=created,
         tool_version=__version__,
-        exit_code=0 if result.passed else 1,
+        exit_code=ExitCode.OK if result.passed else ExitCode.GATE_FAILED,
         report=report,
         gate=result,
     )

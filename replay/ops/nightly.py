@@ -25,7 +25,7 @@ from replay.artifacts import store as artifacts
 from replay.config import defaults as constants
 from replay.config import resolve as options
 from replay.config import settings
-from replay.errors import BlockedError, ReplayError
+from replay.errors import BlockedError, ExitCode, ReplayError
 from replay.run import app
 from replay.run.session import Outcome
 from replay.verdict import pairing as baseline
@@ -41,7 +41,7 @@ class ClientNight:
     client_id: str
     status: str
     """`passed`, `failed` (its gate), or `blocked` (it could not run)."""
-    exit_code: int
+    exit_code: ExitCode
     message: str | None = None
     artifact: Path | None = None
     report: Path | None = None
@@ -68,15 +68,15 @@ class Night:
     """The Markdown summary; the HTML index and JSON lie beside it."""
 
     @property
-    def exit_code(self) -> int:
-        """130 when interrupted, else 1 when a gate failed, else 3 when blocked, else 0."""
+    def exit_code(self) -> ExitCode:
+        """Interrupted, else a failed gate, else blocked, else OK."""
         if self.interrupted:
-            return 130
+            return ExitCode.INTERRUPTED
         if any(client.status == "failed" for client in self.clients):
-            return 1
+            return ExitCode.GATE_FAILED
         if any(client.status == "blocked" for client in self.clients):
-            return 3
-        return 0
+            return ExitCode.BLOCKED
+        return ExitCode.OK
 
 
 async def run(
@@ -94,7 +94,7 @@ async def run(
     for client in spec.clients:
         result = await _client(toml, client, folder, manifests, refresh=refresh_manifests)
         night.clients.append(result)
-        if result.exit_code == 130:
+        if result.exit_code == ExitCode.INTERRUPTED:
             night.interrupted = True  # the run was stopped by a signal: so is the night
             break
     folder.mkdir(parents=True, exist_ok=True)
@@ -123,7 +123,7 @@ async def _client(
             fresh = options.run_config(_flags(toml, client, url, folder, limit=client.limit))
             if not await app.freeze(fresh.model_copy(update={"dry_run": True}), manifest):
                 message = f"client {name!r}: nothing to pin (no job matches); no manifest written"
-                return ClientNight(name, "blocked", 4, message=message)
+                return ClientNight(name, "blocked", ExitCode.EMPTY, message=message)
         flags = _flags(toml, client, url, folder, manifest=manifest)
         config = options.run_config(flags)
         earlier = baseline.latest(folder, config.selection.client_id, config.request.pipeline, None)
@@ -134,7 +134,7 @@ async def _client(
         return ClientNight(name, "blocked", exc.exit_code, message=exc.message, manifest=manifest)
     except OSError as exc:
         message = f"client {name!r}: cannot write {exc.filename or 'a file'}: {exc.strerror}"
-        return ClientNight(name, "blocked", 3, message=message, manifest=manifest)
+        return ClientNight(name, "blocked", ExitCode.BLOCKED, message=message, manifest=manifest)
     return _night_of(name, outcome, manifest, earlier)
 
 

@@ -11,10 +11,18 @@ import anyio
 from replay import __version__
 from replay.artifacts import store as artifacts
 from replay.config.models import SignalsConfig
+from replay.errors import ExitCode
 from replay.models import SignalsArtifact
 from replay.ops import canary
 from replay.ops import signals as job_signals
 from replay.source.db import connect
+
+_EXIT = {
+    "continue": ExitCode.OK,
+    "stop": ExitCode.GATE_FAILED,
+    "insufficient": ExitCode.EMPTY,
+}
+"""What a canary decision exits with: stop is a failed gate, too little data is nothing to judge."""
 
 
 async def signals(config: SignalsConfig, *, check: bool) -> tuple[SignalsArtifact, Path]:
@@ -39,7 +47,7 @@ async def signals(config: SignalsConfig, *, check: bool) -> tuple[SignalsArtifac
                 conn, shapes, config, config.start - span, config.start
             )
     decision = canary.decide(current, previous, config.thresholds, config.stage) if check else None
-    exit_code = {"continue": 0, "stop": 1, "insufficient": 4}[decision.action] if decision else 0
+    exit_code = _EXIT[decision.action] if decision else ExitCode.OK
     artifact = SignalsArtifact(
         run_id=f"{artifacts.stamp(created)}-{uuid.uuid4().hex[:6]}",
         created_at=created,

@@ -29,7 +29,7 @@ from replay.config.models import (
     RunConfig,
     describe_dsn,
 )
-from replay.errors import BlockedError, UsageError
+from replay.errors import BlockedError, ExitCode, UsageError
 from replay.models import (
     PreflightEntry,
 )
@@ -212,11 +212,15 @@ async def run(config: RunConfig, progress: Progress | None = None) -> Outcome:
         try:
             artifacts.ensure_writable(target.parent)
         except BlockedError as exc:
-            return Outcome(exit_code=3, message=exc.message, preflight=[preflight.failed(exc)])
+            return Outcome(
+                exit_code=ExitCode.BLOCKED, message=exc.message, preflight=[preflight.failed(exc)]
+            )
         state.preflight.append(preflight.passed("artifact_dir", f"{target.parent} is writable"))
         outcome = await _interruptible(state, lambda: _execute(state, config))
         if outcome is None:
-            outcome = await state.finish("interrupted", 130, "interrupted before the run finished")
+            outcome = await state.finish(
+                "interrupted", ExitCode.INTERRUPTED, "interrupted before the run finished"
+            )
         if config.report:
             await anyio.to_thread.run_sync(publish, outcome)
         return outcome
@@ -269,7 +273,7 @@ async def _execute(state: Session, config: RunConfig) -> Outcome:
             return await state.execute(conn)
     except BlockedError as exc:
         state.preflight.append(preflight.failed(exc))
-        return await state.finish("blocked", 3, exc.message)
+        return await state.finish("blocked", ExitCode.BLOCKED, exc.message)
 
 
 async def _interruptible(state: Session, body: Callable[[], Awaitable[Outcome]]) -> Outcome | None:
@@ -384,7 +388,8 @@ async def check(database: DatabaseConfig, artifacts_dir: Path, client_id: str | 
         entries.append(preflight.failed(exc))
     blocked = any(not entry.ok and entry.check != "client" for entry in entries)
     unknown = any(not entry.ok and entry.check == "client" for entry in entries)
-    return Outcome(exit_code=3 if blocked else 4 if unknown else 0, preflight=entries)
+    code = ExitCode.BLOCKED if blocked else ExitCode.EMPTY if unknown else ExitCode.OK
+    return Outcome(exit_code=code, preflight=entries)
 
 
 async def install_fixtures(

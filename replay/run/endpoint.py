@@ -1,4 +1,4 @@
-"""Failures of an OpenAI-compatible endpoint, classified the way DESIGN §8 says.
+"""Failures of an OpenAI-compatible endpoint, classified into the run's error classes.
 
 Shared by the `openai` and `http` pipelines and the judge, so a 429 means the same everywhere.
 Classes come from exception types and status codes, never from message text; messages are
@@ -54,7 +54,7 @@ def _dropped(exc: BaseException) -> bool:
 def status_failure(
     status: int, retry_after: str | None, what: str = "the model endpoint"
 ) -> AttemptFailed:
-    """Classify an HTTP error status the way DESIGN §8 does (429, 5xx retryable; other 4xx not)."""
+    """Classify an HTTP error status (429 and 5xx are retryable; other 4xx are not)."""
     if status == 429:
         return AttemptFailed(
             "model_rate_limit",

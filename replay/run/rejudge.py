@@ -19,7 +19,7 @@ from pydantic import ValidationError
 from replay import __version__
 from replay.artifacts import store as artifacts
 from replay.config.models import GateConfig
-from replay.errors import UsageError
+from replay.errors import ExitCode, UsageError
 from replay.models import CaseResult, JudgeContext, Judgement
 from replay.run import judge as judging
 from replay.run.tally import Tally
@@ -36,7 +36,7 @@ async def rejudge(
     *,
     target: Path,
     thresholds: GateConfig,
-) -> tuple[dict[str, Any], int]:
+) -> tuple[dict[str, Any], ExitCode]:
     """Judge every case of `old` that has two drafts and a stored context; write the new run.
 
     Returns:
@@ -96,7 +96,7 @@ async def rejudge(
         max_invalid_rate=thresholds.max_invalid_rate,
         enforced=thresholds.enforced,
     )
-    exit_code = 0 if verdict_gate.passed else 1
+    exit_code = ExitCode.OK if verdict_gate.passed else ExitCode.GATE_FAILED
     created = datetime.now(UTC)
     config = dict(old.get("config") or {})
     config["judge"] = {"model": judge.model, "rejudged_from": name}

@@ -20,7 +20,7 @@ import orjson
 from replay import __version__
 from replay.artifacts import store as artifacts
 from replay.config.models import RunConfig
-from replay.errors import ReplayError
+from replay.errors import ExitCode, ReplayError
 from replay.models import (
     SCHEMA_VERSION,
     BaselineReport,
@@ -53,7 +53,7 @@ if TYPE_CHECKING:
 class Outcome:
     """What a command did, for the CLI to report."""
 
-    exit_code: int
+    exit_code: ExitCode
     artifact: Path | None = None
     status: RunStatus | None = None
     summary: Summary | None = None
@@ -186,7 +186,7 @@ class Session:
                 if known is False
                 else "no case matched the selection"
             )
-            code = 0 if config.selection.allow_empty else 4
+            code = ExitCode.OK if config.selection.allow_empty else ExitCode.EMPTY
             return await self.finish("empty", code, None if code == 0 else reason)
         header = self._header(plan)
         if self.resumed is None:
@@ -203,7 +203,7 @@ class Session:
         if self.pipeline is None:
             await self._dry(cases)
             self.selection = self._selection(plan)
-            return await self.finish("complete", 0, None)
+            return await self.finish("complete", ExitCode.OK, None)
         runner = await self._live(self.pipeline, cases, total=len(plan.case_ids) * config.repeats)
         self.selection = self._selection(plan)
         if self.repeats is not None:
@@ -222,11 +222,15 @@ class Session:
         )
         if runner.interrupted:
             return await self.finish(
-                "interrupted", 130, "interrupted; the artifact has every finished case"
+                "interrupted",
+                ExitCode.INTERRUPTED,
+                "interrupted; the artifact has every finished case",
             )
         if not self.gate.passed:
-            return await self.finish("complete", 1, _gate_message(self.gate, runner.budget))
-        return await self.finish("complete", 0, None)
+            return await self.finish(
+                "complete", ExitCode.GATE_FAILED, _gate_message(self.gate, runner.budget)
+            )
+        return await self.finish("complete", ExitCode.OK, None)
 
     # --- dry ---
 
@@ -383,7 +387,7 @@ class Session:
             "parts": [part.model_dump(mode="json") for part in self.parts],
         }
 
-    async def finish(self, status: RunStatus, exit_code: int, message: str | None) -> Outcome:
+    async def finish(self, status: RunStatus, exit_code: ExitCode, message: str | None) -> Outcome:
         """Write the artifact atomically from the partial log and say how the run ended."""
         finished = datetime.now(UTC)
         before = len(self.resumed.results) if self.resumed else 0

@@ -6,7 +6,7 @@ settings (every JSON value, recursively). Values are compared normalized (`$1,20
 `(555) 010-2030` = `+1 555 010 2030`), so a fact restated in another format is still supported.
 
 Each violation carries a `key` that names it across drafts: the original and the new draft are
-checked alike, and only a critical violation the original lacks is a regression (DESIGN §7).
+checked alike, and only a critical violation the original lacks is a regression.
 """
 
 from __future__ import annotations
