@@ -118,7 +118,7 @@ class AttemptFailed(Exception):
     status, never `str()` of the underlying error (an authentication error can echo a key).
 
     Attributes:
-        error_class: one of the error classes of `models.ErrorClass` (`model_rate_limit`, `model_timeout`, …).
+        error_class: one of `models.ErrorClass` (`model_rate_limit`, `model_timeout`, …).
         retryable: whether another attempt may succeed.
         retry_after_s: the server's Retry-After, when it sent one.
         status: the HTTP status, when there was a response.
