@@ -24,8 +24,9 @@ import openai
 import orjson
 from pydantic import SecretStr
 
+from replay.config.file import LoadedToml, TomlConfig
 from replay.config.models import DatabaseConfig, SelectionConfig
-from replay.config.settings import LoadedToml, TomlConfig, views
+from replay.config.views import views
 from replay.devtools import generator, pg, stub_model
 from replay.source import db
 from replay.source import selection as source

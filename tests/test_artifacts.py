@@ -10,6 +10,7 @@ import orjson
 import pytest
 
 from replay.artifacts import store as artifacts
+from replay.artifacts.load import load_run
 from replay.errors import ArtifactDirUnwritable, UsageError
 from replay.models import CaseResult, InputSummary
 
@@ -97,4 +98,4 @@ def test_read_rejects_non_json(tmp_path: Path) -> None:
     path = tmp_path / "x.json"
     path.write_text("not json")
     with pytest.raises(UsageError, match="is not JSON; expected a run artifact"):
-        artifacts.read(path)
+        load_run(path)

@@ -58,7 +58,7 @@ class Opened:
 @pytest.fixture
 def report(browser: Browser, tmp_path: Path) -> Iterator[Opened]:
     """The hostile artifact's report, written by `write_report` and opened from disk."""
-    artifact = hostile_artifact()
+    artifact = hostile_artifact().model_dump(mode="json")
     source = tmp_path / "run-2026-11-20T09-30-00-000Z.json"
     source.write_bytes(orjson.dumps(artifact))
     url = write_report(source).as_uri()
@@ -192,7 +192,7 @@ def screenshot(browser: Browser, html: Path, png: Path) -> None:
 def test_screenshot_helper(browser: Browser, tmp_path: Path) -> None:
     """The README screenshot helper writes a 1280×900 PNG."""
     source = tmp_path / "run.json"
-    source.write_bytes(orjson.dumps(hostile_artifact()))
+    source.write_text(hostile_artifact().model_dump_json())
     png = tmp_path / "report.png"
     screenshot(browser, write_report(source), png)
     header = png.read_bytes()[:24]

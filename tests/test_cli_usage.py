@@ -31,7 +31,7 @@ CLIENT = "00000000-0000-4000-8000-000000000000"
         ),
         pytest.param(
             ["--from", "2026-11-02", "--to", "2026-11-01"],
-            "--from '2026-11-02' must be before --to '2026-11-01'",
+            "--from '2026-11-02T00:00:00+00:00' must be before --to '2026-11-01T00:00:00+00:00'",
             id="from-after-to",
         ),
         pytest.param(
@@ -203,11 +203,13 @@ def test_existing_out(capsys: pytest.CaptureFixture[str], workdir: Path) -> None
     [
         pytest.param("[selection\nlimit = 3", "replay.toml is not valid TOML: ", id="syntax"),
         pytest.param(
-            "[selection]\nlimitt = 3", "replay.toml: [selection.limitt] extra inputs", id="typo"
+            "[selection]\nlimitt = 3",
+            "replay.toml [selection] limitt is not a known key",
+            id="typo",
         ),
         pytest.param(
             "[selection]\nlimit = 0",
-            "replay.toml: [selection.limit] input should be greater than 0, got 0",
+            "replay.toml [selection] limit must be a positive integer, got 0",
             id="value",
         ),
     ],

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from replay.config.models import describe_dsn
+from replay.config.secrets import describe_dsn
 
 
 @pytest.mark.parametrize(

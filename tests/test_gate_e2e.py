@@ -305,7 +305,10 @@ def test_an_unknown_check_in_replay_toml_exits_2(
     (workdir / "replay.toml").write_text('[invariants]\ndisabled = ["unsuported_price"]\n')
     result = run_cli(capsys, "--client-id", "c", "--database-url", "postgresql:///x")
     assert result.code == 2
-    assert result.err.startswith("replay: replay.toml: [invariants.disabled.0] input should be ")
+    assert result.err.startswith(
+        "replay: replay.toml [invariants] disabled[0] must be one of empty_draft, "
+    )
+    assert result.err.endswith(", got 'unsuported_price'\n")
 
 
 def test_junit_xml_has_one_test_case_per_case(
@@ -347,16 +350,22 @@ def test_junit_escapes_what_strangers_wrote(tmp_path: Path) -> None:
     """Message text with markup and control characters still yields well-formed XML."""
     from xml.etree import ElementTree
 
+    from replay.models import RunArtifact
     from replay.report import junit
 
-    artifact = {"cases": [{
-        "case_id": 'x"><script>alert(1)</script>', "verdict": "regressed",
-        "reasons": ['new unsupported_link: "><img src=x onerror=alert(1)>'],
-        "input": {"channel": "sms"},
-        "invariants": {"new": [{"code": "unsupported_link", "severity": "critical",
-                                "evidence": "<b>&amp;</b>", "detail": "not in the context"}]},
-        "outcome": {"text": "Hi <script>alert('x')</script> & bye"},
-    }]}  # fmt: skip
+    artifact = RunArtifact.model_validate({
+        "run_id": "r", "created_at": "2026-11-26T19:00:00Z", "tool_version": "0", "mode": "live",
+        "status": "complete", "exit_code": 1, "config": {},
+        "cases": [{
+            "case_id": 'x"><script>alert(1)</script>', "verdict": "regressed",
+            "reasons": ['new unsupported_link: "><img src=x onerror=alert(1)>'],
+            "input": {"channel": "sms"},
+            "invariants": {"new": [{"code": "unsupported_link", "severity": "critical",
+                                    "evidence": "<b>&amp;</b>", "key": "<b>&amp;</b>",
+                                    "detail": "not in the context"}]},
+            "outcome": {"text": "Hi <script>alert('x')</script> & bye"},
+        }],
+    })  # fmt: skip
     xml = junit.render(artifact)
     root = ElementTree.fromstring(xml.split("\n", 1)[1])
     failure = root.find("./testsuite/testcase/failure")

@@ -18,7 +18,7 @@ from replay.devtools.drafting import INTENTS, detect_intent, production_request,
 from replay.devtools.generator import END, FixtureSummary
 from replay.errors import UsageError
 
-SQL = Path(replay.__file__).parent / "source" / "sql"
+SQL = Path(replay.__file__).parent / "config" / "sql"
 RECENT_SUCCEEDED = (
     "SELECT id::text FROM draft_jobs WHERE client_id = $1::uuid AND status = 'succeeded'"
     " AND job_type = 'reply_draft' ORDER BY enqueued_at DESC, id LIMIT 20"
@@ -243,9 +243,9 @@ async def test_pending_and_running_jobs_are_each_clients_newest(
 
 async def test_timestamps_span_sixty_days_ending_at_end(fixture_conn: asyncpg.Connection) -> None:
     """Jobs spread over about 60 days, and nothing happens after END."""
-    first, last = await fixture_conn.fetchrow(
-        "SELECT min(enqueued_at), max(enqueued_at) FROM draft_jobs"
-    )
+    span = await fixture_conn.fetchrow("SELECT min(enqueued_at), max(enqueued_at) FROM draft_jobs")
+    assert span is not None
+    first, last = span
     assert last <= END and (END - first).days in range(55, 62)
     latest = await fixture_conn.fetchval("SELECT max(sent_at) FROM messages")
     assert latest <= END and latest.tzinfo is not None

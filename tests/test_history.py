@@ -11,6 +11,7 @@ import orjson
 import pytest
 
 from replay.artifacts import history
+from replay.artifacts.load import load_run
 from replay.models import Gate, RunArtifact, Selection, Summary
 from replay.report import trend
 
@@ -73,7 +74,7 @@ def save(directory: Path, run: RunArtifact) -> Path:
 def index_entry(directory: Path, run: RunArtifact) -> dict[str, Any]:
     """Save the artifact and return its index line."""
     path = save(directory, run)
-    return history.entry_of(orjson.loads(path.read_bytes()), path)
+    return history.entry_of(load_run(path), path)
 
 
 def lines(directory: Path) -> list[bytes]:
@@ -115,7 +116,15 @@ def test_entry_of_dry_run_has_no_rates(tmp_path: Path) -> None:
 
 def test_entry_of_old_artifact_without_identity_or_summary(tmp_path: Path) -> None:
     """An artifact from before `identity` (or a blocked one) still gives a line of Nones."""
-    data = {"kind": "run", "created_at": "2026-11-26T20:07:29.819Z", "config": {}, "cases": []}
+    data = RunArtifact(
+        run_id="x",
+        created_at=START,
+        tool_version="0.1.0",
+        mode="live",
+        status="blocked",
+        exit_code=3,
+        config={},
+    )
     entry = history.entry_of(data, tmp_path / "run-x.json")
     assert (entry["client_id"], entry["pipeline"], entry["model"]) == (None, None, None)
     assert (entry["cases"], entry["by_verdict"], entry["regressed"]) == (0, {}, None)

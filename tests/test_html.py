@@ -46,6 +46,8 @@ from replay.models import (
     Violation,
 )
 from replay.report.html import REPORT_DETAIL_LIMIT, render_run, write_report
+from replay.report.wordmarks import side_by_side
+from replay.verdict import textdiff
 
 HOSTILE = '<script>alert(1)</script>"><img src=x onerror=alert(1)>'
 ESCAPED = "&lt;script&gt;alert(1)&lt;/script&gt;&quot;&gt;&lt;img src=x onerror=alert(1)&gt;"
@@ -154,8 +156,8 @@ def make_case(index: int, verdict: str, channel: str = "email") -> CaseResult:
     )
 
 
-def make_artifact(cases: list[CaseResult], **extra: Any) -> dict[str, Any]:
-    """A live run artifact around `cases`, as the parsed JSON a report is rendered from."""
+def make_artifact(cases: list[CaseResult], **extra: Any) -> RunArtifact:
+    """A live run artifact around `cases`, as the report is rendered from."""
     counts = Counter(case.verdict for case in cases)
     regressed = [case.case_id for case in cases if case.verdict == "regressed"]
     artifact = RunArtifact(
@@ -200,8 +202,7 @@ def make_artifact(cases: list[CaseResult], **extra: Any) -> dict[str, Any]:
         ),
         **extra,
     )
-    data: dict[str, Any] = artifact.model_dump(mode="json")
-    return data
+    return artifact
 
 
 def mixed_cases() -> list[CaseResult]:
@@ -220,7 +221,7 @@ def mixed_cases() -> list[CaseResult]:
     return [make_case(index, verdict, channel) for index, (verdict, channel) in enumerate(plan)]
 
 
-def hostile_artifact() -> dict[str, Any]:
+def hostile_artifact() -> RunArtifact:
     """A live run with a baseline and a noise section, every stranger's field hostile."""
     baseline = BaselineReport(
         baseline="old.json",
@@ -322,12 +323,26 @@ def test_drafts_show_a_word_diff_and_marked_evidence() -> None:
     assert "<ins>Hey</ins>" in page
 
 
+def test_marked_words_are_the_artifacts_diff_spans() -> None:
+    """The words the page strikes and adds are those of the artifact's `diff`: one engine."""
+    original = "Hi Sam, thanks for asking about the starter plan. It is $99 a month. Best, Mia"
+    new = "Hey Sam! The starter plan costs $99 per month, setup included. Cheers, Mia"
+    spans, left_out = textdiff.word_diff(original, new)
+    marks = side_by_side(original, new, [])
+    struck = " ".join(re.findall(r"<del>(.*?)</del>", marks.original)).split()
+    added = " ".join(re.findall(r"<ins>(.*?)</ins>", marks.new)).split()
+    assert left_out == 0
+    assert struck == [word for span in spans if span.op == "delete" for word in span.text.split()]
+    assert added == [word for span in spans if span.op == "insert" for word in span.text.split()]
+
+
 def test_header_counts_equal_the_artifacts() -> None:
     """Each verdict count shown in the header is the artifact's summary count."""
     artifact = hostile_artifact()
     page = render_run(artifact)
     shown = dict(re.findall(r'data-testid="count-(\w+)">(\d+)<', page))
-    assert {k: int(v) for k, v in shown.items()} == artifact["summary"]["by_verdict"]
+    assert artifact.summary is not None
+    assert {k: int(v) for k, v in shown.items()} == artifact.summary.by_verdict
     assert 'data-testid="cases">9<' in page
 
 
@@ -404,8 +419,7 @@ def test_dry_run_renders_its_plan() -> None:
         estimated_cost_usd=0.0001,
     )
     case = make_case(0, "selected").model_copy(update={"plan": plan, "attempts": []})
-    artifact = make_artifact([case])
-    artifact.update(mode="dry", gate=None)
+    artifact = make_artifact([case]).model_copy(update={"mode": "dry", "gate": None})
     page = render_run(artifact)
     assert 'data-testid="count-selected">1<' in page
     assert "Request plan" in page and "no new draft (selected)" in page
@@ -425,23 +439,30 @@ def test_blocked_run_shows_its_preflight() -> None:
         preflight=[
             PreflightEntry(check="database", ok=False, code="db_unreachable", message=PAYLOAD)
         ],
-    ).model_dump(mode="json")
+    )
     page = render_run(artifact)
     assert "db_unreachable" in page and ESCAPED in page
     assert page.index('data-testid="preflight"') < page.index('data-testid="no-cases"')
     assert "No gate" in page
 
 
-def test_older_artifact_without_optional_keys() -> None:
-    """An artifact missing every optional key, nested ones too, still renders."""
-    artifact = {
-        "run_id": "old",
-        "cases": [
-            {"case_id": "a", "verdict": "changed"},
-            {"case_id": "b", "verdict": "regressed", "outcome": {"text": "x"}, "original": None},
+def test_artifact_without_optional_parts() -> None:
+    """An artifact with only its required fields, in its cases too, still renders."""
+    artifact = RunArtifact(
+        run_id="old",
+        created_at=T0,
+        tool_version="0.1.0",
+        mode="live",
+        status="complete",
+        exit_code=0,
+        config={},
+        cases=[
+            CaseResult(case_id="a", verdict="changed", input=InputSummary()),
+            CaseResult(
+                case_id="b", verdict="regressed", input=InputSummary(), outcome=Outcome(text="x")
+            ),
         ],
-        "summary": None,
-    }
+    )
     page = render_run(artifact)
     assert 'data-testid="count-changed">1<' in page and "no original draft" in page
 
@@ -449,7 +470,7 @@ def test_older_artifact_without_optional_keys() -> None:
 def test_write_report_beside_the_artifact(tmp_path: Path) -> None:
     """The report is written next to the artifact with the same stem, or to --out."""
     source = tmp_path / "run-2026-11-20T09-30-00-000Z.json"
-    source.write_bytes(orjson.dumps(hostile_artifact()))
+    source.write_text(hostile_artifact().model_dump_json())
     assert write_report(source) == tmp_path / "run-2026-11-20T09-30-00-000Z.html"
     assert ESCAPED in source.with_suffix(".html").read_text()
     out = tmp_path / "elsewhere" / "report.html"

@@ -110,9 +110,12 @@ def test_repeats_decide_by_majority_and_list_flaky_cases(
     (entry,) = [
         orjson.loads(line) for line in (ARTIFACTS / "history.jsonl").read_bytes().splitlines()
     ]
-    by_case = artifact["summary"]["by_case_verdict"]
-    assert by_case == dict(sorted(Counter(item["verdict"] for item in noise["per_case"]).items()))
-    assert by_case.get("regressed") == len(majority_regressed) and sum(by_case.values()) == 12
+    by_case_verdict = artifact["summary"]["by_case_verdict"]
+    assert by_case_verdict == dict(
+        sorted(Counter(item["verdict"] for item in noise["per_case"]).items())
+    )
+    assert by_case_verdict.get("regressed") == len(majority_regressed)
+    assert sum(by_case_verdict.values()) == 12
     assert entry["cases"] == 12, "the history counts cases, not their 36 results"
     assert entry["regressed"] == len(majority_regressed)
 

@@ -2,28 +2,24 @@
 
 from __future__ import annotations
 
-import dataclasses
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from replay.config.resolve import RunFlags, run_config
+from replay.config.file import load_toml
+from replay.config.models import RunConfig
+from replay.config.resolve import RunFlags
+from replay.config.resolve import run_config as resolve_run_config
 
 
 def _flags(**given: Any) -> RunFlags:
-    names = [field.name for field in dataclasses.fields(RunFlags)]
-    values: dict[str, Any] = dict.fromkeys(names)
-    values |= {
-        "dry_run": False,
-        "allow_empty": False,
-        "show_sql": False,
-        "quiet": False,
-        "retry_errors": False,
-        "no_gate": False,
-    }
-    values |= {"client_id": "c1", "database_url": "postgresql://u:p@h/db"}
-    return RunFlags(**(values | given))
+    return RunFlags(**({"client_id": "c1", "database_url": "postgresql://u:p@h/db"} | given))
+
+
+def run_config(flags: RunFlags) -> RunConfig:
+    """Resolve `flags` with the working directory's replay.toml, as the CLI does."""
+    return resolve_run_config(flags, load_toml(None))
 
 
 def test_zero_rates_in_replay_toml_are_kept(workdir: Path) -> None:
@@ -36,7 +32,7 @@ def test_zero_rates_in_replay_toml_are_kept(workdir: Path) -> None:
 def test_flag_beats_file_beats_default(workdir: Path) -> None:
     """A flag wins over replay.toml, which wins over the built-in default."""
     (workdir / "replay.toml").write_text("[selection]\nlimit = 7\n[run]\nconcurrency = 5\n")
-    config = run_config(_flags(concurrency="2"))
+    config = run_config(_flags(concurrency=2))
     assert (config.selection.limit, config.concurrency) == (7, 2)
     assert config.live.retries == 3
 

@@ -45,7 +45,7 @@ async def test_a_view_that_writes_is_stopped(
         "CREATE FUNCTION touch(id uuid) RETURNS uuid LANGUAGE sql VOLATILE AS "
         "$$ UPDATE clients SET name = 'touched' WHERE clients.id = touch.id RETURNING id $$"
     )
-    builtin = (Path(__file__).parents[1] / "replay/source/sql/cases.sql").read_text()
+    builtin = (Path(__file__).parents[1] / "replay/config/sql/cases.sql").read_text()
     (workdir / "cases.sql").write_text(
         builtin.replace("j.id               AS case_id", "touch(j.client_id) AS case_id")
     )

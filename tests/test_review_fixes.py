@@ -12,7 +12,8 @@ from pathlib import Path
 import orjson
 import pytest
 
-from replay.config.models import Price, describe_dsn
+from replay.config.models import Price
+from replay.config.secrets import describe_dsn
 from replay.devtools.generator import FixtureSummary
 from replay.run.pricing import price_of
 from tests.helpers import only_artifact, run_cli
@@ -118,7 +119,7 @@ def test_a_url_pasted_into_url_env_is_not_echoed(
     (workdir / "replay.toml").write_text('[database]\nurl_env = "postgresql://a:S3cret@h/db"\n')
     result = run_cli(capsys, "--client-id", "c", "--dry-run")
     assert result.code == 2
-    assert "S3cret" not in result.err and "[database.url_env]" in result.err
+    assert "S3cret" not in result.err and "[database] url_env" in result.err
 
 
 def test_dated_model_snapshots_take_their_family_price() -> None:
@@ -182,7 +183,7 @@ def test_sigint_during_a_dry_run_leaves_an_interrupted_artifact(
 ) -> None:
     """Ctrl-C before the live phase still writes an artifact, status interrupted, exit 130."""
     (workdir / "cases.sql").write_text(
-        (Path(__file__).parents[1] / "replay/source/sql/cases.sql")
+        (Path(__file__).parents[1] / "replay/config/sql/cases.sql")
         .read_text()
         .replace(
             "WHERE j.job_type = 'reply_draft'",

@@ -6,7 +6,7 @@ import os
 from collections.abc import AsyncIterator, Mapping
 from datetime import UTC, datetime, timedelta
 from importlib import resources
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypedDict
 
 import asyncpg
 import pytest
@@ -57,7 +57,16 @@ FROM draft_jobs
 WHERE client_id = $1::uuid AND enqueued_at < $2
 ORDER BY enqueued_at, started_at
 """
-SMALL = {"days": 1, "jobs_per_hour": 30}
+
+
+class SeriesSize(TypedDict):
+    """The `install_rollout` arguments that size a series."""
+
+    days: int
+    jobs_per_hour: int
+
+
+SMALL: SeriesSize = {"days": 1, "jobs_per_hour": 30}
 """A short series, for tests that install their own."""
 
 
@@ -85,6 +94,13 @@ async def rollouts(admin_uri: str) -> AsyncIterator[Rollouts]:
 
 async def fetchval(rollouts: Rollouts, sql: str, *args: Any) -> Any:
     return await rollouts.conn.fetchval(sql, *args)
+
+
+async def fetchrow(rollouts: Rollouts, sql: str, *args: Any) -> asyncpg.Record:
+    """The row `sql` returns: each query here aggregates, so there always is one."""
+    row = await rollouts.conn.fetchrow(sql, *args)
+    assert row is not None, sql
+    return row
 
 
 def incident(summary: RolloutSummary) -> datetime:
@@ -166,13 +182,14 @@ async def test_installing_one_scenario_and_seed_twice_is_refused(rollouts: Rollo
 async def test_cohorts_follow_the_share_and_dispatch_modes(rollouts: Rollouts) -> None:
     """A quarter of jobs are canary and queued; control runs inline, a few in emergency mode."""
     clean = rollouts.summaries["clean"]
-    modes = dict(
-        await rollouts.conn.fetch(
+    modes: dict[str, int] = {
+        row[0]: row[1]
+        for row in await rollouts.conn.fetch(
             "SELECT cohort || '/' || dispatch_mode, count(*) FROM draft_jobs"
             " WHERE client_id = $1::uuid GROUP BY 1",
             clean.client_id,
         )
-    )
+    }
     assert set(modes) == {"canary/queued", "control/inline", "control/inline_emergency"}
     assert clean.canary_jobs + clean.control_jobs == clean.jobs == sum(modes.values())
     assert 0.22 < clean.canary_jobs / clean.jobs < 0.28
@@ -220,7 +237,8 @@ async def test_each_job_answers_an_inbound_trigger_named_by_its_dedupe_key(
 
 async def test_outcomes_hold_a_few_failures_retries_and_dead_jobs(rollouts: Rollouts) -> None:
     """About 2% fail with a timeout or rate limit, a few retry, dead jobs used every attempt."""
-    row = await rollouts.conn.fetchrow(
+    row = await fetchrow(
+        rollouts,
         """
         SELECT count(*) AS jobs,
                count(*) FILTER (WHERE status IN ('failed', 'dead')) AS failed,
@@ -262,7 +280,8 @@ async def test_each_succeeded_job_has_one_draft_and_no_other_job_has_one(
 async def test_baseline_latencies_stay_in_their_ranges(rollouts: Rollouts) -> None:
     """Control is picked up within 300 ms, canary within 800 ms; one attempt runs 1.5-6 s."""
     clean = rollouts.summaries["clean"]
-    row = await rollouts.conn.fetchrow(
+    row = await fetchrow(
+        rollouts,
         """
         SELECT max(started_at - enqueued_at) FILTER (WHERE cohort = 'control') AS control,
                max(started_at - enqueued_at) FILTER (WHERE cohort = 'canary') AS canary,
@@ -282,7 +301,8 @@ async def test_baseline_latencies_stay_in_their_ranges(rollouts: Rollouts) -> No
 async def test_only_the_newest_jobs_are_still_open(rollouts: Rollouts) -> None:
     """A handful of jobs at most is pending or running, all from the last two minutes."""
     clean = rollouts.summaries["clean"]
-    row = await rollouts.conn.fetchrow(
+    row = await fetchrow(
+        rollouts,
         "SELECT count(*) AS open, min(enqueued_at) AS oldest FROM draft_jobs"
         " WHERE client_id = $1::uuid AND status IN ('pending', 'running')",
         clean.client_id,
@@ -296,7 +316,8 @@ async def test_the_series_spans_the_days_before_end_and_follows_the_day(
 ) -> None:
     """Every time lies in [start, end); afternoons (UTC) are busier than nights."""
     clean = rollouts.summaries["clean"]
-    row = await rollouts.conn.fetchrow(
+    row = await fetchrow(
+        rollouts,
         """
         SELECT min(enqueued_at) AS first, max(greatest(enqueued_at, finished_at)) AS last,
                count(*) FILTER (WHERE extract(hour FROM enqueued_at AT TIME ZONE 'UTC')
@@ -340,7 +361,7 @@ async def test_clean_has_no_incident_signature(rollouts: Rollouts) -> None:
     assert clean.incident_start is None
     args = (clean.client_id, "canary", incident(clean), clean.end)
     assert await rollouts.conn.fetch(DUPLICATE_TRIGGERS, clean.client_id) == []
-    assert (await rollouts.conn.fetchrow(ENQUEUE_ATTEMPTS, *args))["failed"] == 0
+    assert (await fetchrow(rollouts, ENQUEUE_ATTEMPTS, *args))["failed"] == 0
     assert await fetchval(rollouts, P95, *args) < 1.0
     assert await fetchval(rollouts, P95, clean.client_id, "control", *args[2:]) < 0.3
 
@@ -408,19 +429,20 @@ async def test_enqueue_outage_fails_a_third_of_canary_enqueues_in_the_incident_o
     """About 30% of canary enqueues fail there, none elsewhere; some fall back inline."""
     summary = rollouts.summaries["enqueue_outage"]
     start = incident(summary)
-    during = await rollouts.conn.fetchrow(
-        ENQUEUE_ATTEMPTS, summary.client_id, "canary", start, summary.end
+    during = await fetchrow(
+        rollouts, ENQUEUE_ATTEMPTS, summary.client_id, "canary", start, summary.end
     )
     assert 0.25 <= during["failed"] / during["attempts"] <= 0.35
-    before = await rollouts.conn.fetchrow(
-        ENQUEUE_ATTEMPTS, summary.client_id, "canary", summary.start, start
+    before = await fetchrow(
+        rollouts, ENQUEUE_ATTEMPTS, summary.client_id, "canary", summary.start, start
     )
     assert before["failed"] == 0 and before["attempts"] > 1_000
-    control = await rollouts.conn.fetchrow(
-        ENQUEUE_ATTEMPTS, summary.client_id, "control", summary.start, summary.end
+    control = await fetchrow(
+        rollouts, ENQUEUE_ATTEMPTS, summary.client_id, "control", summary.start, summary.end
     )
     assert control["failed"] == 0
-    row = await rollouts.conn.fetchrow(
+    row = await fetchrow(
+        rollouts,
         """
         SELECT count(*) FILTER (WHERE f.job_id IS NOT NULL) AS with_job,
                count(j.id) AS fell_back,
@@ -517,7 +539,7 @@ async def test_one_seed_gives_the_same_rows_beside_the_normal_fixtures(
             " GROUP BY 1",
             [second.client_id, other.client_id],
         )
-        assert sorted(after) == sorted(before)
+        assert sorted(after, key=tuple) == sorted(before, key=tuple)
         assert other.client_id != second.client_id
     finally:
         await empty.close()

@@ -56,5 +56,5 @@ def test_allowed_view_passes(sql: str) -> None:
 @pytest.mark.parametrize("name", ["cases", "thread", "clients"])
 def test_built_in_views_follow_the_rules(name: str) -> None:
     """The reference schema's own views pass the rules they enforce."""
-    sql = resources.files("replay.source.sql").joinpath(f"{name}.sql").read_text()
+    sql = resources.files("replay.config.sql").joinpath(f"{name}.sql").read_text()
     check_view(sql, origin=name)

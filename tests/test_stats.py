@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import math
 import random
-from typing import Any
 
 import pytest
 
+from replay.models import CaseResult
 from replay.verdict.stats import interval_indices, mcnemar_exact, paired, paired_bootstrap
 
 MINUS = "\N{MINUS SIGN}"
@@ -107,8 +107,8 @@ def test_bootstrap_rejects_bad_settings() -> None:
 # --- pairing two runs --------------------------------------------------------------------------
 
 
-def case(case_id: str, verdict: str, sent: float | None = None, repeat: int = 0) -> dict[str, Any]:
-    """A case dict shaped like `CaseResult.model_dump(mode="json")`, reduced to what pairs."""
+def case(case_id: str, verdict: str, sent: float | None = None, repeat: int = 0) -> CaseResult:
+    """A case result reduced to what pairs."""
     comparison = (
         None
         if verdict in {"error", "skipped", "invalid_case", "selected"}
@@ -120,13 +120,15 @@ def case(case_id: str, verdict: str, sent: float | None = None, repeat: int = 0)
             "sent_similarity_new": sent,
         }
     )
-    return {
-        "case_id": case_id,
-        "repeat": repeat,
-        "verdict": verdict,
-        "input": {},
-        "comparison": comparison,
-    }
+    return CaseResult.model_validate(
+        {
+            "case_id": case_id,
+            "repeat": repeat,
+            "verdict": verdict,
+            "input": {},
+            "comparison": comparison,
+        }
+    )
 
 
 def test_paired_too_small_sample() -> None:

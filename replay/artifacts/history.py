@@ -20,7 +20,10 @@ from typing import Any
 
 import orjson
 
+from replay.artifacts.load import UnknownSchemaVersion, load_run
 from replay.artifacts.store import atomic, dumps
+from replay.errors import UsageError
+from replay.models import RunArtifact, Summary
 
 INDEX = "history.jsonl"
 KEYS = tuple(
@@ -32,64 +35,65 @@ NOT_RUN = ("selected", "skipped", "invalid_case")
 """Verdicts of cases that never reached the pipeline: rates are over the others."""
 
 
-def entry_of(artifact: Mapping[str, Any], path: Path) -> dict[str, Any]:
-    """Build the index line of a run artifact (parsed JSON) stored at `path`.
+def entry_of(artifact: RunArtifact, path: Path) -> dict[str, Any]:
+    """Build the index line of a run artifact stored at `path`.
 
-    Older artifacts lack `identity`, so each field is looked up where it lives now and where it
-    lived before, and is None when absent. `model` is the run's `--model` override: None means
-    each case used its recorded model or the configured default. `regressed`, `error_rate` and
-    `cost_per_case` are over the cases that ran, and None when none did (a dry or blocked run).
+    The artifact's head is enough (its cases are only counted when it has no summary), so the
+    record a run keeps of itself, without its cases, indexes it as well as the file. Older
+    artifacts lack `identity`, so the client and request are looked up where they live now and
+    where they lived before, and are None when absent. `model` is the run's `--model` override:
+    None means each case used its recorded model or the configured default. `regressed`,
+    `error_rate` and `cost_per_case` are over the cases that ran, and None when none did (a dry
+    or blocked run).
     """
-    config = _section(artifact, "config")
-    identity = _section(artifact, "identity")
+    config, identity, summary = artifact.config, artifact.identity, artifact.summary
     request = _section(config, "request") or _section(identity, "request")
-    summary = _section(artifact, "summary")
-    by_verdict = case_counts(artifact)
-    cases = summary.get("cases")
-    if by_verdict != _section(summary, "by_verdict"):
-        cases = sum(_count(n) for n in by_verdict.values())  # repeats: cases, not results
-    if not isinstance(cases, int):
-        cases = len(artifact.get("cases") or [])
-    ran = cases - sum(_count(by_verdict.get(v)) for v in NOT_RUN)
-    cost = summary.get("cost_usd")
-    gate = artifact.get("gate")
+    by_verdict = case_counts(summary)
+    cases: int | None = summary.cases if summary is not None else None
+    if summary is not None and by_verdict != summary.by_verdict:
+        cases = sum(by_verdict.values())  # repeats: cases, not results
+    if cases is None:
+        cases = len(artifact.cases)
+    ran = cases - sum(by_verdict.get(v, 0) for v in NOT_RUN)
+    cost = summary.cost_usd if summary is not None else None
+    selection = artifact.selection
     entry = {
-        "time": artifact.get("created_at"),
-        "finished_at": artifact.get("finished_at"),
-        "run_id": artifact.get("run_id"),
-        "client_id": _section(artifact, "selection").get("client_id")
+        "time": artifact.created_at,
+        "finished_at": artifact.finished_at,
+        "run_id": artifact.run_id,
+        "client_id": (selection.client_id if selection is not None else None)
         or _section(identity, "selection").get("client_id")
         or _section(config, "selection").get("client_id"),
         "pipeline": request.get("pipeline"),
         "model": request.get("model"),
-        "mode": artifact.get("mode"),
-        "status": artifact.get("status"),
-        "exit_code": artifact.get("exit_code"),
+        "mode": artifact.mode,
+        "status": artifact.status,
+        "exit_code": artifact.exit_code,
         "cases": cases,
         "by_verdict": by_verdict,
-        "error_rate": round(_count(by_verdict.get("error")) / ran, 4) if ran > 0 else None,
-        "regressed": _count(by_verdict.get("regressed")) if ran > 0 else None,
-        "similarity_to_sent_mean": summary.get("sent_similarity_new_mean"),
+        "error_rate": round(by_verdict.get("error", 0) / ran, 4) if ran > 0 else None,
+        "regressed": by_verdict.get("regressed", 0) if ran > 0 else None,
+        "similarity_to_sent_mean": summary.sent_similarity_new_mean if summary else None,
         "cost_usd": cost,
-        "cost_per_case": round(cost / ran, 6)
-        if ran > 0 and isinstance(cost, int | float)
-        else None,
-        "gate_passed": gate.get("passed") if isinstance(gate, Mapping) else None,
+        "cost_per_case": round(cost / ran, 6) if ran > 0 and cost is not None else None,
+        "gate_passed": artifact.gate.passed if artifact.gate is not None else None,
         "path": path.name,
     }
-    # Through JSON and back: whatever the artifact held, the entry is what a reader will see.
+    # Through JSON and back: the entry is exactly what a reader of the index will see.
     result: dict[str, Any] = orjson.loads(dumps(entry))
     return result
 
 
-def case_counts(artifact: Mapping[str, Any]) -> dict[str, int]:
+def case_counts(summary: Summary | None) -> dict[str, int]:
     """Verdicts counted by case: with `--repeats`, each case once, by its majority verdict.
 
-    A trend that counted results would jump by a factor of K whenever K changed.
+    Takes the run's summary, the only part of an artifact the counts come from, so a run's
+    in-memory outcome and an artifact read from disk count alike. A trend that counted results
+    would jump by a factor of K whenever K changed.
     """
-    summary = _section(artifact, "summary")
-    counts = _section(summary, "by_case_verdict") or _section(summary, "by_verdict")
-    return {str(k): _count(v) for k, v in counts.items()}
+    if summary is None:
+        return {}
+    return dict(summary.by_case_verdict or summary.by_verdict)
 
 
 def append(directory: Path, entry: Mapping[str, Any]) -> None:
@@ -172,10 +176,6 @@ def _section(data: Mapping[str, Any], key: str) -> Mapping[str, Any]:
     return value if isinstance(value, Mapping) else {}
 
 
-def _count(value: Any) -> int:
-    return value if isinstance(value, int) and not isinstance(value, bool) else 0
-
-
 def moment(entry: Mapping[str, Any]) -> datetime | None:
     """The entry's start time; None when it is not an ISO 8601 time."""
     value = entry.get("time")
@@ -219,19 +219,23 @@ def _parse(data: bytes) -> list[dict[str, Any]] | None:
 
 
 def _scan(directory: Path) -> list[dict[str, Any]]:
-    """Index every readable run artifact in `directory`; skip unreadable files.
+    """Index every run artifact in `directory`; skip files that are not one.
 
     The pattern already leaves out partial logs (``run-*.partial.jsonl``), compare artifacts and
     the temporary files of atomic writes (they start with a dot).
+
+    Raises:
+        UnknownSchemaVersion: an artifact of a schema version this replay cannot read; skipping
+            it would drop a newer run from the index without a word.
     """
     entries = []
     for path in sorted(directory.glob("run-*.json")):
         try:
-            artifact = orjson.loads(path.read_bytes())
-        except (OSError, orjson.JSONDecodeError):
-            continue
-        if not isinstance(artifact, dict) or artifact.get("kind") != "run":
-            continue
+            artifact = load_run(path, role="")
+        except UnknownSchemaVersion:
+            raise
+        except UsageError:
+            continue  # unreadable, not JSON, another kind or malformed: not a run to index
         entry = entry_of(artifact, path)
         if _valid(entry):
             entries.append(entry)

@@ -4,7 +4,7 @@ While a run goes, `run-<ts>.partial.jsonl` holds a header line and one line per 
 each written the moment it is known. At the end the final JSON is assembled from that file
 (cases are never all held in memory), written to a temporary file in the same folder, fsynced
 and renamed over the target, and the partial file removed. A reader sees either no artifact or a
-whole one.
+whole one. Reading artifacts back is `replay.artifacts.load`.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ import anyio
 import orjson
 
 from replay.errors import ArtifactDirUnwritable, UsageError
-from replay.models import CaseResult, RunArtifact
+from replay.models import CaseResult
 
 _OPTIONS = orjson.OPT_UTC_Z | orjson.OPT_NAIVE_UTC
 
@@ -159,7 +159,9 @@ def atomic(target: Path) -> Iterator[IO[bytes]]:
     """A file that appears at `target` whole or not at all.
 
     Written to a temporary file in the same folder, fsynced, renamed over `target`, and the
-    rename fsynced; on any error the temporary file is removed and `target` is untouched.
+    rename fsynced; on any error the temporary file is removed and `target` is untouched. The
+    one implementation of this dance: every file the tool rewrites (artifacts, reports, the
+    history index, the judge cache, the nightly summary) goes through it, so none can tear.
     """
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, temp_name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
@@ -183,21 +185,6 @@ def _fsync_dir(directory: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
-
-
-def read(path: Path) -> RunArtifact:
-    """Load and validate an artifact.
-
-    Raises:
-        UsageError: the file is missing, not JSON, or not an artifact of this schema.
-    """
-    try:
-        data = orjson.loads(path.read_bytes())
-    except OSError as exc:
-        raise UsageError(f"cannot read artifact {str(path)!r}: {exc.strerror}") from None
-    except orjson.JSONDecodeError:
-        raise UsageError(f"{str(path)!r} is not JSON; expected a run artifact") from None
-    return RunArtifact.model_validate(data)
 
 
 class Writer:

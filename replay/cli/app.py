@@ -1,24 +1,21 @@
 """The `replay` command: parse, build a frozen config, call the app, print, exit.
 
-The only module that exits; it and the command modules it registers (`replay.commands`) are
-the only ones that print. `replay --client-id X …` means `replay run --client-id X …`.
+The only module that exits; it and the command modules it registers are the only ones that
+print. `replay --client-id X …` means `replay run --client-id X …`.
 """
 
 from __future__ import annotations
 
 import sys
 import traceback
-from typing import Annotated, Any
+from typing import Annotated, Any, Protocol, runtime_checkable
 
 import typer
-
-# typer >= 0.29 carries its own copy of click; its exceptions and Context live there.
-from typer._click import Context
-from typer._click import exceptions as click_errors
 from typer.core import TyperGroup
 
 from replay import __version__
 from replay.cli import compare, data, nightly, run, signals
+from replay.cli.flags import Command
 from replay.errors import ExitCode, ReplayError
 
 
@@ -29,10 +26,21 @@ class _RunByDefault(TyperGroup):
     `run` instead of becoming group options that every subcommand would silently accept.
     """
 
-    def parse_args(self, ctx: Context, args: list[str]) -> list[str]:
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:  # typer's Context
         if args and args[0].startswith("-") and args[0] not in ("--help", "-h", "--version"):
             args = ["run", *args]
         return super().parse_args(ctx, args)
+
+
+@runtime_checkable
+class _CommandLineError(Protocol):
+    """What typer's own usage errors carry (an unknown option, a missing argument)."""
+
+    exit_code: int
+
+    def format_message(self) -> str:
+        """The error in one line."""
+        ...
 
 
 cli = typer.Typer(
@@ -63,10 +71,10 @@ def _root(
 
 
 # The order here is the order `replay --help` lists the commands in.
-cli.command("run")(run.run_command)
-cli.command("clients")(data.clients_command)
-cli.command("preflight")(data.preflight_command)
-cli.command("fixtures")(data.fixtures_command)
+cli.command("run", cls=Command)(run.run_command)
+cli.command("clients", cls=Command)(data.clients_command)
+cli.command("preflight", cls=Command)(data.preflight_command)
+cli.command("fixtures", cls=Command)(data.fixtures_command)
 # stub-model hands every argument, --help included, to the server's own parser.
 cli.command(
     "stub-model",
@@ -77,41 +85,40 @@ cli.command(
     },
     add_help_option=False,
 )(data.stub_model_command)
-cli.command("compare")(compare.compare_command)
-cli.command("signals")(signals.signals_command)
-cli.command("canary-check")(signals.canary_check_command)
-cli.command("report")(compare.report_command)
-cli.command("rejudge")(compare.rejudge_command)
-cli.command("nightly")(nightly.nightly_command)
-cli.command("history")(compare.history_command)
-cli.command("schema")(data.schema_command)
+cli.command("compare", cls=Command)(compare.compare_command)
+cli.command("signals", cls=Command)(signals.signals_command)
+cli.command("canary-check", cls=Command)(signals.canary_check_command)
+cli.command("report", cls=Command)(compare.report_command)
+cli.command("rejudge", cls=Command)(compare.rejudge_command)
+cli.command("nightly", cls=Command)(nightly.nightly_command)
+cli.command("history", cls=Command)(compare.history_command)
+cli.command("schema", cls=Command)(data.schema_command)
 
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point: run the command, turn errors into one line and an exit code."""
     args = sys.argv[1:] if argv is None else argv
+    if not args:
+        group = typer.main.get_command(cli)
+        print(group.get_help(typer.Context(group, info_name="replay")), file=sys.stderr)
+        sys.exit(ExitCode.USAGE)
     try:
         code: Any = cli(args=args, prog_name="replay", standalone_mode=False)
-    except click_errors.NoArgsIsHelpError as exc:
-        print(exc.ctx.get_help() if exc.ctx else "usage: replay COMMAND", file=sys.stderr)
-        code = ExitCode.USAGE
-    except click_errors.UsageError as exc:
-        print(f"replay: {exc.format_message()}", file=sys.stderr)
-        code = ExitCode.USAGE
     except (typer.Abort, KeyboardInterrupt):
         print("replay: interrupted", file=sys.stderr)
         code = ExitCode.INTERRUPTED
     except ReplayError as exc:
         print(f"replay: {exc.message}", file=sys.stderr)
         code = exc.exit_code
-    except click_errors.ClickException as exc:
-        print(f"replay: {exc.format_message()}", file=sys.stderr)
-        code = exc.exit_code
-    except Exception:
-        traceback.print_exc()
-        print(
-            "replay: internal error (a bug in replay; the traceback above helps fix it)",
-            file=sys.stderr,
-        )
-        code = ExitCode.BUG
-    sys.exit(code if isinstance(code, int) else 0)
+    except Exception as exc:
+        if not isinstance(exc, _CommandLineError):
+            traceback.print_exc()
+            print(
+                "replay: internal error (a bug in replay; the traceback above helps fix it)",
+                file=sys.stderr,
+            )
+            code = ExitCode.BUG
+        else:
+            print(f"replay: {exc.format_message()}", file=sys.stderr)
+            code = exc.exit_code
+    sys.exit(int(code) if isinstance(code, int) else ExitCode.OK)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import anyio
 import typer
@@ -12,6 +12,7 @@ from pydantic import ValidationError
 
 from replay.artifacts import history
 from replay.artifacts import store as artifacts
+from replay.artifacts.load import load_run
 from replay.cli.flags import (
     ArtifactsDir,
     ConfigFile,
@@ -24,13 +25,13 @@ from replay.cli.flags import (
     NoGate,
     NoJudgeCache,
     SummaryMd,
+    option,
 )
-from replay.config import defaults as constants
-from replay.config import resolve as options
-from replay.config import settings
+from replay.config import inputs, resolve, rules
+from replay.config.file import load_toml
 from replay.config.models import CompareConfig, GateConfig
 from replay.errors import ExitCode, UsageError
-from replay.models import Gate, Summary
+from replay.models import RunArtifact
 from replay.ops import compare as comparing
 from replay.report import html, trend
 from replay.report import text as report
@@ -38,10 +39,10 @@ from replay.run import app
 
 
 def compare_command(
-    old: Annotated[str, typer.Argument(metavar="OLD.json", help="The baseline run artifact.")],
-    new: Annotated[str, typer.Argument(metavar="NEW.json", help="The run to judge.")],
+    old: Annotated[Path, typer.Argument(metavar="OLD.json", help="The baseline run artifact.")],
+    new: Annotated[Path, typer.Argument(metavar="NEW.json", help="The run to judge.")],
     out: Annotated[
-        str | None, typer.Option("--out", metavar="FILE", help="Compare artifact path.")
+        Path | None, option("--out", metavar="FILE", help="Compare artifact path.")
     ] = None,
     no_gate: NoGate = False,
     gate_on_stats: GateOnStats = False,
@@ -52,17 +53,20 @@ def compare_command(
     config: ConfigFile = None,
 ) -> int:
     """Compare two run artifacts case by case and gate on what got worse."""
-    toml = settings.load_toml(config)
-    file = toml.config
+    toml = load_toml(config)
     compare_config = CompareConfig(
-        artifacts_dir=Path(artifacts_dir or file.artifacts.dir or constants.ARTIFACTS_DIR),
-        out=Path(out) if out else None,
-        gate=options.gate(
-            toml, max_error_rate, max_invalid_rate, no_gate=no_gate, on_stats=gate_on_stats
+        artifacts_dir=resolve.artifacts_dir(toml, artifacts_dir),
+        out=out,
+        gate=resolve.gate(
+            toml,
+            max_error_rate=max_error_rate,
+            max_invalid_rate=max_invalid_rate,
+            no_gate=no_gate,
+            on_stats=gate_on_stats,
         ),
     )
-    markdown_path = settings.writable_file("--summary-md", summary_md) if summary_md else None
-    artifact, path = comparing.compare_runs(Path(old), Path(new), compare_config)
+    markdown_path = inputs.writable_file("--summary-md", summary_md) if summary_md else None
+    artifact, path = comparing.compare_runs(old, new, compare_config)
     print(report.baseline_text(artifact.report))
     print(f"gate  {report.gate_text(artifact.gate)}")
     if markdown_path is not None:
@@ -72,27 +76,32 @@ def compare_command(
 
 
 def report_command(
-    artifact: Annotated[str, typer.Argument(metavar="ARTIFACT", help="A run artifact (.json).")],
+    artifact: Annotated[Path, typer.Argument(metavar="ARTIFACT", help="A run artifact (.json).")],
     out: Annotated[
-        str | None,
-        typer.Option("--out", metavar="FILE", help="Where to write. [default: beside ARTIFACT]"),
+        Path | None,
+        option("--out", metavar="FILE", help="Where to write. [default: beside ARTIFACT]"),
     ] = None,
 ) -> int:
     """Write the HTML report of a run artifact: one self-contained file that opens from disk."""
-    target = settings.writable_file("--out", out) if out else None
+    target = inputs.writable_file("--out", out) if out else None
     if target is not None and target.exists() and target.suffix.lower() not in (".html", ".htm"):
-        raise UsageError(f"--out {out!r} exists and is not an HTML file; name a new .html file")
+        raise UsageError(
+            f"--out {str(out)!r} exists and is not an HTML file; name a new .html file"
+        )
     print(html.write_report(Path(artifact), target))
     return ExitCode.OK
 
 
 def rejudge_command(
-    artifact: Annotated[str, typer.Argument(metavar="ARTIFACT", help="A judged live run (.json).")],
+    artifact: Annotated[
+        Path, typer.Argument(metavar="ARTIFACT", help="A judged live run (.json).")
+    ],
     judge_model: Annotated[
         str | None,
-        typer.Option(
+        option(
             "--judge-model",
-            envvar="REPLAY_JUDGE_MODEL",
+            rule=rules.text,
+            env="REPLAY_JUDGE_MODEL",
             metavar="NAME",
             help="The judge. [default: [judge] model, else the artifact's judge]",
         ),
@@ -102,41 +111,38 @@ def rejudge_command(
     judge_retries: JudgeRetries = None,
     no_judge_cache: NoJudgeCache = False,
     out: Annotated[
-        str | None,
-        typer.Option("--out", metavar="FILE", help="New artifact path (must not exist)."),
+        Path | None, option("--out", metavar="FILE", help="New artifact path (must not exist).")
     ] = None,
     no_gate: NoGate = False,
     artifacts_dir: ArtifactsDir = None,
     config: ConfigFile = None,
 ) -> int:
     """Score a run's drafts again with a judge, without replaying; write a new, linked run."""
-    toml = settings.load_toml(config)
-    path = Path(artifact)
-    old = app.peek(path)
-    earlier = ((old.get("config") or {}).get("judge") or {}).get("model")
-    flags = options.JudgeFlags(
+    toml = load_toml(config)
+    path = artifact
+    old = load_run(path, role="ARTIFACT")
+    recorded = old.config.get("judge")  # `config` is free-form in the schema
+    earlier = recorded.get("model") if isinstance(recorded, dict) else None
+    flags = resolve.JudgeFlags(
         judge_model, judge_base_url, judge_concurrency, judge_retries, no_judge_cache
     )
-    judge = options.judge(toml, flags, fallback_model=earlier)
+    judge = resolve.judge(toml, flags, fallback_model=earlier)
     if judge is None:
         raise UsageError("rejudge needs a judge: pass --judge-model NAME or set [judge] model")
-    folder = Path(artifacts_dir or toml.config.artifacts.dir or constants.ARTIFACTS_DIR)
+    folder = resolve.artifacts_dir(toml, artifacts_dir)
     data, outcome = anyio.run(
         lambda: app.rejudge_run(
             path,
             old,
             judge,
             artifacts_dir=folder,
-            out=Path(out) if out else None,
-            prices=settings.prices(toml),
-            thresholds=_run_gate(old, options.gate(toml, None, None, no_gate=no_gate)),
+            out=out,
+            prices=resolve.prices(toml),
+            thresholds=_run_gate(old, resolve.gate(toml, no_gate=no_gate)),
         )
     )
-    print(
-        report.summary_text(
-            Summary.model_validate(data["summary"]), Gate.model_validate(data["gate"])
-        )
-    )
+    if data.summary is not None:  # always: a rejudged run has its totals
+        print(report.summary_text(data.summary, data.gate))
     print(f"artifact: {outcome.artifact}")
     if outcome.report is not None:
         print(f"report: {outcome.report}")
@@ -145,9 +151,9 @@ def rejudge_command(
     return outcome.exit_code
 
 
-def _run_gate(artifact: dict[str, Any], fallback: GateConfig) -> GateConfig:
+def _run_gate(artifact: RunArtifact, fallback: GateConfig) -> GateConfig:
     """The thresholds a run was made with, so re-scoring it applies the same gate."""
-    recorded = (artifact.get("config") or {}).get("gate")
+    recorded = artifact.config.get("gate")
     if not isinstance(recorded, dict):
         return fallback
     try:
@@ -159,26 +165,30 @@ def _run_gate(artifact: dict[str, Any], fallback: GateConfig) -> GateConfig:
 
 def history_command(
     client_id: Annotated[
-        str | None, typer.Option("--client-id", metavar="ID", help="One client's runs.")
-    ] = None,
-    last: Annotated[str, typer.Option("--last", metavar="N", help="How many runs.")] = "30",
-    out: Annotated[
         str | None,
-        typer.Option("--out", metavar="FILE", help="The trend page. [default: DIR/history.html]"),
+        option("--client-id", rule=rules.client_id, metavar="ID", help="One client's runs."),
+    ] = None,
+    last: Annotated[
+        int, typer.Option("--last", parser=rules.count, metavar="N", help="How many runs.")
+    ] = 30,
+    out: Annotated[
+        Path | None,
+        option("--out", metavar="FILE", help="The trend page. [default: DIR/history.html]"),
     ] = None,
     artifacts_dir: ArtifactsDir = None,
     config: ConfigFile = None,
 ) -> int:
     """Print the trend of the last live runs and write a page of trend charts."""
-    toml = settings.load_toml(config)
-    folder = Path(artifacts_dir or toml.config.artifacts.dir or constants.ARTIFACTS_DIR)
+    toml = load_toml(config)
+    folder = resolve.artifacts_dir(toml, artifacts_dir)
     if artifacts_dir and not folder.is_dir():
-        raise UsageError(f"--artifacts-dir {artifacts_dir!r} is not a directory of run artifacts")
-    count = settings.positive_int("--last", last)
-    rows = history.trend(history.read(folder), client_id=client_id, last=count)
+        raise UsageError(
+            f"--artifacts-dir {str(artifacts_dir)!r} is not a directory of run artifacts"
+        )
+    rows = history.trend(history.read(folder), client_id=client_id, last=last)
     print(report.history_text(rows))
     title = f"replay history · {client_id}" if client_id else "replay history"
-    page = settings.writable_file("--out", out) if out else folder / "history.html"
+    page = inputs.writable_file("--out", out) if out else folder / "history.html"
     if folder.is_dir() or out:
         with artifacts.atomic(page) as handle:
             handle.write(trend.render_html(rows, title=title).encode())

@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated
 
 import anyio
 import orjson
 import typer
 
-from replay.cli.flags import ArtifactsDir, ConfigFile, DatabaseUrl, SourceSql, ThreadSql
-from replay.config import defaults as constants
-from replay.config import resolve as options
-from replay.config import settings
+from replay.cli.flags import (
+    ArtifactsDir,
+    ClientFilter,
+    ConfigFile,
+    DatabaseUrl,
+    SourceSql,
+    ThreadSql,
+)
+from replay.config import resolve, rules
+from replay.config.file import load_toml
 from replay.errors import ExitCode, UsageError
 from replay.models import RunArtifact
 from replay.report import text as report
@@ -26,16 +31,14 @@ def clients_command(
     config: ConfigFile = None,
 ) -> int:
     """List client ids and names with their job counts, to find a --client-id."""
-    toml = settings.load_toml(config)
-    rows = anyio.run(app.clients, options.database(toml, database_url, source_sql, thread_sql))
+    toml = load_toml(config)
+    rows = anyio.run(app.clients, resolve.database(toml, database_url, source_sql, thread_sql))
     print(report.clients_text(rows))
     return ExitCode.OK
 
 
 def preflight_command(
-    client_id: Annotated[
-        str | None, typer.Option("--client-id", metavar="ID", help="Also check this client exists.")
-    ] = None,
+    client_id: ClientFilter = None,
     database_url: DatabaseUrl = None,
     source_sql: SourceSql = None,
     thread_sql: ThreadSql = None,
@@ -43,12 +46,10 @@ def preflight_command(
     artifacts_dir: ArtifactsDir = None,
 ) -> int:
     """Check the database, the views, the client and the artifact directory; run nothing."""
-    toml = settings.load_toml(config)
-    database = options.database(toml, database_url, source_sql, thread_sql)
-    folder = Path(artifacts_dir or toml.config.artifacts.dir or constants.ARTIFACTS_DIR)
-    outcome = anyio.run(
-        app.check, database, folder, settings.client_id(client_id) if client_id else None
-    )
+    toml = load_toml(config)
+    database = resolve.database(toml, database_url, source_sql, thread_sql)
+    folder = resolve.artifacts_dir(toml, artifacts_dir)
+    outcome = anyio.run(app.check, database, folder, client_id)
     print(report.preflight_text(outcome.preflight))
     return outcome.exit_code
 
@@ -63,12 +64,18 @@ def fixtures_command(
         ),
     ] = None,
     clients: Annotated[
-        str, typer.Option("--clients", metavar="N", help="Number of clients.")
-    ] = "3",
+        int,
+        typer.Option("--clients", parser=rules.count, metavar="N", help="Number of clients."),
+    ] = 3,
     jobs_per_client: Annotated[
-        str, typer.Option("--jobs-per-client", metavar="N", help="Draft jobs per client.")
-    ] = "400",
-    seed: Annotated[str, typer.Option("--seed", metavar="N", help="Same seed, same data.")] = "7",
+        int,
+        typer.Option(
+            "--jobs-per-client", parser=rules.count, metavar="N", help="Draft jobs per client."
+        ),
+    ] = 400,
+    seed: Annotated[
+        int, typer.Option("--seed", parser=rules.integer, metavar="N", help="Same seed, same data.")
+    ] = 7,
     reset: Annotated[
         bool, typer.Option("--reset", help="Drop every table of the database first.")
     ] = False,
@@ -76,17 +83,9 @@ def fixtures_command(
     """Fill an empty database with the reference schema and seeded fixtures (the only writer)."""
     if not database_url:
         raise UsageError("fixtures needs --database-url (it writes, so it never uses DATABASE_URL)")
-    try:
-        seed_value = int(seed)
-    except ValueError:
-        raise UsageError(f"--seed must be an integer, got {seed!r}") from None
     summary = anyio.run(
         lambda: app.install_fixtures(
-            database_url,
-            clients=settings.positive_int("--clients", clients),
-            jobs_per_client=settings.positive_int("--jobs-per-client", jobs_per_client),
-            seed=seed_value,
-            reset=reset,
+            database_url, clients=clients, jobs_per_client=jobs_per_client, seed=seed, reset=reset
         )
     )
     print(report.fixtures_text(summary))

@@ -1,76 +1,165 @@
-"""Options that several commands share, so each flag reads and behaves the same everywhere.
+"""Options that several commands share, and the command class that names a bad value's source.
 
-Defaults are written into the help text from `constants`, never read from the environment
-(that would print a DSN).
+Every option carries its real type. Its value, from the flag or from its `REPLAY_*` variable, is
+checked by the rule of its setting (`config.rules`), the same rule `replay.toml` is checked by;
+a rejected value is reported naming where it came from: ``REPLAY_LIMIT must be a positive
+integer, got '0'`` when the variable set it, ``--limit …`` when the flag did.
+
+Defaults are written into the help text from `config.defaults`, never read from the
+environment (that would print a DSN).
 """
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any
 
 import typer
+from typer.core import TyperCommand
 
-from replay.config import defaults as constants
+from replay.config import defaults, rules
+from replay.errors import UsageError
+
+
+class Command(TyperCommand):
+    """A command whose option values are checked by `config.rules`, errors naming the source."""
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:  # typer's Context
+        """Parse as typer does; a value a rule rejected becomes a usage error naming its source."""
+        try:
+            return super().parse_args(ctx, args)
+        except rules.Rejected as exc:
+            raise UsageError(exc.message(_failing_source(self, ctx))) from None
+
+
+def _failing_source(command: TyperCommand, ctx: Any) -> str:
+    """The flag or variable of the option being converted when a rule rejected its value.
+
+    Options are converted in order, each recorded with where its value came from before the
+    conversion and added to `ctx.params` after it: the one with a source and no value yet is
+    the one that failed.
+    """
+    for param in command.params:
+        source = ctx.get_parameter_source(param.name) if param.name else None
+        if source is not None and param.name not in ctx.params:
+            if source.name == "ENVIRONMENT" and isinstance(param.envvar, str):
+                return param.envvar
+            return str(param.opts[0])
+    return "a flag"
+
+
+def option(
+    *names: str,
+    help: str,  # noqa: A002 - typer's own name for it
+    rule: Callable[[object], Any] | None = None,
+    env: str | None = None,
+    metavar: str | None = None,
+) -> Any:
+    """A typed option: `rule` converts and checks its text; `env` is its variable, if any."""
+    return typer.Option(
+        *names,
+        parser=rule,
+        envvar=env,
+        metavar=metavar,
+        help=help,
+        show_default=False,
+    )
+
 
 # Options of the commands that read the database.
 DatabaseUrl = Annotated[
     str | None,
-    typer.Option(
+    option(
         "--database-url",
-        envvar="DATABASE_URL",
-        show_envvar=True,
-        show_default=False,
+        env="DATABASE_URL",
         metavar="URL",
         help="Postgres URL of the source database (opened read-only).",
     ),
 ]
 SourceSql = Annotated[
-    str | None,
-    typer.Option("--source-sql", metavar="FILE", help="Case view: a SELECT for your schema."),
+    Path | None,
+    option(
+        "--source-sql",
+        env="REPLAY_SOURCE_SQL",
+        metavar="FILE",
+        help="Case view: a SELECT for your schema.",
+    ),
 ]
 ThreadSql = Annotated[
-    str | None,
-    typer.Option("--thread-sql", metavar="FILE", help="Thread view: a SELECT for your schema."),
+    Path | None,
+    option(
+        "--thread-sql",
+        env="REPLAY_THREAD_SQL",
+        metavar="FILE",
+        help="Thread view: a SELECT for your schema.",
+    ),
 ]
 ConfigFile = Annotated[
-    str | None,
-    typer.Option(
+    Path | None,
+    option(
         "--config",
-        envvar="REPLAY_CONFIG",
+        env="REPLAY_CONFIG",
         metavar="FILE",
         help="Config file. [default: ./replay.toml]",
     ),
 ]
 ArtifactsDir = Annotated[
-    str | None,
-    typer.Option(
+    Path | None,
+    option(
         "--artifacts-dir",
-        envvar="REPLAY_ARTIFACTS_DIR",
+        env="REPLAY_ARTIFACTS_DIR",
         metavar="DIR",
-        help=f"Where artifacts go. [default: {constants.ARTIFACTS_DIR}]",
+        help=f"Where artifacts go. [default: {defaults.ARTIFACTS_DIR}]",
+    ),
+]
+ClientFilter = Annotated[
+    str | None,
+    option(
+        "--client-id",
+        rule=rules.client_id,
+        env="REPLAY_CLIENT_ID",
+        metavar="ID",
+        help="Also check this client exists.",
     ),
 ]
 
 
-# Gate options, the same on `run` and `compare`.
-NoGate = Annotated[bool, typer.Option("--no-gate", help="Report the gate's rules without failing.")]
+# Gate and judge options, the same on `run`, `compare` and `rejudge`.
+NoGate = Annotated[
+    bool,
+    typer.Option(
+        "--no-gate", envvar="REPLAY_NO_GATE", help="Report the gate's rules without failing."
+    ),
+]
 JudgeBaseUrl = Annotated[
     str | None,
-    typer.Option(
+    option(
         "--judge-base-url",
-        envvar="REPLAY_JUDGE_BASE_URL",
+        rule=rules.http_url,
+        env="REPLAY_JUDGE_BASE_URL",
         metavar="URL",
         help="The judge's endpoint; its key is REPLAY_JUDGE_API_KEY. [default: the pipeline's]",
     ),
 ]
 JudgeConcurrency = Annotated[
-    str | None,
-    typer.Option("--judge-concurrency", metavar="N", help="Judge requests in flight. [default: 4]"),
+    int | None,
+    option(
+        "--judge-concurrency",
+        rule=rules.count,
+        env="REPLAY_JUDGE_CONCURRENCY",
+        metavar="N",
+        help="Judge requests in flight. [default: 4]",
+    ),
 ]
 JudgeRetries = Annotated[
-    str | None,
-    typer.Option(
-        "--judge-retries", metavar="N", help="Retries of a failed judge request. [default: 3]"
+    int | None,
+    option(
+        "--judge-retries",
+        rule=rules.whole,
+        env="REPLAY_JUDGE_RETRIES",
+        metavar="N",
+        help="Retries of a failed judge request. [default: 3]",
     ),
 ]
 NoJudgeCache = Annotated[
@@ -80,26 +169,36 @@ GateOnStats = Annotated[
     bool,
     typer.Option(
         "--gate-on-stats",
+        envvar="REPLAY_GATE_ON_STATS",
         help="Against a baseline: fail on quality only when the paired interval shows it worse.",
     ),
 ]
 MaxErrorRate = Annotated[
-    str | None,
-    typer.Option(
-        "--max-error-rate", metavar="R", help="Gate: errors / cases run, 0 to 1. [default: 0.1]"
+    float | None,
+    option(
+        "--max-error-rate",
+        rule=rules.rate,
+        env="REPLAY_MAX_ERROR_RATE",
+        metavar="R",
+        help="Gate: errors / cases run, 0 to 1. [default: 0.1]",
     ),
 ]
 MaxInvalidRate = Annotated[
-    str | None,
-    typer.Option(
+    float | None,
+    option(
         "--max-invalid-rate",
+        rule=rules.rate,
+        env="REPLAY_MAX_INVALID_RATE",
         metavar="R",
         help="Gate: invalid cases / cases selected, 0 to 1. [default: 0.2]",
     ),
 ]
 SummaryMd = Annotated[
-    str | None,
-    typer.Option(
-        "--summary-md", metavar="FILE", help="Also write the summary as Markdown (CI, PRs)."
+    Path | None,
+    option(
+        "--summary-md",
+        env="REPLAY_SUMMARY_MD",
+        metavar="FILE",
+        help="Also write the summary as Markdown (CI, PRs).",
     ),
 ]

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated
 
 import anyio
 import typer
 
-from replay.cli.flags import ArtifactsDir, ConfigFile
-from replay.config import settings
+from replay.cli.flags import ArtifactsDir, ConfigFile, option
+from replay.config import rules
+from replay.config.file import load_toml
 from replay.errors import UsageError
 from replay.ops import nightly
 
@@ -21,9 +21,11 @@ def nightly_command(
         typer.Option("--refresh-manifests", help="Select each client's last N jobs afresh."),
     ] = False,
     retention_days: Annotated[
-        str | None,
-        typer.Option(
+        int | None,
+        option(
             "--retention-days",
+            rule=rules.count,
+            env="REPLAY_RETENTION_DAYS",
             metavar="N",
             help="Afterwards delete artifacts older than N days (never a client's latest run).",
         ),
@@ -31,17 +33,16 @@ def nightly_command(
     artifacts_dir: ArtifactsDir = None,
 ) -> int:
     """Replay every client of [nightly] in replay.toml against its own latest earlier run."""
-    toml = settings.load_toml(config)
+    toml = load_toml(config)
     if not toml.config.nightly.clients:
         where = str(toml.path) if toml.path else "replay.toml"
         raise UsageError(f"{where} lists no [[nightly.clients]]; add one per client to replay")
-    days = settings.positive_int("--retention-days", retention_days) if retention_days else None
     night = anyio.run(
         lambda: nightly.run(
             toml,
             refresh_manifests=refresh_manifests,
-            retention_days=days,
-            artifacts_dir=Path(artifacts_dir) if artifacts_dir else None,
+            retention_days=retention_days,
+            artifacts_dir=artifacts_dir,
         )
     )
     print(nightly.text(night))

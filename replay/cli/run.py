@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import sys
+from datetime import datetime
+from pathlib import Path
 from typing import Annotated
 
 import anyio
-import orjson
 import typer
 
+from replay.artifacts.load import load_run
 from replay.cli.flags import (
     ArtifactsDir,
     ConfigFile,
@@ -24,11 +26,12 @@ from replay.cli.flags import (
     SourceSql,
     SummaryMd,
     ThreadSql,
+    option,
 )
 from replay.cli.progress import progress_for
-from replay.config import defaults as constants
-from replay.config import resolve as options
-from replay.config import settings
+from replay.config import defaults, inputs, rules
+from replay.config.file import load_toml
+from replay.config.resolve import ChannelChoice, RequestSourceChoice, RunFlags, run_config
 from replay.models import Noise
 from replay.report import junit as junit_xml
 from replay.report import text as report
@@ -38,83 +41,101 @@ from replay.run import app
 def run_command(
     client_id: Annotated[
         str | None,
-        typer.Option(
+        option(
             "--client-id",
-            envvar="REPLAY_CLIENT_ID",
+            rule=rules.client_id,
+            env="REPLAY_CLIENT_ID",
             metavar="ID",
             help="The client whose jobs to replay (required).",
         ),
     ] = None,
     limit: Annotated[
-        str | None,
-        typer.Option(
+        int | None,
+        option(
             "--limit",
-            envvar="REPLAY_LIMIT",
+            rule=rules.count,
+            env="REPLAY_LIMIT",
             metavar="N",
-            help=f"Replay the last N jobs. [default: {constants.LIMIT}; with ids: their count]",
+            help=f"Replay the last N jobs. [default: {defaults.LIMIT}; with ids: their count]",
         ),
     ] = None,
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Select, render and estimate; no model call.")
     ] = False,
     concurrency: Annotated[
-        str | None,
-        typer.Option(
+        int | None,
+        option(
             "--concurrency",
-            envvar="REPLAY_CONCURRENCY",
+            rule=rules.count,
+            env="REPLAY_CONCURRENCY",
             metavar="N",
-            help=f"Cases in flight at once. [default: {constants.CONCURRENCY}]",
+            help=f"Cases in flight at once. [default: {defaults.CONCURRENCY}]",
         ),
     ] = None,
     channel: Annotated[
-        str | None,
-        typer.Option(
+        ChannelChoice | None,
+        option(
             "--channel",
+            rule=rules.choice(*defaults.CHANNELS, "any"),
+            env="REPLAY_CHANNEL",
             metavar="email|sms|linkedin|any",
             help="Only jobs of this channel. [default: any]",
         ),
     ] = None,
     from_: Annotated[
-        str | None,
-        typer.Option(
-            "--from", metavar="TIME", help="Jobs created at or after (ISO 8601; UTC if no offset)."
+        datetime | None,
+        option(
+            "--from",
+            rule=rules.timestamp,
+            metavar="TIME",
+            help="Jobs created at or after (ISO 8601; UTC if no offset).",
         ),
     ] = None,
     to: Annotated[
-        str | None,
-        typer.Option(
-            "--to", metavar="TIME", help="Jobs created before (ISO 8601; UTC if no offset)."
+        datetime | None,
+        option(
+            "--to",
+            rule=rules.timestamp,
+            metavar="TIME",
+            help="Jobs created before (ISO 8601; UTC if no offset).",
         ),
     ] = None,
     status: Annotated[
         str | None,
-        typer.Option(
+        option(
             "--status",
+            rule=rules.text,
+            env="REPLAY_STATUS",
             metavar="STATUS|any",
-            help=f"Job status to select. [default: {constants.STATUS}]",
+            help=f"Job status to select. [default: {defaults.STATUS}]",
         ),
     ] = None,
     case_ids: Annotated[
-        str | None,
-        typer.Option(
-            "--case-ids", metavar="A,B", help="Replay exactly these case ids (needs --client-id)."
+        rules.CaseIds | None,
+        option(
+            "--case-ids",
+            rule=rules.case_ids,
+            metavar="A,B",
+            help="Replay exactly these case ids (needs --client-id).",
         ),
     ] = None,
     manifest: Annotated[
-        str | None,
-        typer.Option(
+        Path | None,
+        option(
             "--manifest",
+            env="REPLAY_MANIFEST",
             metavar="FILE",
             help='Replay the cases of a JSON manifest: ["id", …] or {"cases": [{"id", "tags"}]}.',
         ),
     ] = None,
     thread_limit: Annotated[
-        str | None,
-        typer.Option(
+        int | None,
+        option(
             "--thread-limit",
-            envvar="REPLAY_THREAD_LIMIT",
+            rule=rules.count,
+            env="REPLAY_THREAD_LIMIT",
             metavar="K",
-            help=f"Newest K thread messages per case. [default: {constants.THREAD_LIMIT}]",
+            help=f"Newest K thread messages per case. [default: {defaults.THREAD_LIMIT}]",
         ),
     ] = None,
     allow_empty: Annotated[
@@ -124,40 +145,48 @@ def run_command(
         bool, typer.Option("--show-sql", help="Print the SQL that selection runs.")
     ] = False,
     request_source: Annotated[
-        str | None,
-        typer.Option(
+        RequestSourceChoice | None,
+        option(
             "--request-source",
+            rule=rules.choice("auto", "recorded", "rendered"),
+            env="REPLAY_REQUEST_SOURCE",
             metavar="auto|recorded|rendered",
             help="Re-send the recorded request or render the template."
-            f" [default: {constants.REQUEST_SOURCE}]",
+            f" [default: {defaults.REQUEST_SOURCE}]",
         ),
     ] = None,
     model: Annotated[
         str | None,
-        typer.Option(
+        option(
             "--model",
-            envvar="REPLAY_MODEL",
+            rule=rules.text,
+            env="REPLAY_MODEL",
             metavar="NAME",
-            help=f"Model to replay with. [default: the recorded one, else {constants.MODEL}]",
+            help=f"Model to replay with. [default: the recorded one, else {defaults.MODEL}]",
         ),
     ] = None,
     temperature: Annotated[
-        str | None,
-        typer.Option(
+        float | None,
+        option(
             "--temperature",
+            rule=rules.temperature,
+            env="REPLAY_TEMPERATURE",
             metavar="T",
             help="Sampling temperature, 0 to 2. [default: as recorded]",
         ),
     ] = None,
     system_prompt_file: Annotated[
-        str | None,
-        typer.Option(
-            "--system-prompt-file", metavar="FILE", help="Replaces the first system message."
+        Path | None,
+        option(
+            "--system-prompt-file",
+            env="REPLAY_SYSTEM_PROMPT_FILE",
+            metavar="FILE",
+            help="Replaces the first system message.",
         ),
     ] = None,
     out: Annotated[
-        str | None,
-        typer.Option(
+        Path | None,
+        option(
             "--out",
             metavar="FILE",
             help="Artifact path (must not exist). [default: DIR/run-<UTC time>.json]",
@@ -168,48 +197,57 @@ def run_command(
     ] = False,
     pipeline: Annotated[
         str | None,
-        typer.Option(
+        option(
             "--pipeline",
-            envvar="REPLAY_PIPELINE",
+            rule=rules.pipeline,
+            env="REPLAY_PIPELINE",
             metavar="openai|python:MOD:FN|URL",
-            help=f"What makes the new drafts. [default: {constants.PIPELINE}]",
+            help=f"What makes the new drafts. [default: {defaults.PIPELINE}]",
         ),
     ] = None,
     retries: Annotated[
-        str | None,
-        typer.Option(
+        int | None,
+        option(
             "--retries",
+            rule=rules.whole,
+            env="REPLAY_RETRIES",
             metavar="N",
-            help=f"Retries of a retryable failure; 0 for none. [default: {constants.RETRIES}]",
+            help=f"Retries of a retryable failure; 0 for none. [default: {defaults.RETRIES}]",
         ),
     ] = None,
     request_timeout: Annotated[
-        str | None,
-        typer.Option(
+        float | None,
+        option(
             "--request-timeout",
+            rule=rules.seconds,
+            env="REPLAY_REQUEST_TIMEOUT",
             metavar="SECONDS",
-            help=f"Deadline of one attempt. [default: {constants.REQUEST_TIMEOUT_S:g}]",
+            help=f"Deadline of one attempt. [default: {defaults.REQUEST_TIMEOUT_S:g}]",
         ),
     ] = None,
     case_timeout: Annotated[
-        str | None,
-        typer.Option(
+        float | None,
+        option(
             "--case-timeout",
+            rule=rules.seconds,
+            env="REPLAY_CASE_TIMEOUT",
             metavar="SECONDS",
-            help=f"Deadline of a case across its attempts. [default: {constants.CASE_TIMEOUT_S:g}]",
+            help=f"Deadline of a case across its attempts. [default: {defaults.CASE_TIMEOUT_S:g}]",
         ),
     ] = None,
     max_cost: Annotated[
-        str | None,
-        typer.Option(
+        float | None,
+        option(
             "--max-cost",
+            rule=rules.usd,
+            env="REPLAY_MAX_COST",
             metavar="USD",
             help="Start no case once the spend would pass this; the rest are skipped (exit 1).",
         ),
     ] = None,
     resume: Annotated[
-        str | None,
-        typer.Option(
+        Path | None,
+        option(
             "--resume",
             metavar="PATH",
             help="Finish an interrupted run (its .partial.jsonl or interrupted .json); same flags.",
@@ -224,24 +262,29 @@ def run_command(
     max_invalid_rate: MaxInvalidRate = None,
     summary_md: SummaryMd = None,
     junit: Annotated[
-        str | None,
-        typer.Option(
-            "--junit", metavar="FILE", help="Also write JUnit XML: one test case per case."
+        Path | None,
+        option(
+            "--junit",
+            env="REPLAY_JUNIT",
+            metavar="FILE",
+            help="Also write JUnit XML: one test case per case.",
         ),
     ] = None,
     baseline: Annotated[
         str | None,
-        typer.Option(
+        option(
             "--baseline",
+            env="REPLAY_BASELINE",
             metavar="PATH|latest",
             help="Compare with an earlier run artifact, or the latest complete one of this client.",
         ),
     ] = None,
     judge_model: Annotated[
         str | None,
-        typer.Option(
+        option(
             "--judge-model",
-            envvar="REPLAY_JUDGE_MODEL",
+            rule=rules.text,
+            env="REPLAY_JUDGE_MODEL",
             metavar="NAME",
             help="Judge each changed draft against the original with this model. [default: off]",
         ),
@@ -251,9 +294,11 @@ def run_command(
     judge_retries: JudgeRetries = None,
     no_judge_cache: NoJudgeCache = False,
     repeats: Annotated[
-        str | None,
-        typer.Option(
+        int | None,
+        option(
             "--repeats",
+            rule=rules.count,
+            env="REPLAY_REPEATS",
             metavar="K",
             help="Replay each case K times to measure noise; a case regresses by majority. "
             "[default: 1]",
@@ -265,8 +310,8 @@ def run_command(
         typer.Option("--no-report", help="Write neither the HTML report nor the history line."),
     ] = False,
     write_manifest: Annotated[
-        str | None,
-        typer.Option(
+        Path | None,
+        option(
             "--write-manifest",
             metavar="FILE",
             help="Freeze the selected case ids into a manifest for later --manifest runs.",
@@ -279,13 +324,13 @@ def run_command(
     artifacts_dir: ArtifactsDir = None,
 ) -> int:
     """Replay the last N draft jobs of a client (or given cases), or dry-run them."""
-    flags = {name: value for name, value in locals().items() if name != "junit"}
-    run_config = options.run_config(options.RunFlags(**flags))  # every run flag, by name
+    flags = RunFlags(**{name: value for name, value in locals().items() if name != "junit"})
+    config_ = run_config(flags, load_toml(config))
     # JUnit XML is the CLI's own rendering of the finished artifact, not part of the run.
-    junit_path = settings.writable_file("--junit", junit) if junit else None
-    selection = run_config.selection
+    junit_path = inputs.writable_file("--junit", junit) if junit else None
+    selection = config_.selection
     progress = None if quiet or dry_run else progress_for(sys.stderr)
-    outcome = anyio.run(app.run, run_config, progress)
+    outcome = anyio.run(app.run, config_, progress)
     for statement in outcome.sql:
         print(statement)
     if outcome.summary is not None and outcome.mode == "live" and outcome.status != "blocked":
@@ -297,9 +342,9 @@ def run_command(
             if noise:
                 print(report.noise_text(Noise.model_validate(noise)))
         if junit_path is not None and outcome.artifact is not None:
-            artifact_data = orjson.loads(outcome.artifact.read_bytes())
-            junit_path.write_text(junit_xml.render(artifact_data), encoding="utf-8")
-        if run_config.summary_md is not None:
+            written = load_run(outcome.artifact, role="")
+            junit_path.write_text(junit_xml.render(written), encoding="utf-8")
+        if config_.summary_md is not None:
             markdown = report.summary_markdown(
                 run_id=outcome.run_id or "",
                 client_id=selection.client_id,
@@ -307,7 +352,7 @@ def run_command(
                 summary=outcome.summary,
                 gate=outcome.gate,
             )
-            run_config.summary_md.write_text(markdown, encoding="utf-8")
+            config_.summary_md.write_text(markdown, encoding="utf-8")
     if quiet:
         if outcome.artifact:
             print(outcome.artifact)

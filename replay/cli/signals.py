@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import anyio
 import orjson
 import typer
 
-from replay.cli.flags import ArtifactsDir, ConfigFile, DatabaseUrl
-from replay.config import defaults as constants
-from replay.config import resolve as options
-from replay.config import settings, sqlcheck
+from replay.cli.flags import ArtifactsDir, ConfigFile, DatabaseUrl, option
+from replay.config import resolve, rules, sqlcheck
+from replay.config.file import load_toml
 from replay.config.models import CanaryThresholds, SignalsConfig
+from replay.config.views import signal_views
 from replay.errors import ExitCode, UsageError
 from replay.models import SignalsArtifact
 from replay.ops import rollout
@@ -22,95 +23,135 @@ from replay.report import text as report
 
 SignalClient = Annotated[
     str | None,
-    typer.Option("--client-id", metavar="ID", help="One client. [default: every client]"),
+    option(
+        "--client-id",
+        rule=rules.client_id,
+        env="REPLAY_CLIENT_ID",
+        metavar="ID",
+        help="One client. [default: every client]",
+    ),
 ]
 Since = Annotated[
-    str | None,
-    typer.Option("--since", metavar="DURATION", help="Range ending at --until: 90m, 24h, 7d."),
+    float | None,
+    option(
+        "--since",
+        rule=rules.duration,
+        metavar="DURATION",
+        help="Range ending at --until: 90m, 24h, 7d.",
+    ),
 ]
 Until = Annotated[
-    str | None, typer.Option("--until", metavar="TIME", help="End of --since. [default: now]")
+    datetime | None,
+    option("--until", rule=rules.timestamp, metavar="TIME", help="End of --since. [default: now]"),
 ]
-From = Annotated[str | None, typer.Option("--from", metavar="TIME", help="Range start (ISO 8601).")]
-To = Annotated[str | None, typer.Option("--to", metavar="TIME", help="Range end (ISO 8601).")]
+From = Annotated[
+    datetime | None,
+    option("--from", rule=rules.timestamp, metavar="TIME", help="Range start (ISO 8601)."),
+]
+To = Annotated[
+    datetime | None,
+    option("--to", rule=rules.timestamp, metavar="TIME", help="Range end (ISO 8601)."),
+]
 Window = Annotated[
-    str | None, typer.Option("--window", metavar="DURATION", help="Backlog window. [default: 15m]")
+    float | None,
+    option(
+        "--window", rule=rules.duration, metavar="DURATION", help="Backlog window. [default: 15m]"
+    ),
 ]
 Canary = Annotated[
     str | None,
-    typer.Option(
+    option(
         "--canary",
+        env="REPLAY_CANARY",
         metavar="SQL",
         help="Predicate over the jobs view marking canary jobs. [default: the cohort column]",
     ),
 ]
-Format = Annotated[str, typer.Option("--format", metavar="table|markdown|json", help="Output.")]
+Format = Annotated[
+    Literal["table", "markdown", "json"],
+    typer.Option(
+        "--format",
+        parser=rules.choice("table", "markdown", "json"),
+        metavar="table|markdown|json",
+        help="Output.",
+    ),
+]
 JobsSql = Annotated[
-    str | None, typer.Option("--jobs-sql", metavar="FILE", help="Jobs view for your schema.")
+    Path | None,
+    option("--jobs-sql", env="REPLAY_JOBS_SQL", metavar="FILE", help="Jobs view for your schema."),
 ]
 DispatchSql = Annotated[
-    str | None,
-    typer.Option("--dispatch-sql", metavar="FILE", help="Dispatch-events view for your schema."),
+    Path | None,
+    option(
+        "--dispatch-sql",
+        env="REPLAY_DISPATCH_SQL",
+        metavar="FILE",
+        help="Dispatch-events view for your schema.",
+    ),
 ]
+
+
+@dataclass(frozen=True)
+class SignalFlags:
+    """The flags `signals` and `canary-check` share, typed."""
+
+    client_id: str | None
+    since: float | None
+    until: datetime | None
+    from_: datetime | None
+    to: datetime | None
+    window: float | None
+    canary: str | None
+    database_url: str | None
+    jobs_sql: Path | None
+    dispatch_sql: Path | None
+    config: Path | None
+    artifacts_dir: Path | None
+    out: Path | None
 
 
 def _signals_config(
+    flags: SignalFlags,
     *,
-    default_since: str,
-    client_id: str | None,
-    since: str | None,
-    until: str | None,
-    from_: str | None,
-    to: str | None,
-    window: str | None,
-    canary: str | None,
-    database_url: str | None,
-    jobs_sql: str | None,
-    dispatch_sql: str | None,
-    config: str | None,
-    artifacts_dir: str | None,
-    out: str | None,
-    stage: str | None = None,
+    default_since_s: float,
+    stage: int | None = None,
     thresholds: dict[str, Any] | None = None,
 ) -> SignalsConfig:
-    toml = settings.load_toml(config)
-    if (from_ or to) and (since or until):
+    toml = load_toml(flags.config)
+    if (flags.from_ or flags.to) and (flags.since or flags.until):
         raise UsageError("--from/--to and --since/--until cannot be combined; pass one range")
-    if from_ or to:
-        if not (from_ and to):
+    if flags.from_ or flags.to:
+        if not (flags.from_ and flags.to):
             raise UsageError("--from and --to go together; pass both")
-        start, end = settings.timestamp("--from", from_), settings.timestamp("--to", to)
+        start, end = flags.from_, flags.to
     else:
-        end = settings.timestamp("--until", until) if until else datetime.now(UTC)
-        start = end - timedelta(seconds=settings.duration("--since", since or default_since))
+        end = flags.until or datetime.now(UTC)
+        start = end - timedelta(seconds=flags.since or default_since_s)
     if start >= end:
-        raise UsageError(f"--from {from_!r} must be before --to {to!r}")
-    if canary is not None:
-        sqlcheck.check_expression(canary, origin="--canary")
-    window_s = settings.duration("--window", window or "15m")
-    canary_limits = settings.canary_thresholds(toml, **(thresholds or {}))
+        raise UsageError(f"--from {start.isoformat()!r} must be before --to {end.isoformat()!r}")
+    if flags.canary is not None:
+        sqlcheck.check_expression(flags.canary, origin="--canary")
+    window_s = flags.window or 15 * 60.0
+    canary_limits = resolve.canary_thresholds(toml, **(thresholds or {}))
     windows = -(-(end - start).total_seconds() // window_s)
     if thresholds is not None and windows <= canary_limits.backlog_windows:
         raise UsageError(
-            f"--window {window or '15m'} splits the range into {windows:.0f} windows; the backlog "
+            f"--window {window_s:g}s splits the range into {windows:.0f} windows; the backlog "
             f"rule needs more than {canary_limits.backlog_windows}: widen the range or shorten "
             "--window"
         )
-    stage_value = None
-    if stage is not None:
-        stage_value = int(settings.choice("--stage", stage, ("5", "25", "100")))
     return SignalsConfig(
-        database=options.database(toml, database_url, None, None),
-        views=settings.signal_views(toml, jobs_sql, dispatch_sql),
-        client_id=settings.client_id(client_id) if client_id else None,
+        database=resolve.database(toml, flags.database_url, None, None),
+        views=signal_views(toml, flags.jobs_sql, flags.dispatch_sql),
+        client_id=flags.client_id,
         start=start,
         end=end,
         window_s=window_s,
-        canary=canary,
-        artifacts_dir=Path(artifacts_dir or toml.config.artifacts.dir or constants.ARTIFACTS_DIR),
-        out=Path(out) if out else None,
+        canary=flags.canary,
+        artifacts_dir=resolve.artifacts_dir(toml, flags.artifacts_dir),
+        out=flags.out,
         thresholds=canary_limits,
-        stage=stage_value,
+        stage=stage,
     )
 
 
@@ -123,7 +164,7 @@ def signals_command(
     window: Window = None,
     canary: Canary = None,
     output: Format = "table",
-    out: Annotated[str | None, typer.Option("--out", metavar="FILE", help="Artifact path.")] = None,
+    out: Annotated[Path | None, option("--out", metavar="FILE", help="Artifact path.")] = None,
     database_url: DatabaseUrl = None,
     jobs_sql: JobsSql = None,
     dispatch_sql: DispatchSql = None,
@@ -131,20 +172,20 @@ def signals_command(
     artifacts_dir: ArtifactsDir = None,
 ) -> int:
     """Job health per cohort, dispatch mode and job type over a range (default: the last 24h)."""
-    form = settings.choice("--format", output, ("table", "markdown", "json"))
-    signals_config = _signals_config(
-        default_since="24h", client_id=client_id, since=since, until=until, from_=from_, to=to,
-        window=window, canary=canary, database_url=database_url, jobs_sql=jobs_sql,
-        dispatch_sql=dispatch_sql, config=config, artifacts_dir=artifacts_dir, out=out,
+    flags = SignalFlags(
+        client_id, since, until, from_, to, window, canary, database_url, jobs_sql,
+        dispatch_sql, config, artifacts_dir, out,
     )  # fmt: skip
+    signals_config = _signals_config(flags, default_since_s=24 * 3600.0)
     artifact, path = anyio.run(lambda: rollout.signals(signals_config, check=False))
-    _print_signals(form, artifact, path)
+    _print_signals(output, artifact, path)
     return ExitCode.OK
 
 
 def canary_check_command(
     stage: Annotated[
-        str | None, typer.Option("--stage", metavar="5|25|100", help="The stage being judged.")
+        int | None,
+        option("--stage", rule=_stage, metavar="5|25|100", help="The stage being judged."),
     ] = None,
     client_id: SignalClient = None,
     since: Since = None,
@@ -154,23 +195,25 @@ def canary_check_command(
     window: Window = None,
     canary: Canary = None,
     p95_limit: Annotated[
-        str | None,
-        typer.Option(
+        float | None,
+        option(
             "--p95-limit",
+            rule=rules.seconds,
             metavar="SECONDS",
             help=f"Canary p95 dispatch limit. [default: {CanaryThresholds().p95_limit_s:g}]",
         ),
     ] = None,
     min_jobs: Annotated[
-        str | None,
-        typer.Option(
+        int | None,
+        option(
             "--min-jobs",
+            rule=rules.count,
             metavar="N",
             help=f"Jobs per cohort needed to decide. [default: {CanaryThresholds().min_jobs}]",
         ),
     ] = None,
     output: Format = "table",
-    out: Annotated[str | None, typer.Option("--out", metavar="FILE", help="Artifact path.")] = None,
+    out: Annotated[Path | None, option("--out", metavar="FILE", help="Artifact path.")] = None,
     database_url: DatabaseUrl = None,
     jobs_sql: JobsSql = None,
     dispatch_sql: DispatchSql = None,
@@ -178,20 +221,22 @@ def canary_check_command(
     artifacts_dir: ArtifactsDir = None,
 ) -> int:
     """Continue or stop a staged rollout: 0 continue, 1 stop, 3 unreadable, 4 too little data."""
-    form = settings.choice("--format", output, ("table", "markdown", "json"))
-    thresholds = {
-        "p95_limit_s": settings.positive_float("--p95-limit", p95_limit) if p95_limit else None,
-        "min_jobs": settings.positive_int("--min-jobs", min_jobs) if min_jobs else None,
-    }
-    signals_config = _signals_config(
-        default_since="2h", client_id=client_id, since=since, until=until, from_=from_, to=to,
-        window=window, canary=canary, database_url=database_url, jobs_sql=jobs_sql,
-        dispatch_sql=dispatch_sql, config=config, artifacts_dir=artifacts_dir, out=out,
-        stage=stage, thresholds=thresholds,
+    flags = SignalFlags(
+        client_id, since, until, from_, to, window, canary, database_url, jobs_sql,
+        dispatch_sql, config, artifacts_dir, out,
     )  # fmt: skip
+    thresholds = {"p95_limit_s": p95_limit, "min_jobs": min_jobs}
+    signals_config = _signals_config(
+        flags, default_since_s=2 * 3600.0, stage=stage, thresholds=thresholds
+    )
     artifact, path = anyio.run(lambda: rollout.signals(signals_config, check=True))
-    _print_signals(form, artifact, path)
+    _print_signals(output, artifact, path)
     return artifact.exit_code
+
+
+def _stage(value: object) -> int:
+    """A rollout stage: 5, 25 or 100 (percent of clients)."""
+    return int(rules.choice("5", "25", "100")(value))
 
 
 def _print_signals(form: str, artifact: SignalsArtifact, path: Path) -> None:

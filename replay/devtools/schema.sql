@@ -1,5 +1,5 @@
 -- Reference schema of a drafting system: what the demo, the tests and the default views use.
--- A team's own schema is read through views (replay/source/sql/*.sql show the mapping for this one).
+-- A team's own schema is read through views (replay/config/sql/*.sql show the mapping for this one).
 
 CREATE TABLE clients (
     id          uuid PRIMARY KEY,

@@ -8,30 +8,27 @@ from pathlib import Path
 
 from replay import __version__
 from replay.artifacts import store as artifacts
+from replay.artifacts.load import load_run
 from replay.config.models import CompareConfig
 from replay.errors import ExitCode
-from replay.models import CaseResult, CompareArtifact
+from replay.models import CompareArtifact
 from replay.verdict import gate, stats
 from replay.verdict import pairing as baseline
 
 
 def compare_runs(old: Path, new: Path, config: CompareConfig) -> tuple[CompareArtifact, Path]:
     """`replay compare OLD NEW`: pair the cases, gate, write a compare artifact."""
-    before = baseline.load(old, "OLD")
-    after = baseline.load(new, "NEW")
+    before = load_run(old, role="OLD")
+    after = load_run(new, role="NEW")
     report = baseline.compare(before, after, old_path=str(old), new_path=str(new))
     report = report.model_copy(
-        update={
-            "stats": stats.paired(
-                before.get("cases", []), after.get("cases", []), minimum=config.gate.min_paired
-            )
-        }
+        update={"stats": stats.paired(before.cases, after.cases, minimum=config.gate.min_paired)}
     )
-    paired = {c["case_id"] for c in after.get("cases", [])} - set(report.only_in_run)
+    paired = {c.case_id for c in after.cases} - set(report.only_in_run)
     data = gate.GateInput()
-    for case in after.get("cases", []):
-        if case["case_id"] in paired and case.get("repeat", 0) == 0:
-            data.add(CaseResult.model_validate(case))
+    for case in after.cases:
+        if case.case_id in paired and case.repeat == 0:
+            data.add(case)
     regressions = {c.case_id for c in report.changes if c.kind == "regression"}
     data.regressed = [case_id for case_id in data.regressed if case_id in regressions]
     result = gate.evaluate(

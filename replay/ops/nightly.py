@@ -12,19 +12,18 @@ from __future__ import annotations
 
 import os
 import time
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from html import escape
 from pathlib import Path
-from typing import Any
 
 import anyio
 
 from replay.artifacts import history
 from replay.artifacts import store as artifacts
-from replay.config import defaults as constants
-from replay.config import resolve as options
-from replay.config import settings
+from replay.config import resolve
+from replay.config.file import LoadedToml, NightlyClient
+from replay.config.resolve import RunFlags, run_config
 from replay.errors import BlockedError, ExitCode, ReplayError
 from replay.run import app
 from replay.run.session import Outcome
@@ -80,7 +79,7 @@ class Night:
 
 
 async def run(
-    toml: settings.LoadedToml,
+    toml: LoadedToml,
     *,
     refresh_manifests: bool = False,
     retention_days: int | None = None,
@@ -88,7 +87,7 @@ async def run(
 ) -> Night:
     """Run every `[nightly]` client, write the combined summary, apply retention."""
     spec = toml.config.nightly
-    folder = artifacts_dir or Path(toml.config.artifacts.dir or constants.ARTIFACTS_DIR)
+    folder = resolve.artifacts_dir(toml, artifacts_dir)
     manifests = Path(spec.manifests_dir) if spec.manifests_dir else folder / "manifests"
     night = Night(started=datetime.now(UTC))
     for client in spec.clients:
@@ -106,8 +105,8 @@ async def run(
 
 
 async def _client(
-    toml: settings.LoadedToml,
-    client: settings.NightlyClient,
+    toml: LoadedToml,
+    client: NightlyClient,
     folder: Path,
     manifests: Path,
     *,
@@ -120,15 +119,15 @@ async def _client(
         url = _database_url(client)
         if refresh or not manifest.is_file():
             await anyio.Path(manifests).mkdir(parents=True, exist_ok=True)
-            fresh = options.run_config(_flags(toml, client, url, folder, limit=client.limit))
+            fresh = run_config(_flags(toml, client, url, folder, limit=client.limit), toml)
             if not await app.freeze(fresh.model_copy(update={"dry_run": True}), manifest):
                 message = f"client {name!r}: nothing to pin (no job matches); no manifest written"
                 return ClientNight(name, "blocked", ExitCode.EMPTY, message=message)
         flags = _flags(toml, client, url, folder, manifest=manifest)
-        config = options.run_config(flags)
+        config = run_config(flags, toml)
         earlier = baseline.latest(folder, config.selection.client_id, config.request.pipeline, None)
         if earlier is not None:
-            config = options.run_config(_flags(toml, client, url, folder, manifest, earlier))
+            config = run_config(_flags(toml, client, url, folder, manifest, earlier), toml)
         outcome = await app.run(config)
     except ReplayError as exc:
         return ClientNight(name, "blocked", exc.exit_code, message=exc.message, manifest=manifest)
@@ -152,7 +151,7 @@ def _night_of(name: str, outcome: Outcome, manifest: Path, earlier: Path | None)
         baseline=str(earlier) if earlier else None,
     )
     if summary is not None:
-        counts = history.case_counts(outcome.record or {}) or summary.by_verdict
+        counts = history.case_counts(summary) or summary.by_verdict
         night.cases = sum(counts.values())
         night.regressed = counts.get("regressed", 0)
         night.errors = counts.get("error", 0)
@@ -181,7 +180,7 @@ def _night_of(name: str, outcome: Outcome, manifest: Path, earlier: Path | None)
     return night
 
 
-def _database_url(client: settings.NightlyClient) -> str:
+def _database_url(client: NightlyClient) -> str:
     name = client.database_url_env or "DATABASE_URL"
     url = os.environ.get(name)
     if not url:
@@ -194,42 +193,33 @@ def _database_url(client: settings.NightlyClient) -> str:
 
 
 def _flags(
-    toml: settings.LoadedToml,
-    client: settings.NightlyClient,
+    toml: LoadedToml,
+    client: NightlyClient,
     url: str,
     folder: Path,
     manifest: Path | None = None,
     earlier: Path | None = None,
     *,
     limit: int | None = None,
-) -> options.RunFlags:
-    """The flags of one client's run, as if typed: the same validation as `replay run`."""
-    values: dict[str, Any] = {item.name: None for item in fields(options.RunFlags)}
-    switches = ("dry_run", "allow_empty", "show_sql", "quiet", "retry_errors", "no_gate")
-    values |= dict.fromkeys(switches, False)
-    values |= {"no_judge_cache": False, "gate_on_stats": False, "no_report": False}
-    values |= {
-        "client_id": client.client_id,
-        "database_url": url,
-        "config": str(toml.path) if toml.path else None,
-        "artifacts_dir": str(folder),
-        "manifest": str(manifest) if manifest else None,
-        "limit": str(limit) if limit else None,
-        "baseline": str(earlier) if earlier else None,
-        "pipeline": client.pipeline,
-        "model": client.model,
-        "request_source": client.request_source,
-        "concurrency": _text(client.concurrency),
-        "max_error_rate": _text(client.max_error_rate),
-        "max_invalid_rate": _text(client.max_invalid_rate),
-        "judge_model": client.judge_model,
-        "repeats": _text(client.repeats),
-    }
-    return options.RunFlags(**values)
-
-
-def _text(value: float | None) -> str | None:
-    return None if value is None else str(value)
+) -> RunFlags:
+    """The flags of one client's run, typed as the CLI types them: the same checks as `run`."""
+    return RunFlags(
+        client_id=client.client_id,
+        database_url=url,
+        config=toml.path,
+        artifacts_dir=folder,
+        manifest=manifest,
+        limit=limit,
+        baseline=str(earlier) if earlier else None,
+        pipeline=client.pipeline,
+        model=client.model,
+        request_source=client.request_source,
+        concurrency=client.concurrency,
+        max_error_rate=client.max_error_rate,
+        max_invalid_rate=client.max_invalid_rate,
+        judge_model=client.judge_model,
+        repeats=client.repeats,
+    )
 
 
 def _file_safe(name: str) -> str:

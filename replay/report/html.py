@@ -2,8 +2,9 @@
 
 Inbound messages are written by strangers, so every piece of artifact text goes through
 `html.escape`, the page embeds no JSON (the table's script reads escaped `data-` attributes), and
-a Content-Security-Policy runs only this module's own script and fetches nothing. Older
-artifacts lack keys: every read is a `.get`.
+a Content-Security-Policy runs only this module's own script and fetches nothing. The page is
+drawn from a validated `RunArtifact` (`replay.artifacts.load`), so a part a run lacks is None or
+empty, never of the wrong shape.
 """
 
 from __future__ import annotations
@@ -11,13 +12,13 @@ from __future__ import annotations
 import base64
 import hashlib
 from collections import Counter
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Final
 
-import orjson
-
+from replay.artifacts.load import load_run
 from replay.artifacts.store import atomic
-from replay.errors import UsageError
+from replay.models import CaseResult, Gate, RunArtifact
 from replay.report import charts
 from replay.report import html_sections as sections
 from replay.report.html_case import detail, present
@@ -145,52 +146,70 @@ def _verdict_class(verdict: object) -> str:
 # --- the header -----------------------------------------------------------------------------------
 
 
-def _verdict_counts(artifact: dict[str, Any]) -> list[tuple[str, int]]:
+def _verdict_counts(artifact: RunArtifact) -> list[tuple[str, int]]:
     """The summary's counts, or counted from the cases when there is no summary."""
-    counts = (artifact.get("summary") or {}).get("by_verdict") or Counter(
-        case.get("verdict") for case in artifact.get("cases") or []
+    summary = artifact.summary
+    counts = (summary.by_verdict if summary is not None else None) or Counter(
+        case.verdict for case in artifact.cases
     )
     rank = {verdict: index for index, verdict in enumerate(VERDICTS)}
     return sorted(counts.items(), key=lambda item: rank.get(str(item[0]), len(rank)))
 
 
-def _header(artifact: dict[str, Any]) -> str:
-    config = artifact.get("config") or {}
-    request = config.get("request") or {}
-    selection = artifact.get("selection") or config.get("selection") or {}
-    summary = artifact.get("summary") or {}
+def _section(config: Mapping[str, Any], key: str) -> Mapping[str, Any]:
+    """A section of the run's free-form `config` (a dict in the schema), or empty."""
+    value = config.get(key)
+    return value if isinstance(value, Mapping) else {}
+
+
+def _header(artifact: RunArtifact) -> str:
+    request = _section(artifact.config, "request")
+    client = (
+        artifact.selection.client_id
+        if artifact.selection is not None
+        else _section(artifact.config, "selection").get("client_id")
+    )
+    summary = artifact.summary
     meta = dl(
         [
-            ("run id", artifact.get("run_id")),
-            ("parent run", artifact.get("parent_run_id") or ""),
-            ("created", when(artifact.get("created_at"))),
-            ("finished", when(artifact.get("finished_at"))),
-            ("mode", artifact.get("mode")),
-            ("status", artifact.get("status")),
-            ("exit code", artifact.get("exit_code")),
-            ("client", selection.get("client_id")),
+            ("run id", artifact.run_id),
+            ("parent run", artifact.parent_run_id or ""),
+            ("created", when(artifact.created_at)),
+            ("finished", when(artifact.finished_at)),
+            ("mode", artifact.mode),
+            ("status", artifact.status),
+            ("exit code", artifact.exit_code),
+            ("client", client),
             ("pipeline", request.get("pipeline")),
             ("model", request.get("model") or request.get("default_model")),
-            ("tool version", artifact.get("tool_version")),
-            ("git sha", artifact.get("git_sha")),
+            ("tool version", artifact.tool_version),
+            ("git sha", artifact.git_sha),
         ]
     )
     counts = _verdict_counts(artifact)
-    dry = artifact.get("mode") == "dry"
-    keys = ("estimated_input_tokens", "estimated_output_tokens")
-    tokens = [summary.get(key) for key in (keys if dry else ("prompt_tokens", "completion_tokens"))]
-    cost = summary.get("estimated_cost_usd" if dry else "cost_usd")
+    dry = artifact.mode == "dry"
+    if summary is None:
+        tokens, cost = 0, None
+    elif dry:
+        tokens = summary.estimated_input_tokens + summary.estimated_output_tokens
+        cost = summary.estimated_cost_usd
+    else:
+        tokens, cost = summary.prompt_tokens + summary.completion_tokens, summary.cost_usd
     stats = [
-        ("cases", num(summary.get("cases", len(artifact.get("cases") or [])), "d"), "cases"),
+        ("cases", num(summary.cases if summary else len(artifact.cases), "d"), "cases"),
         *((esc(v), num(n, "d"), f"count-{esc(v)}") for v, n in counts),
-        ("similarity mean", num(summary.get("similarity_mean")), "similarity"),
-        ("latency p50", num(summary.get("latency_ms_p50"), ",.0f", " ms"), "latency-p50"),
-        ("latency p95", num(summary.get("latency_ms_p95"), ",.0f", " ms"), "latency-p95"),
+        ("similarity mean", num(summary.similarity_mean if summary else None), "similarity"),
         (
-            "estimated tokens" if dry else "tokens",
-            num(sum(t or 0 for t in tokens), ",d"),
-            "tokens",
+            "latency p50",
+            num(summary.latency_ms_p50 if summary else None, ",.0f", " ms"),
+            "latency-p50",
         ),
+        (
+            "latency p95",
+            num(summary.latency_ms_p95 if summary else None, ",.0f", " ms"),
+            "latency-p95",
+        ),
+        ("estimated tokens" if dry else "tokens", num(tokens, ",d"), "tokens"),
         ("estimated cost" if dry else "cost", money(cost), "cost"),
     ]
     strip = "".join(
@@ -198,13 +217,9 @@ def _header(artifact: dict[str, Any]) -> str:
         f"<span>{label}</span></div>"
         for label, value, tid in stats
     )
-    cases = artifact.get("cases") or []
-    similarity = [
-        float(s)
-        for case in cases
-        if isinstance(s := (case.get("comparison") or {}).get("similarity"), int | float)
-    ]
-    latency = [float(v) for case in cases if isinstance(v := case.get("latency_ms"), int | float)]
+    cases = artifact.cases
+    similarity = [case.comparison.similarity for case in cases if case.comparison is not None]
+    latency = [case.latency_ms for case in cases if case.latency_ms is not None]
     bars = [charts.Bar("" if v is None else str(v), n, f"f-{_verdict_class(v)}") for v, n in counts]
     low, high = min(latency, default=0), max(latency, default=0)
     figures = (
@@ -216,34 +231,32 @@ def _header(artifact: dict[str, Any]) -> str:
         + charts.figure("latency", charts.histogram(latency, low, high, alt="latency", unit=" ms"))
     )
     return (
-        f"<header><h1>Replay run {esc(artifact.get('run_id'))}</h1>{meta}"
-        f'<div class="strip">{strip}</div>{_gate(artifact.get("gate"))}'
+        f"<header><h1>Replay run {esc(artifact.run_id)}</h1>{meta}"
+        f'<div class="strip">{strip}</div>{_gate(artifact.gate)}'
         f'<div class="charts">{figures}</div></header>'
     )
 
 
-def _gate(gate: dict[str, Any] | None) -> str:
-    if not gate:
+def _gate(gate: Gate | None) -> str:
+    if gate is None:
         return '<div class="gate" data-testid="gate">No gate: nothing was judged.</div>'
-    passed = bool(gate.get("passed"))
-    failed = ", ".join(str(name) for name in gate.get("failed") or [])
-    words = "passed" if passed else f"failed on {failed}" if failed else "failed"
-    if not gate.get("enforced", True):
+    failed = ", ".join(gate.failed)
+    words = "passed" if gate.passed else f"failed on {failed}" if failed else "failed"
+    if not gate.enforced:
         words += " (not enforced: --no-gate)"
     rows = [
         [
-            f'<span class="{"ok" if rule.get("passed") else "fail"}">'
-            f"{esc(rule.get('rule'))}</span>",
-            num(rule.get("threshold"), "g"),
-            num(rule.get("value"), "g"),
-            "pass" if rule.get("passed") else '<span class="fail">fail</span>',
-            esc(ids(rule.get("cases") or [])),
+            f'<span class="{"ok" if rule.passed else "fail"}">{esc(rule.rule)}</span>',
+            num(rule.threshold, "g"),
+            num(rule.value, "g"),
+            "pass" if rule.passed else '<span class="fail">fail</span>',
+            esc(ids(rule.cases)),
         ]
-        for rule in gate.get("rules") or []
+        for rule in gate.rules
     ]
     rules = table(["rule", "threshold", "value", "result", "cases"], rows) if rows else ""
     return (
-        f'<div class="gate {"passed" if passed else "failed"}" data-testid="gate">'
+        f'<div class="gate {"passed" if gate.passed else "failed"}" data-testid="gate">'
         f"<b>Gate {esc(words)}</b>{rules}</div>"
     )
 
@@ -251,23 +264,21 @@ def _gate(gate: dict[str, Any] | None) -> str:
 # --- cases ----------------------------------------------------------------------------------------
 
 
-def _detail_indices(cases: list[dict[str, Any]]) -> set[int]:
+def _detail_indices(cases: Sequence[CaseResult]) -> set[int]:
     """Regressed cases first, then errors, then the rest in artifact order, up to the limit."""
-    order = sorted(
-        range(len(cases)), key=lambda i: (_DETAIL_RANK.get(str(cases[i].get("verdict")), 2), i)
-    )
+    order = sorted(range(len(cases)), key=lambda i: (_DETAIL_RANK.get(cases[i].verdict, 2), i))
     return set(order[:REPORT_DETAIL_LIMIT])
 
 
-def _cases(cases: list[dict[str, Any]]) -> str:
+def _cases(cases: Sequence[CaseResult]) -> str:
     if not cases:
         return '<h2>Cases</h2><p class="muted" data-testid="no-cases">No cases in this run.</p>'
     detailed = _detail_indices(cases)
-    options = {
-        "verdict": {str(c.get("verdict")) for c in cases},
-        "codes": {str(v.get("code")) for c in cases for v in present(c) if v.get("code")},
-        "channel": {str((c.get("input") or {}).get("channel") or "") for c in cases} - {""},
-        "change": {str((c.get("comparison") or {}).get("change_class")) for c in cases} - {"None"},
+    options: dict[str, set[str]] = {
+        "verdict": {c.verdict for c in cases},
+        "codes": {v.code for c in cases for v in present(c) if v.code},
+        "channel": {c.input.channel for c in cases if c.input.channel},
+        "change": {c.comparison.change_class for c in cases if c.comparison is not None},
     }
     labels = {"verdict": "verdict", "codes": "check", "channel": "channel", "change": "change"}
     filters = "".join(
@@ -299,18 +310,16 @@ def _cases(cases: list[dict[str, Any]]) -> str:
     )
 
 
-def _row(case: dict[str, Any], detailed: bool) -> str:
-    comparison = case.get("comparison") or {}
-    channel = (case.get("input") or {}).get("channel") or ""
-    verdict = case.get("verdict")
-    change = comparison.get("change_class")
-    similarity = comparison.get("similarity")
-    codes = sorted({str(v.get("code")) for v in present(case) if v.get("code")})
-    new = (case.get("invariants") or {}).get("new") or []
-    critical = ", ".join(str(v.get("code")) for v in new if v.get("severity") == "critical")
-    label = esc(case.get("case_id")) + (
-        f" · repeat {esc(case['repeat'])}" if case.get("repeat") else ""
-    )
+def _row(case: CaseResult, detailed: bool) -> str:
+    comparison = case.comparison
+    channel = case.input.channel or ""
+    verdict = case.verdict
+    change = comparison.change_class if comparison is not None else None
+    similarity = comparison.similarity if comparison is not None else None
+    codes = sorted({v.code for v in present(case) if v.code})
+    new = case.invariants.new if case.invariants is not None else []
+    critical = ", ".join(v.code for v in new if v.severity == "critical")
+    label = esc(case.case_id) + (f" · repeat {esc(case.repeat)}" if case.repeat else "")
     first = (
         f'<button class="toggle" type="button" aria-expanded="false">{label}</button>'
         if detailed
@@ -323,13 +332,13 @@ def _row(case: dict[str, Any], detailed: bool) -> str:
         esc(change),
         num(similarity),
         f'<span class="fail">{esc(critical)}</span>' if critical else "",
-        num(case.get("latency_ms"), ",.0f", " ms"),
-        esc((case.get("judge") or {}).get("verdict")),
+        num(case.latency_ms, ",.0f", " ms"),
+        esc(case.judge.verdict if case.judge is not None else None),
     ]
     attrs = (
         f'data-verdict="{esc(verdict)}" data-channel="{esc(channel)}" data-change="{esc(change)}" '
         f'data-codes="{esc(" ".join(codes))}" data-similarity="'
-        f'{similarity if isinstance(similarity, int | float) else ""}"'
+        f'{"" if similarity is None else similarity}"'
     )
     tds = "".join(
         f'<td class="num">{cell}</td>' if index in (4, 6) else f"<td>{cell}</td>"
@@ -341,24 +350,24 @@ def _row(case: dict[str, Any], detailed: bool) -> str:
     return f'<tbody class="case" data-testid="case" {attrs}><tr>{tds}</tr>{extra}</tbody>'
 
 
-def render_run(artifact: dict[str, Any]) -> str:
+def render_run(artifact: RunArtifact) -> str:
     """The run as one HTML page that opens from disk and fetches nothing."""
-    preflight = artifact.get("preflight") or []
-    failed = any(not entry.get("ok") for entry in preflight)
+    preflight = artifact.preflight
+    failed = any(not entry.ok for entry in preflight)
     body = (
         _header(artifact)
         + (sections.preflight(preflight) if failed else "")
-        + _cases(artifact.get("cases") or [])
-        + sections.baseline(artifact.get("baseline"))
-        + sections.noise(artifact.get("noise"))
-        + sections.selection(artifact.get("selection"))
+        + _cases(artifact.cases)
+        + sections.baseline(artifact.baseline)
+        + sections.noise(artifact.noise)
+        + sections.selection(artifact.selection)
         + (sections.preflight(preflight) if preflight and not failed else "")
     )
     return (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         f'<meta http-equiv="Content-Security-Policy" content="{esc(_CSP)}">'
-        f"<title>replay {esc(artifact.get('run_id'))}</title><style>{_CSS}</style></head>"
+        f"<title>replay {esc(artifact.run_id)}</title><style>{_CSS}</style></head>"
         f"<body><main>{body}</main><script>{_JS}</script></body></html>\n"
     )
 
@@ -367,27 +376,10 @@ def write_report(artifact_path: Path, out: Path | None = None) -> Path:
     """Render a run artifact into HTML beside it (same stem) or at `out`; return the path.
 
     Raises:
-        UsageError: the artifact cannot be read, is not JSON, or is not a run artifact.
+        UsageError: the artifact cannot be read, is not a run artifact, has a malformed field or
+            an unknown schema version (`replay.artifacts.load`).
     """
-    name = str(artifact_path)
-    try:
-        data = orjson.loads(artifact_path.read_bytes())
-    except OSError as exc:
-        raise UsageError(f"cannot read artifact {name!r}: {exc.strerror}") from None
-    except orjson.JSONDecodeError:
-        raise UsageError(f"{name!r} is not JSON; expected a run artifact") from None
-    kind = data.get("kind", "run") if isinstance(data, dict) else type(data).__name__
-    if kind != "run":
-        raise UsageError(f"{name!r} is not a run artifact: kind {kind!r}, expected 'run'")
-    if "run_id" not in data:
-        raise UsageError(f"{name!r} is not a run artifact: it has no run_id")
-    try:
-        page = render_run(data)
-    except (AttributeError, TypeError, KeyError, ValueError):
-        # A hand-edited or foreign file: a field of the wrong shape, not a bug of the page.
-        raise UsageError(
-            f"{name!r} has a malformed field; expected a run artifact written by replay"
-        ) from None
+    page = render_run(load_run(artifact_path, role=""))
     target = out if out is not None else artifact_path.with_suffix(".html")
     with atomic(target) as handle:
         handle.write(page.encode())

@@ -1,78 +1,88 @@
 """The detail of one case in the run report, shown when its table row is opened.
 
 Why the case got its verdict, the three texts marked against each other, its checks, thread,
-request plan, judgement and attempts. Older artifacts lack keys, so every read is a `.get` and
-a part with nothing in it is left out.
+request plan, judgement and attempts. The case arrives validated (`replay.artifacts.load`), so a
+part it lacks is None or empty, never of the wrong shape; a part with nothing in it is left out.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Sequence
+from datetime import datetime
 
 import orjson
 
-from replay.report.html_parts import dl, esc, money, num, records, table, when
+from replay.models import (
+    Attempt,
+    CaseResult,
+    InvariantChanges,
+    Judgement,
+    Original,
+    RequestPlan,
+    Violation,
+)
+from replay.report.html_parts import dl, esc, money, num, table, when
 from replay.report.wordmarks import highlighted, inline, side_by_side
 
 
-def present(case: dict[str, Any]) -> list[dict[str, Any]]:
+def present(case: CaseResult) -> list[Violation]:
     """Return the violations in the new draft: new ones and those the original had too."""
-    invariants = case.get("invariants") or {}
-    return [*(invariants.get("new") or []), *(invariants.get("pre_existing") or [])]
+    invariants = case.invariants
+    return [] if invariants is None else [*invariants.new, *invariants.pre_existing]
 
 
-def detail(case: dict[str, Any]) -> str:
+def detail(case: CaseResult) -> str:
     """Render everything the artifact holds about `case`, its strangers' text escaped."""
-    original = case.get("original") or {}
-    comparison = case.get("comparison") or {}
-    reasons = "".join(f"<li>{esc(reason)}</li>" for reason in case.get("reasons") or [])
+    reasons = "".join(f"<li>{esc(reason)}</li>" for reason in case.reasons)
     why = [f"<ul>{reasons}</ul>" if reasons else ""]
-    if case.get("regression_kind"):
-        why.append(f"<p>regression kind: {esc(case['regression_kind'])}</p>")
-    if error := case.get("error"):
-        text = f"{error.get('error_class')}, status {error.get('status')}: {error.get('message')}"
+    if case.regression_kind:
+        why.append(f"<p>regression kind: {esc(case.regression_kind)}</p>")
+    if error := case.error:
+        text = f"{error.error_class}, status {error.status}: {error.message}"
         why.append(f'<p class="fail">error {esc(text)}</p>')
-    if invalid := case.get("invalid"):
-        text = f"column {invalid.get('column')}: {invalid.get('reason')}"
+    if invalid := case.invalid:
+        text = f"column {invalid.column}: {invalid.reason}"
         why.append(f'<p class="fail">invalid case, {esc(text)}</p>')
-    if case.get("skipped_reason"):
-        why.append(f"<p>skipped: {esc(case['skipped_reason'])}</p>")
+    if case.skipped_reason:
+        why.append(f"<p>skipped: {esc(case.skipped_reason)}</p>")
     return (
         "".join(why)
-        + _drafts(case, original, comparison)
-        + _checks(case.get("invariants") or {})
+        + _drafts(case)
+        + _checks(case.invariants)
         + _thread(case)
-        + _plan(case.get("plan"))
-        + _judge(case.get("judge"))
-        + _attempts(case.get("attempts") or [])
+        + _plan(case.plan)
+        + _judge(case.judge)
+        + _attempts(case.attempts)
     )
 
 
-def _drafts(case: dict[str, Any], original: dict[str, Any], comparison: dict[str, Any]) -> str:
-    draft, sent = original.get("draft"), original.get("sent_reply")
-    new = (case.get("outcome") or {}).get("text")
-    evidence = [str(v.get("evidence") or "") for v in present(case)]
-    if isinstance(new, str) and isinstance(draft, str):
+def _drafts(case: CaseResult) -> str:
+    original = case.original or Original()  # every field of `Original` is optional
+    draft, sent = original.draft, original.sent_reply
+    new = case.outcome.text if case.outcome is not None else None
+    evidence = [v.evidence for v in present(case)]
+    if new is not None and draft is not None:
         left, middle = side_by_side(draft, new, evidence)
     else:
         left = esc(draft) if draft is not None else '<span class="muted">no original draft</span>'
         middle = (
             highlighted(new, evidence)
-            if isinstance(new, str)
-            else f'<span class="muted">no new draft ({esc(case.get("verdict"))})</span>'
+            if new is not None
+            else f'<span class="muted">no new draft ({esc(case.verdict)})</span>'
         )
-    if not isinstance(sent, str):
-        right = f'<span class="muted">nothing sent ({esc(original.get("disposition"))})</span>'
+    if sent is None:
+        right = f'<span class="muted">nothing sent ({esc(original.disposition)})</span>'
     else:
-        right = inline(new, sent) if isinstance(new, str) else esc(sent)
+        right = inline(new, sent) if new is not None else esc(sent)
+    c = case.comparison
     captions = [
-        f"original draft · {esc(original.get('model'))} {esc(original.get('prompt_version'))}",
-        f"new draft · similarity {num(comparison.get('similarity'))} · "
-        f"{esc(comparison.get('change_class'))} · "
-        f"{num(comparison.get('length_change'), '+d')} chars",
-        f"sent reply ({esc(original.get('disposition'))}) marked against the new draft · "
-        f"similarity new {num(comparison.get('sent_similarity_new'))}, "
-        f"original {num(comparison.get('sent_similarity_original'))}",
+        f"original draft · {esc(original.model)} {esc(original.prompt_version)}",
+        f"new draft · similarity {num(c.similarity if c else None)} · "
+        f"{esc(c.change_class if c else None)} · "
+        f"{num(c.length_change if c else None, '+d')} chars",
+        f"sent reply ({esc(original.disposition)}) marked against the new draft · "
+        f"similarity new {num(c.sent_similarity_new if c else None)}, "
+        f"original {num(c.sent_similarity_original if c else None)}",
     ]
     columns = "".join(
         f'<div><h3>{caption}</h3><pre class="text" data-testid="{tid}">{body}</pre></div>'
@@ -83,47 +93,58 @@ def _drafts(case: dict[str, Any], original: dict[str, Any], comparison: dict[str
     return f'<div class="cols" data-testid="diff">{columns}</div>'
 
 
-def _checks(invariants: dict[str, Any]) -> str:
+def _checks(invariants: InvariantChanges | None) -> str:
+    if invariants is None:
+        return ""
+    kinds = (
+        ("new", invariants.new),
+        ("fixed", invariants.fixed),
+        ("pre_existing", invariants.pre_existing),
+    )
     rows = [
         [
             esc(kind.replace("_", "-")),
-            esc(v.get("code")),
-            esc(v.get("severity")),
-            f"<mark>{esc(v.get('evidence'))}</mark>",
-            esc(v.get("detail")),
+            esc(v.code),
+            esc(v.severity),
+            f"<mark>{esc(v.evidence)}</mark>",
+            esc(v.detail),
         ]
-        for kind in ("new", "fixed", "pre_existing")
-        for v in invariants.get(kind) or []
+        for kind, violations in kinds
+        for v in violations
     ]
     if not rows:
         return ""
     return "<h3>Checks</h3>" + table(["", "code", "severity", "evidence", "detail"], rows)
 
 
-def _thread(case: dict[str, Any]) -> str:
-    summary = case.get("input") or {}
+def _thread(case: CaseResult) -> str:
+    summary = case.input
     meta = dl(
         [
-            ("inbound sent", when(summary.get("inbound_sent_at"))),
-            ("job created", when(summary.get("job_created_at"))),
-            ("thread messages", summary.get("thread_messages", 0)),
-            ("thread last at", when(summary.get("thread_last_at") or "—")),
-            ("tags", ", ".join(str(tag) for tag in summary.get("tags") or [])),
+            ("inbound sent", when(summary.inbound_sent_at)),
+            ("job created", when(summary.job_created_at)),
+            ("thread messages", summary.thread_messages),
+            ("thread last at", when(summary.thread_last_at or "—")),
+            ("tags", ", ".join(summary.tags)),
         ]
     )
-    subject = summary.get("inbound_subject")
+    subject = summary.inbound_subject
     inbound = (f"<p>subject: {esc(subject)}</p>" if subject else "") + (
-        f'<pre class="text" data-testid="inbound">{esc(summary.get("inbound_body"))}</pre>'
+        f'<pre class="text" data-testid="inbound">{esc(summary.inbound_body)}</pre>'
     )
-    context = summary.get("thread") or (
-        ((case.get("judge") or {}).get("context") or {}).get("thread") or []
-    )
+    # The point-in-time thread; a run from before it was kept has the judge's copy, if judged.
+    context: Sequence[tuple[str | None, datetime | str | None, str | None]] = [
+        (m.direction, m.sent_at, m.body) for m in summary.thread
+    ]
+    if not context and case.judge is not None and case.judge.context is not None:
+        context = [
+            (m.get("direction"), m.get("sent_at"), m.get("body")) for m in case.judge.context.thread
+        ]
     messages = "".join(
-        f"<h3>{esc(m.get('direction'))}"
-        + (f" · {esc(when(m.get('sent_at')))}" if m.get("sent_at") else "")
-        + f'</h3><pre class="text">{esc(m.get("body"))}</pre>'
-        for m in context
-        if isinstance(m, dict)
+        f"<h3>{esc(direction)}"
+        + (f" · {esc(when(sent_at))}" if sent_at else "")
+        + f'</h3><pre class="text">{esc(body)}</pre>'
+        for direction, sent_at, body in context
     )
     earlier = f"<details><summary>thread ({len(context)})</summary>{messages}</details>"
     return f"<h3>Inbound and thread, as they were then</h3>{meta}{inbound}" + (
@@ -131,74 +152,79 @@ def _thread(case: dict[str, Any]) -> str:
     )
 
 
-def _plan(plan: dict[str, Any] | None) -> str:
-    if not plan:
+def _plan(plan: RequestPlan | None) -> str:
+    if plan is None:
         return ""
-    request = plan.get("request") or {}
+    request = plan.request
     meta = dl(
         [
-            ("request source", plan.get("source")),
-            ("model", request.get("model")),
-            ("estimated input tokens", plan.get("estimated_input_tokens")),
-            ("estimated output tokens", plan.get("estimated_output_tokens")),
-            ("estimated cost", money(plan.get("estimated_cost_usd"))),
-            ("request hash", plan.get("request_hash")),
+            ("request source", plan.source),
+            ("model", request.model),
+            ("estimated input tokens", plan.estimated_input_tokens),
+            ("estimated output tokens", plan.estimated_output_tokens),
+            ("estimated cost", money(plan.estimated_cost_usd)),
+            ("request hash", plan.request_hash),
         ]
     )
     messages = "".join(
-        f'<h3>{esc(m.get("role"))}</h3><pre class="text">'
-        f"{esc(c if isinstance(c := m.get('content'), str) else orjson.dumps(c).decode())}</pre>"
-        for m in request.get("messages") or []
+        f'<h3>{esc(m.role)}</h3><pre class="text">'
+        f"{esc(c if isinstance(c := m.content, str) else orjson.dumps(c).decode())}</pre>"
+        for m in request.messages
     )
     return f"<h3>Request plan</h3>{meta}<details><summary>messages</summary>{messages}</details>"
 
 
-def _judge(judge: dict[str, Any] | None) -> str:
-    if not judge:
+def _judge(judge: Judgement | None) -> str:
+    if judge is None:
         return ""
     meta = dl(
         [
-            ("judge verdict", judge.get("verdict")),
-            ("model", judge.get("model")),
-            ("rubric", judge.get("rubric_version")),
+            ("judge verdict", judge.verdict),
+            ("model", judge.model),
+            ("rubric", judge.rubric_version),
         ]
     )
     rationale = (
-        f'<pre class="text" data-testid="rationale">{esc(judge["rationale"])}</pre>'
-        if judge.get("rationale")
+        f'<pre class="text" data-testid="rationale">{esc(judge.rationale)}</pre>'
+        if judge.rationale
         else ""
     )
     criteria = table(
-        ["criterion", "preferred"],
-        [[esc(k), esc(v)] for k, v in (judge.get("criteria") or {}).items()],
+        ["criterion", "preferred"], [[esc(k), esc(v)] for k, v in judge.criteria.items()]
     )
-    orders = records(
+    orders = table(
         ["original is", "preferred", "rationale", "problem"],
-        judge.get("orders") or [],
-        ["original_is", "preferred", "rationale", "problem"],
+        [
+            [esc(o.original_is), esc(o.preferred), esc(o.rationale), esc(o.problem)]
+            for o in judge.orders
+        ],
     )
-    error = judge.get("error") or {}
-    failed = esc(f"judge error {error.get('error_class')}: {error.get('message')}")
+    error = judge.error
+    failed = (
+        f'<p class="fail">{esc(f"judge error {error.error_class}: {error.message}")}</p>'
+        if error is not None
+        else ""
+    )
     return (
         f"<h3>Judge</h3>{meta}"
-        + (f'<p class="fail">{failed}</p>' if error else "")
+        + failed
         + rationale
-        + f"{criteria if judge.get('criteria') else ''}{orders if judge.get('orders') else ''}"
+        + f"{criteria if judge.criteria else ''}{orders if judge.orders else ''}"
     )
 
 
-def _attempts(attempts: list[dict[str, Any]]) -> str:
+def _attempts(attempts: Sequence[Attempt]) -> str:
     if not attempts:
         return ""
     rows = [
         [
-            esc(a.get("number")),
-            esc(a.get("error_class") or "ok"),
-            esc(a.get("status")),
-            esc(a.get("message")),
-            num(a.get("duration_ms"), ",.0f", " ms"),
-            num(a.get("retry_after_s"), "g", " s"),
-            num(a.get("backoff_s"), ".2f", " s"),
+            esc(a.number),
+            esc(a.error_class or "ok"),
+            esc(a.status),
+            esc(a.message),
+            num(a.duration_ms, ",.0f", " ms"),
+            num(a.retry_after_s, "g", " s"),
+            num(a.backoff_s, ".2f", " s"),
         ]
         for a in attempts
     ]

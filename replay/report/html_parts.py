@@ -1,13 +1,14 @@
 """The escaped building blocks of the run report: values, definition lists and tables.
 
-Artifact text is written by strangers and older artifacts hold odd types, so each block takes
-any value and escapes it; a block that takes cells takes them already escaped.
+Artifact text is written by strangers, so each block takes any value and escapes it; a block
+that takes cells takes them already escaped.
 """
 
 from __future__ import annotations
 
 import html
 from collections.abc import Iterable
+from datetime import datetime
 from typing import Any
 
 
@@ -33,7 +34,12 @@ def money(usd: object) -> str:
 
 
 def when(value: object) -> object:
-    """Shorten a UTC ISO timestamp to the second, easier to read; anything else as it is."""
+    """Shorten a UTC time (or its ISO text) to the second, easier to read; anything else as it is.
+
+    A time in another offset, or without one, is shown whole in ISO 8601, as the artifact has it.
+    """
+    if isinstance(value, datetime):
+        value = value.isoformat()
     if isinstance(value, str) and value[10:11] == "T" and value.endswith(("Z", "+00:00")):
         return f"{value[:10]} {value[11:19]} UTC"
     return value
@@ -56,8 +62,3 @@ def table(head: Iterable[str], rows: Iterable[Iterable[str]]) -> str:
     header = "".join(f"<th>{cell}</th>" for cell in head)
     body = "".join("<tr>" + "".join(f"<td>{c}</td>" for c in row) + "</tr>" for row in rows)
     return f"<table><thead><tr>{header}</tr></thead><tbody>{body}</tbody></table>"
-
-
-def records(head: list[str], items: Iterable[dict[str, Any]], keys: list[str]) -> str:
-    """Build a table with one escaped cell per key of each item."""
-    return table(head, [[esc(item.get(key)) for key in keys] for item in items])

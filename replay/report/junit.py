@@ -7,36 +7,34 @@ XML.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
 from xml.etree import ElementTree
+
+from replay.models import CaseResult, RunArtifact
 
 FAILED = {"regressed"}
 ERRORED = {"error"}
 SKIPPED = {"skipped", "invalid_case"}
 
 
-def render(artifact: Mapping[str, Any]) -> str:
+def render(artifact: RunArtifact) -> str:
     """The artifact's cases as a JUnit XML document."""
-    cases = artifact.get("cases", [])
-    selection = artifact.get("selection") or {}
-    summary = artifact.get("summary") or {}
+    cases = artifact.cases
+    duration = artifact.summary.duration_s if artifact.summary is not None else None
     counts = {
         "tests": str(len(cases)),
-        "failures": str(sum(case["verdict"] in FAILED for case in cases)),
-        "errors": str(sum(case["verdict"] in ERRORED for case in cases)),
-        "skipped": str(sum(case["verdict"] in SKIPPED for case in cases)),
-        "time": f"{summary.get('duration_s') or 0:.3f}",
+        "failures": str(sum(case.verdict in FAILED for case in cases)),
+        "errors": str(sum(case.verdict in ERRORED for case in cases)),
+        "skipped": str(sum(case.verdict in SKIPPED for case in cases)),
+        "time": f"{duration or 0:.3f}",
     }
+    client = artifact.selection.client_id if artifact.selection is not None else "?"
+    # The time as the artifact writes it (ISO 8601, UTC as Z).
+    created = artifact.model_dump(mode="json", include={"created_at"})["created_at"]
     root = ElementTree.Element("testsuites", {"name": "replay", **counts})
     suite = ElementTree.SubElement(
         root,
         "testsuite",
-        {
-            "name": f"replay client {selection.get('client_id', '?')}",
-            "timestamp": str(artifact.get("created_at", "")),
-            **counts,
-        },
+        {"name": f"replay client {client}", "timestamp": str(created), **counts},
     )
     for case in cases:
         suite.append(_testcase(case))
@@ -44,45 +42,47 @@ def render(artifact: Mapping[str, Any]) -> str:
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ElementTree.tostring(root, "unicode") + "\n"
 
 
-def _testcase(case: Mapping[str, Any]) -> ElementTree.Element:
-    channel = (case.get("input") or {}).get("channel") or "unknown"
-    latency = case.get("latency_ms") or 0
+def _testcase(case: CaseResult) -> ElementTree.Element:
+    channel = case.input.channel or "unknown"
+    latency = case.latency_ms or 0
     element = ElementTree.Element(
         "testcase",
         {
             "classname": f"replay.{channel}",
-            "name": f"{case['case_id']}#{case.get('repeat', 0)}",
+            "name": f"{case.case_id}#{case.repeat}",
             "time": f"{latency / 1000:.3f}",
         },
     )
-    verdict = case["verdict"]
-    reasons = "; ".join(case.get("reasons") or [])
+    verdict = case.verdict
+    reasons = "; ".join(case.reasons)
     if verdict in FAILED:
         failure = ElementTree.SubElement(
             element, "failure", {"type": verdict, "message": reasons or verdict}
         )
         failure.text = _detail(case)
     elif verdict in ERRORED:
-        error = case.get("error") or {}
+        error = case.error
         ElementTree.SubElement(
             element,
             "error",
-            {"type": error.get("error_class", "error"), "message": error.get("message", "")},
+            {
+                "type": error.error_class if error is not None else "error",
+                "message": error.message if error is not None else "",
+            },
         )
     elif verdict in SKIPPED:
-        invalid = case.get("invalid") or {}
-        why = case.get("skipped_reason") or (
-            f"invalid case: {invalid.get('column')} {invalid.get('reason')}" if invalid else verdict
+        invalid = case.invalid
+        why = case.skipped_reason or (
+            f"invalid case: {invalid.column} {invalid.reason}" if invalid is not None else verdict
         )
         ElementTree.SubElement(element, "skipped", {"message": why})
     return element
 
 
-def _detail(case: Mapping[str, Any]) -> str:
+def _detail(case: CaseResult) -> str:
     """The evidence of a regression and the new draft, for the CI's failure view."""
-    new = ((case.get("invariants") or {}).get("new")) or []
-    lines = [f"{v['code']} ({v['severity']}): {v['evidence']} — {v['detail']}" for v in new]
-    outcome = case.get("outcome") or {}
-    if outcome.get("text"):
-        lines += ["", "new draft:", outcome["text"]]
+    new = case.invariants.new if case.invariants is not None else []
+    lines = [f"{v.code} ({v.severity}): {v.evidence} — {v.detail}" for v in new]
+    if case.outcome is not None and case.outcome.text:
+        lines += ["", "new draft:", case.outcome.text]
     return "\n".join(lines)

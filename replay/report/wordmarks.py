@@ -1,12 +1,14 @@
 """Texts as escaped HTML with words marked: `<del>`/`<ins>` for a word diff, `<mark>` for evidence.
 
 The diff is over words (runs of non-space), not characters: a draft rewritten in places reads
-as whole words struck and added. Everything between the tags is escaped.
+as whole words struck and added. Words and edits come from `replay.verdict.textdiff`, the engine
+that writes the artifact's `diff` spans, so the page and the artifact never disagree about what
+changed (the artifact keeps the first `MAX_SPANS` spans; the page marks them all). Everything
+between the tags is escaped.
 """
 
 from __future__ import annotations
 
-import difflib
 import html
 import itertools
 import re
@@ -14,7 +16,7 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from typing import NamedTuple
 
-_WORD = re.compile(r"\S+")
+from replay.verdict import textdiff
 
 _Spans = list[tuple[int, int]]
 _Ranges = list[tuple[int, int, str]]
@@ -63,14 +65,29 @@ def inline(a: str, b: str) -> str:
     return "".join(out) + _e(b[pos:])
 
 
-def _opcodes(a: str, b: str) -> tuple[_Spans, _Spans, Sequence[tuple[str, int, int, int, int]]]:
-    """Word spans of both texts and difflib's opcodes over their words."""
-    spans_a = [match.span() for match in _WORD.finditer(a)]
-    spans_b = [match.span() for match in _WORD.finditer(b)]
-    matcher = difflib.SequenceMatcher(
-        None, [a[s:e] for s, e in spans_a], [b[s:e] for s, e in spans_b], autojunk=False
-    )
-    return spans_a, spans_b, matcher.get_opcodes()
+def _opcodes(a: str, b: str) -> tuple[_Spans, _Spans, Sequence[textdiff.WordEdit]]:
+    """Word spans of both texts and the word edits between them, from the artifact's engine."""
+    spans_a, spans_b = textdiff.word_spans(a), textdiff.word_spans(b)
+    edits = textdiff.word_edits([a[s:e] for s, e in spans_a], [b[s:e] for s, e in spans_b])
+    return spans_a, spans_b, _joined(edits)
+
+
+def _joined(edits: Iterable[textdiff.WordEdit]) -> list[textdiff.WordEdit]:
+    """Join edits that touch into one block, so a rewritten stretch reads as one struck run.
+
+    The engine may split a stretch into a replace and a delete side by side; joined, the same
+    words are marked, in one tag instead of two.
+    """
+    blocks: list[textdiff.WordEdit] = []
+    for edit in edits:
+        last = blocks[-1] if blocks else None
+        if last is None or edit.tag == "equal" or last.tag == "equal":
+            blocks.append(edit)
+            continue
+        src, dest = edit.src_end > last.src_start, edit.dest_end > last.dest_start
+        tag = "replace" if src and dest else "delete" if src else "insert"
+        blocks[-1] = last._replace(tag=tag, src_end=edit.src_end, dest_end=edit.dest_end)
+    return blocks
 
 
 def _marked(text: str, ranges: _Ranges) -> str:

@@ -11,14 +11,14 @@ import threading
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import anyio
 import asyncpg
-import orjson
 
 from replay.artifacts import history
 from replay.artifacts import store as artifacts
+from replay.artifacts.load import load_run
 from replay.config import defaults as constants
 from replay.config.models import (
     DatabaseConfig,
@@ -27,11 +27,12 @@ from replay.config.models import (
     ModelEndpoint,
     Price,
     RunConfig,
-    describe_dsn,
 )
+from replay.config.secrets import describe_dsn
 from replay.errors import BlockedError, ExitCode, UsageError
 from replay.models import (
     PreflightEntry,
+    RunArtifact,
 )
 from replay.report import html
 from replay.run import judge as judging
@@ -135,21 +136,16 @@ def judge_for(
     )
 
 
-def peek(path: Path) -> dict[str, Any]:
-    """A run artifact's data, for a command to look at before it starts (exit 2 if unreadable)."""
-    return baseline.load(path, "ARTIFACT")
-
-
 async def rejudge_run(
     path: Path,
-    old: dict[str, Any],
+    old: RunArtifact,
     settings: JudgeConfig,
     *,
     artifacts_dir: Path,
     out: Path | None,
     prices: Mapping[str, Price],
     thresholds: GateConfig,
-) -> tuple[dict[str, Any], Outcome]:
+) -> tuple[RunArtifact, Outcome]:
     """`replay rejudge ARTIFACT`: judge a run's drafts again and write a new, linked run.
 
     Like a run, it is indexed in the history and gets its HTML report.
@@ -170,8 +166,8 @@ async def rejudge_run(
     finally:
         with anyio.CancelScope(shield=True):
             await judge.client.close()
-    record = {key: value for key, value in data.items() if key != "cases"}
-    outcome = Outcome(exit_code=code, artifact=target, record=orjson.loads(artifacts.dumps(record)))
+    record = data.model_dump(mode="json", exclude={"cases"})
+    outcome = Outcome(exit_code=code, artifact=target, record=record)
     await anyio.to_thread.run_sync(publish, outcome)
     return data, outcome
 
@@ -245,12 +241,15 @@ def publish(outcome: Outcome) -> None:
     path, record = outcome.artifact, outcome.record
     if path is None or record is None:
         return
+    head = RunArtifact.model_validate(record)  # the artifact without its cases
     try:
-        history.append(path.parent, history.entry_of(record, path))
+        history.append(path.parent, history.entry_of(head, path))
     except (OSError, ValueError) as exc:
         reason = exc.strerror if isinstance(exc, OSError) else "the entry is malformed"
         outcome.warnings.append(f"the history index was not updated: {reason}")
-    cases = (record.get("summary") or {}).get("cases") or 0
+    except UsageError as exc:  # rebuilding a missing index met an unknown schema version
+        outcome.warnings.append(f"the history index was not updated: {exc}")
+    cases = head.summary.cases if head.summary is not None else 0
     if cases > constants.REPORT_AUTO_MAX_CASES:
         outcome.warnings.append(
             f"no HTML report for {cases:,} cases (over {constants.REPORT_AUTO_MAX_CASES:,}); "
@@ -324,7 +323,7 @@ def _baseline_path(config: RunConfig) -> Path | None:
             )
         return found
     path = Path(config.baseline)
-    baseline.load(path, "--baseline")
+    load_run(path, role="--baseline")
     return path
 
 

@@ -13,10 +13,8 @@ rubric's version and hash stored with every judgement.
 from __future__ import annotations
 
 import hashlib
-import os
 import random
 import re
-import tempfile
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -27,6 +25,7 @@ import anyio
 import orjson
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from replay.artifacts.store import atomic
 from replay.errors import AttemptFailed
 from replay.models import (
     Attempt,
@@ -162,8 +161,8 @@ def parse(content: str) -> tuple[Answer | None, str | None]:
 class Cache:
     """Judge answers on disk, keyed by the endpoint and the exact request.
 
-    Only answers that validated are kept, so a cache never replays a broken one. Files are
-    written to a temporary name and renamed: a crash leaves no torn entry.
+    Only answers that validated are kept, so a cache never replays a broken one. Entries are
+    written through `store.atomic`: a crash leaves no torn entry.
     """
 
     def __init__(self, directory: Path) -> None:
@@ -188,13 +187,9 @@ class Cache:
 
     def put(self, key: str, entry: Mapping[str, Any]) -> None:
         """Store an answer; a cache that cannot be written is skipped, never fatal."""
-        path = self._path(key)
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            handle, name = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".json")
-            with os.fdopen(handle, "wb") as out:
+            with atomic(self._path(key)) as out:
                 out.write(orjson.dumps(entry))
-            os.replace(name, path)
         except OSError:
             return
 

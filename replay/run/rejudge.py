@@ -14,13 +14,12 @@ from pathlib import Path
 from typing import Any
 
 import anyio
-from pydantic import ValidationError
 
 from replay import __version__
 from replay.artifacts import store as artifacts
 from replay.config.models import GateConfig
 from replay.errors import ExitCode, UsageError
-from replay.models import CaseResult, JudgeContext, Judgement
+from replay.models import CaseResult, JudgeContext, Judgement, RunArtifact
 from replay.run import judge as judging
 from replay.run.tally import Tally
 from replay.verdict import gate, noise
@@ -30,31 +29,25 @@ _REDECIDED = frozenset({"unchanged", "changed", "improved", "regressed"})
 
 
 async def rejudge(
-    old: dict[str, Any],
+    old: RunArtifact,
     source: Path,
     judge: judging.Judge,
     *,
     target: Path,
     thresholds: GateConfig,
-) -> tuple[dict[str, Any], ExitCode]:
+) -> tuple[RunArtifact, ExitCode]:
     """Judge every case of `old` that has two drafts and a stored context; write the new run.
 
     Returns:
-        The new artifact's data and its exit code (1 when its gate fails).
+        The new artifact and its exit code (1 when its gate fails).
 
     Raises:
         UsageError: the artifact is not a live run, or no case carries a judge context.
     """
     name = str(source)
-    if old.get("mode") != "live":
-        raise UsageError(f"{name!r} is a {old.get('mode')} run; rejudge needs a live run's drafts")
-    raw = old.get("cases")
-    try:
-        cases = [CaseResult.model_validate(case) for case in raw or []]
-    except ValidationError:
-        raise UsageError(
-            f"{name!r} holds a case that is not a case result; expected a run artifact"
-        ) from None
+    if old.mode != "live":
+        raise UsageError(f"{name!r} is a {old.mode} run; rejudge needs a live run's drafts")
+    cases = old.cases
     judgeable = [case for case in cases if _context(case) is not None]
     if not judgeable:
         raise UsageError(
@@ -78,9 +71,7 @@ async def rejudge(
                 group.start_soon(score, index, case)
     results = [_rescored(case, new.get(index)) for index, case in enumerate(cases)]
     tally, data = Tally(), gate.GateInput()
-    noise_data = old.get("noise")
-    repeats = noise_data.get("repeats") if isinstance(noise_data, dict) else 1
-    repeats = repeats if isinstance(repeats, int) and repeats > 1 else 1
+    repeats = old.noise.repeats if old.noise is not None and old.noise.repeats > 1 else 1
     grouped = noise.Repeats(repeats) if repeats > 1 else None
     for result in results:
         tally.add(result)
@@ -98,29 +89,31 @@ async def rejudge(
     )
     exit_code = ExitCode.OK if verdict_gate.passed else ExitCode.GATE_FAILED
     created = datetime.now(UTC)
-    config = dict(old.get("config") or {})
+    config = dict(old.config)
     config["judge"] = {"model": judge.model, "rejudged_from": name}
-    summary = tally.summary(duration_s=(old.get("summary") or {}).get("duration_s"))
+    summary = tally.summary(duration_s=old.summary.duration_s if old.summary else None)
     if grouped is not None:
         summary = summary.model_copy(
             update={"by_case_verdict": dict(sorted(data.by_verdict.items()))}
         )
-    artifact = {
-        **{key: value for key, value in old.items() if key not in ("cases", "baseline")},
-        "run_id": f"{artifacts.stamp(created)}-{uuid.uuid4().hex[:6]}",
-        "parent_run_id": old.get("run_id"),
-        "created_at": created,
-        "finished_at": created,
-        "tool_version": __version__,
-        "exit_code": exit_code,
-        "config": config,
-        "cases": [result.model_dump(mode="json") for result in results],
-        "summary": summary.model_dump(mode="json"),
-        "gate": verdict_gate.model_dump(mode="json"),
-        "baseline": None,
-        "noise": grouped.report().model_dump(mode="json") if grouped is not None else None,
-    }
-    await anyio.to_thread.run_sync(artifacts.write, target, artifact)
+    # Everything else (mode, status, identity, selection, preflight, …) is the old run's.
+    artifact = old.model_copy(
+        update={
+            "run_id": f"{artifacts.stamp(created)}-{uuid.uuid4().hex[:6]}",
+            "parent_run_id": old.run_id,
+            "created_at": created,
+            "finished_at": created,
+            "tool_version": __version__,
+            "exit_code": int(exit_code),
+            "config": config,
+            "cases": results,
+            "summary": summary,
+            "gate": verdict_gate,
+            "baseline": None,
+            "noise": grouped.report() if grouped is not None else None,
+        }
+    )
+    await anyio.to_thread.run_sync(artifacts.write, target, artifact.model_dump(mode="json"))
     return artifact, exit_code
 
 

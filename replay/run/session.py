@@ -19,6 +19,7 @@ import orjson
 
 from replay import __version__
 from replay.artifacts import store as artifacts
+from replay.artifacts.load import load_run
 from replay.config.models import RunConfig
 from replay.errors import ExitCode, ReplayError
 from replay.models import (
@@ -354,20 +355,19 @@ class Session:
     def _baseline(self) -> BaselineReport:
         """This run (read back from its partial log) against the baseline artifact."""
         assert self.baseline_path is not None and self.log is not None
-        old = baseline.load(self.baseline_path, "--baseline")
-        cases = [orjson.loads(line) for line in self.log.cases()]
-        new = {
-            "run_id": self.run_id,
-            "config": self.config.redacted(),
-            "config_hash": self.config.identity_hash(),
-            "selection": self.selection.model_dump(mode="json") if self.selection else None,
-            "summary": self.tally.summary().model_dump(mode="json"),
-            "cases": cases,
-        }
+        old = load_run(self.baseline_path, role="--baseline")
+        new = baseline.Unfinished(
+            run_id=self.run_id,
+            config=self.config.redacted(),
+            config_hash=self.config.identity_hash(),
+            selection=self.selection,
+            summary=self.tally.summary(),
+            cases=[CaseResult.model_validate_json(line) for line in self.log.cases()],
+        )
         report = baseline.compare(
             old, new, old_path=str(self.baseline_path), new_path=str(self.target)
         )
-        paired = stats.paired(old.get("cases", []), cases, minimum=self.config.gate.min_paired)
+        paired = stats.paired(old.cases, new.cases, minimum=self.config.gate.min_paired)
         return report.model_copy(update={"stats": paired})
 
     def _header(self, plan: source.Plan) -> dict[str, Any]:

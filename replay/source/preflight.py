@@ -20,7 +20,7 @@ def database_failure(exc: BaseException, target: str, timeout_s: float) -> Datab
 
     Args:
         exc: what connecting raised.
-        target: the database described without user or password (`config.describe_dsn`).
+        target: the database described without user or password (`config.secrets.describe_dsn`).
         timeout_s: the connect timeout, for the message.
 
     Raises:

@@ -22,6 +22,7 @@ from urllib.parse import urlsplit
 import orjson
 
 from replay.models import CaseInput, Severity, Violation
+from replay.verdict.optout import is_opt_out, opt_out_phrase
 
 __all__ = ["CODES", "InvariantConfig", "Severity", "Violation", "check", "is_opt_out"]
 
@@ -81,26 +82,6 @@ _TEMPLATE_WORDS = frozenset({
 _HTML_TAGS = frozenset({"A", "B", "I", "U", "P", "BR", "HR", "EM", "LI", "UL", "OL", "TD", "TR",
                         "DIV", "SPAN", "BODY", "HTML", "HEAD", "STRONG", "TABLE"})  # fmt: skip
 
-_OPT_OUT = re.compile(
-    r"\bunsubscrib|\bopt(?:ing)?[ -]?out\b|\btake me off\b|\bleave me alone\b|\blose my number\b"
-    r"|\bremove (?:me|my (?:number|e-?mail|details|info|address|name))\b"
-    r"|\bstop (?:texting|e-?mailing|messaging|contacting|calling|sending|reaching out|writing"
-    r"|spamming|bugging|following up)\b"
-    r"|\b(?:do not|don'?t|dont|never) (?:ever )?(?:contact|text|e-?mail|message|call|write to"
-    r"|reach out to)(?: ?(?:or|and|/) ?(?:contact|text|e-?mail|message|call))? (?:me|us)\b"
-    r"|\b(?:please|pls|plz|just|kindly) stop\b(?! (?:by|in|over|at)\b)|\bstop,? (?:please|now)\b"
-    r"|\bnot interested\b[^\n]{0,40}?\bstop\b(?! (?:by|in|over|at)\b)"
-    r"|\bno (?:more|further) (?:texts|messages|e-?mails|calls|contact)\b"
-    r"|^\W*stop\W*$",
-    re.MULTILINE,
-)
-"""Matched on lower-cased text; "stop by", "non-stop" and "stop worrying" are not opt-outs."""
-_NOT_ASKING = re.compile(
-    r"^>.*$|^on [^\n]{0,200} wrote:[\s\S]*|^-{2,} ?original message[\s\S]*"
-    r"|\b(?:reply|text|send|respond)(?: with)? \W?stop\W? to\b[^\n]*",
-    re.MULTILINE,
-)
-"""Quoted messages and our own "reply STOP to opt out" footers: text the lead did not ask."""
 _QUESTION = re.compile(r"[^.!?\n]*\?")
 _MEETING = re.compile(
     r"\b(?:calls?|meet(?:ing)?s?|(?:re)?schedul\w*|book(?:ing|ed)?|chat|demo|calendar"
@@ -178,7 +159,7 @@ class Context:
         if key not in self._opt_out:
             inbound = self._case.inbound
             text = "\n".join(filter(None, (inbound.subject, inbound.body)))
-            self._opt_out[key] = _opt_out_phrase(text, extra)
+            self._opt_out[key] = opt_out_phrase(text, extra)
         return self._opt_out[key]
 
     @property
@@ -226,11 +207,6 @@ def check(
             seen.add(identity)
             kept.append(violation)
     return kept
-
-
-def is_opt_out(text: str, extra_phrases: Sequence[str] = ()) -> bool:
-    """Whether `text` asks the sender to stop writing."""
-    return _opt_out_phrase(text, extra_phrases) is not None
 
 
 # --- the checks ---------------------------------------------------------------------------------
@@ -424,19 +400,6 @@ def _phone_numbers(text: str) -> Iterator[tuple[str, str]]:
         if max(len(group) for group in groups) < 3 and len(groups) < 5:
             continue
         yield candidate, digits[-10:]
-
-
-def _opt_out_phrase(text: str, extra: Sequence[str]) -> str | None:
-    """The words of `text` that ask to stop, if any."""
-    lower = _NOT_ASKING.sub(" ", text.lower().replace("\u2019", "'"))
-    match = _OPT_OUT.search(lower)
-    if match is not None:
-        return match[0].strip()
-    for phrase in extra:
-        wanted = " ".join(phrase.lower().replace("\u2019", "'").split())
-        if wanted and re.search(rf"(?<!\w){re.escape(wanted)}(?!\w)", lower):
-            return wanted
-    return None
 
 
 def _engagement(draft: str) -> tuple[str, str] | None:

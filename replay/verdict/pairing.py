@@ -2,86 +2,109 @@
 
 Cases pair by case id (repeat 0). Before comparing, the runs' selection, pipeline, model, request
 source and config hash are checked, and every difference is said plainly; a different schema
-version cannot be compared at all.
+version cannot be compared at all (`replay.artifacts.load` refuses it).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeAlias
 
-import orjson
-
+from replay.artifacts.load import UnknownSchemaVersion, load_run
 from replay.errors import UsageError
-from replay.models import SCHEMA_VERSION, BaselineReport, CaseChange
+from replay.models import (
+    BaselineReport,
+    CaseChange,
+    CaseResult,
+    RunArtifact,
+    Selection,
+    Summary,
+)
 
 PASSING = {"unchanged", "changed", "improved"}
 """Verdicts of a case that produced an acceptable draft."""
 KEPT_CHANGES = 50
 """Largest similarity moves kept in the report."""
+AGGREGATED = (
+    "cases",
+    "similarity_mean",
+    "sent_similarity_new_mean",
+    "latency_ms_p50",
+    "latency_ms_p95",
+    "cost_usd",
+    "retries",
+)
+"""Summary numbers set side by side in the report's aggregates."""
 
 
-def load(path: Path, flag: str) -> dict[str, Any]:
-    """Read a run artifact for comparison.
+@dataclass(frozen=True)
+class Unfinished:
+    """A run whose artifact is not written yet, read back from its partial log.
 
-    Raises:
-        UsageError: missing, not JSON, not a run, or of another schema version.
+    A run compares itself with `--baseline` before it finishes (the report goes into its own
+    artifact), when its status and exit code are not known: so it is not a `RunArtifact`, only
+    the parts of one that pairing reads.
     """
-    try:
-        data = orjson.loads(path.read_bytes())
-    except OSError as exc:
-        raise UsageError(f"{flag} {str(path)!r} cannot be read ({exc.strerror})") from None
-    except orjson.JSONDecodeError:
-        raise UsageError(f"{flag} {str(path)!r} is not JSON; expected a run artifact") from None
-    if not isinstance(data, dict) or data.get("kind") != "run":
-        raise UsageError(f"{flag} {str(path)!r} is not a run artifact")
-    version = data.get("schema_version")
-    if version != SCHEMA_VERSION:
-        raise UsageError(
-            f"{flag} {str(path)!r} has schema version {version!r}; this replay reads "
-            f"version {SCHEMA_VERSION}"
-        )
-    return data
+
+    run_id: str
+    config: Mapping[str, Any]
+    config_hash: str | None
+    selection: Selection | None
+    summary: Summary | None
+    cases: Sequence[CaseResult]
+
+
+Side: TypeAlias = RunArtifact | Unfinished
+"""What pairing reads of one run: its artifact, or the run itself before the artifact is written."""
 
 
 def latest(directory: Path, client_id: str, pipeline: str, exclude: Path | None) -> Path | None:
-    """The newest complete live run of the same client and pipeline in `directory`."""
+    """The newest complete live run of the same client and pipeline in `directory`.
+
+    Files that are not run artifacts are passed over.
+
+    Raises:
+        UnknownSchemaVersion: a newer artifact of a schema version this replay cannot read;
+            passing over it would compare with an older run without a word.
+    """
     for path in sorted(directory.glob("run-*.json"), reverse=True):
         if exclude is not None and path.resolve() == exclude.resolve():
             continue
         try:
-            data = orjson.loads(path.read_bytes())
-        except (OSError, orjson.JSONDecodeError):
+            run = load_run(path, role="--baseline latest:")
+        except UnknownSchemaVersion:
+            raise
+        except UsageError:
             continue
-        config = data.get("config") or {}
         if (
-            data.get("mode") == "live"
-            and data.get("status") == "complete"
-            and (config.get("selection") or {}).get("client_id") == client_id
-            and (config.get("request") or {}).get("pipeline") == pipeline
+            run.mode == "live"
+            and run.status == "complete"
+            and _section(run.config, "selection").get("client_id") == client_id
+            and _section(run.config, "request").get("pipeline") == pipeline
         ):
             return path
     return None
 
 
-def differences(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
+def differences(old: Side, new: Side) -> list[str]:
     """What differs between two runs' set-ups, in words."""
     said: list[str] = []
-    old_config, new_config = old.get("config") or {}, new.get("config") or {}
     for section, keys in (
         ("selection", ("client_id", "channel", "from_time", "to_time", "status", "limit")),
         ("request", ("pipeline", "request_source", "model", "temperature", "system_prompt_file")),
     ):
-        before, after = old_config.get(section) or {}, new_config.get(section) or {}
+        before, after = _section(old.config, section), _section(new.config, section)
         said.extend(
             f"{section}.{key}: {before.get(key)!r} → {after.get(key)!r}"
             for key in keys
             if before.get(key) != after.get(key)
         )
-    if old.get("config_hash") != new.get("config_hash") and not said:
+    if old.config_hash != new.config_hash and not said:
         said.append("config hash differs (selection or request settings)")
-    old_ids = set((old.get("selection") or {}).get("case_ids", []))
-    new_ids = set((new.get("selection") or {}).get("case_ids", []))
+    old_ids = set(old.selection.case_ids if old.selection is not None else ())
+    new_ids = set(new.selection.case_ids if new.selection is not None else ())
     if old_ids != new_ids:
         said.append(
             f"case selection differs: {len(old_ids & new_ids)} shared, "
@@ -91,21 +114,19 @@ def differences(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
     return said
 
 
-def compare(
-    old: dict[str, Any], new: dict[str, Any], *, old_path: str, new_path: str
-) -> BaselineReport:
+def compare(old: Side, new: Side, *, old_path: str, new_path: str) -> BaselineReport:
     """Pair cases by id and report status, similarity and invariant changes, and aggregates."""
-    before = {c["case_id"]: c for c in old.get("cases", []) if c.get("repeat", 0) == 0}
-    after = {c["case_id"]: c for c in new.get("cases", []) if c.get("repeat", 0) == 0}
+    before = {c.case_id: c for c in old.cases if c.repeat == 0}
+    after = {c.case_id: c for c in new.cases if c.repeat == 0}
     paired = [case_id for case_id in after if case_id in before]
     changes: list[CaseChange] = []
     moves: list[tuple[float, str, float, float]] = []
     for case_id in paired:
         a, b = before[case_id], after[case_id]
-        change = _status_change(case_id, a["verdict"], b["verdict"])
+        change = _status_change(case_id, a.verdict, b.verdict)
         codes_before, codes_after = _invariant_codes(a), _invariant_codes(b)
         if change is not None or codes_before != codes_after:
-            same = CaseChange(case_id=case_id, old=a["verdict"], new=b["verdict"], kind="same")
+            same = CaseChange(case_id=case_id, old=a.verdict, new=b.verdict, kind="same")
             changes.append(
                 (change or same).model_copy(
                     update={
@@ -121,8 +142,8 @@ def compare(
     return BaselineReport(
         baseline=old_path,
         run=new_path,
-        baseline_run_id=old.get("run_id"),
-        run_id=new.get("run_id"),
+        baseline_run_id=old.run_id,
+        run_id=new.run_id,
         comparable=not differences(old, new),
         differences=differences(old, new),
         paired=len(paired),
@@ -133,7 +154,7 @@ def compare(
             {"case_id": case_id, "baseline": a, "run": b, "delta": round(b - a, 4)}
             for _, case_id, a, b in moves[:KEPT_CHANGES]
         ],
-        aggregates=_aggregates(old, new),
+        aggregates=_aggregates(old.summary, new.summary),
     )
 
 
@@ -151,37 +172,34 @@ def _status_change(case_id: str, old: str, new: str) -> CaseChange | None:
     return CaseChange(case_id=case_id, old=old, new=new, kind=kind)
 
 
-def _invariant_codes(case: dict[str, Any]) -> set[str]:
-    found = case.get("invariants") or {}
-    return {v["code"] for kind in ("new", "pre_existing") for v in found.get(kind, [])}
+def _invariant_codes(case: CaseResult) -> set[str]:
+    found = case.invariants
+    if found is None:
+        return set()
+    return {violation.code for violation in (*found.new, *found.pre_existing)}
 
 
-def _similarity(case: dict[str, Any]) -> float | None:
-    comparison = case.get("comparison") or {}
-    value = comparison.get("similarity")
-    return float(value) if isinstance(value, int | float) else None
+def _similarity(case: CaseResult) -> float | None:
+    return case.comparison.similarity if case.comparison is not None else None
 
 
-def _aggregates(old: dict[str, Any], new: dict[str, Any]) -> dict[str, dict[str, Any]]:
+def _section(config: Mapping[str, Any], key: str) -> Mapping[str, Any]:
+    """A section of a run's free-form `config` (a dict in the schema), or empty."""
+    value = config.get(key)
+    return value if isinstance(value, Mapping) else {}
+
+
+def _aggregates(a: Summary | None, b: Summary | None) -> dict[str, dict[str, Any]]:
     """Summary numbers side by side, with deltas where both are numbers."""
-    a, b = old.get("summary") or {}, new.get("summary") or {}
-    keys = (
-        "cases",
-        "similarity_mean",
-        "sent_similarity_new_mean",
-        "latency_ms_p50",
-        "latency_ms_p95",
-        "cost_usd",
-        "retries",
-    )
     rows: dict[str, dict[str, Any]] = {}
-    for key in keys:
-        x, y = a.get(key), b.get(key)
-        delta = (
-            round(y - x, 4) if isinstance(x, int | float) and isinstance(y, int | float) else None
-        )
+    for key in AGGREGATED:
+        x = getattr(a, key) if a is not None else None
+        y = getattr(b, key) if b is not None else None
+        delta = round(y - x, 4) if x is not None and y is not None else None
         rows[key] = {"baseline": x, "run": y, "delta": delta}
-    for verdict in sorted(set(a.get("by_verdict", {})) | set(b.get("by_verdict", {}))):
-        x, y = a.get("by_verdict", {}).get(verdict, 0), b.get("by_verdict", {}).get(verdict, 0)
+    by_a = a.by_verdict if a is not None else {}
+    by_b = b.by_verdict if b is not None else {}
+    for verdict in sorted(set(by_a) | set(by_b)):
+        x, y = by_a.get(verdict, 0), by_b.get(verdict, 0)
         rows[f"verdict.{verdict}"] = {"baseline": x, "run": y, "delta": y - x}
     return rows

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import math
 import random
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from fractions import Fraction
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
-from replay.models import Bootstrap, McNemar, PairedStats
+from replay.models import Bootstrap, CaseResult, McNemar, PairedStats
 
 NOT_RUN = frozenset({"invalid_case", "skipped", "selected", "error"})
 """Verdicts of a case without a draft: nothing to pair. An error counted as "not regressed"
@@ -125,8 +125,8 @@ class _Side(NamedTuple):
 
 
 def paired(
-    baseline_cases: Iterable[Mapping[str, Any]],
-    run_cases: Iterable[Mapping[str, Any]],
+    baseline_cases: Iterable[CaseResult],
+    run_cases: Iterable[CaseResult],
     *,
     minimum: int = 10,
     resamples: int = 2000,
@@ -180,15 +180,15 @@ def paired(
     )
 
 
-def _fold(cases: Iterable[Mapping[str, Any]]) -> dict[str, _Side]:
+def _fold(cases: Iterable[CaseResult]) -> dict[str, _Side]:
     """Group the repeats that ran by case id and fold each group into one side."""
-    groups: dict[str, list[Mapping[str, Any]]] = {}
+    groups: dict[str, list[CaseResult]] = {}
     for case in cases:
-        if case.get("verdict") not in NOT_RUN:
-            groups.setdefault(str(case["case_id"]), []).append(case)
+        if case.verdict not in NOT_RUN:
+            groups.setdefault(case.case_id, []).append(case)
     folded: dict[str, _Side] = {}
     for case_id, repeats in groups.items():
-        regressed = sum(r.get("verdict") == "regressed" for r in repeats)
+        regressed = sum(r.verdict == "regressed" for r in repeats)
         similarities = [s for s in map(_similarity, repeats) if s is not None]
         folded[case_id] = _Side(
             regressed=2 * regressed > len(repeats),
@@ -197,11 +197,9 @@ def _fold(cases: Iterable[Mapping[str, Any]]) -> dict[str, _Side]:
     return folded
 
 
-def _similarity(case: Mapping[str, Any]) -> float | None:
-    value = (case.get("comparison") or {}).get(MEASURE)
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return None
-    return float(value)
+def _similarity(case: CaseResult) -> float | None:
+    """The measure the bootstrap pairs: similarity of the new draft to what a human sent."""
+    return case.comparison.sent_similarity_new if case.comparison is not None else None
 
 
 def _too_small(count: int, minimum: int) -> str:

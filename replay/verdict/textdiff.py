@@ -16,6 +16,8 @@ length) on the normalized texts: 1 for equal texts, 0 for texts sharing no chara
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
+from typing import NamedTuple
 
 from rapidfuzz.distance import Indel, Levenshtein
 
@@ -63,11 +65,43 @@ def similarity(a: str, b: str, signature: str | None = None) -> float:
     return round(Indel.normalized_similarity(normalize(a, signature), normalize(b, signature)), 4)
 
 
+class WordEdit(NamedTuple):
+    """One block of a word-level edit script.
+
+    Words [src_start, src_end) of the old text are kept (`equal`), dropped (`delete`) or become
+    words [dest_start, dest_end) of the new one (`replace`, `insert`).
+    """
+
+    tag: str
+    """`equal`, `replace`, `insert` or `delete`."""
+    src_start: int
+    src_end: int
+    dest_start: int
+    dest_end: int
+
+
+def word_spans(text: str) -> list[tuple[int, int]]:
+    """Where each word (a run of non-space) of `text` starts and ends, in characters."""
+    return [match.span() for match in _WORD.finditer(text)]
+
+
+def word_edits(old_words: Sequence[str], new_words: Sequence[str]) -> list[WordEdit]:
+    """The edit script from one list of words to another, every word of both covered in order.
+
+    The tool's one word-diff engine: the artifact's `diff` spans (`word_diff`) and the HTML
+    report's marks are both drawn from it, so the report never shows a diff the artifact lacks.
+    """
+    return [
+        WordEdit(op.tag, op.src_start, op.src_end, op.dest_start, op.dest_end)
+        for op in Levenshtein.opcodes(old_words, new_words)
+    ]
+
+
 def word_diff(old: str, new: str) -> tuple[list[DiffSpan], int]:
     """Word-level spans deleted from `old` and inserted by `new`; and how many were left out."""
     a, b = _WORD.findall(old), _WORD.findall(new)
     spans: list[DiffSpan] = []
-    for op in Levenshtein.opcodes(a, b):
+    for op in word_edits(a, b):
         start, end = op.src_start, op.src_end
         if op.tag in ("delete", "replace"):
             spans.append(DiffSpan(op="delete", text=" ".join(a[start:end]), at=start))

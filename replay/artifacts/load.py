@@ -1,0 +1,142 @@
+"""Artifacts read back as models: the one way a run, compare or signals file comes in.
+
+Every command that reads an artifact (`report`, `compare`, `rejudge`, `history`, `--baseline`)
+goes through these loaders, so each refuses the same inputs in the same words and with exit 2:
+a file that cannot be read, is not JSON, is not an object, is of another kind, has a malformed
+field, or was written under a schema version this replay does not read. Past the loader,
+renderers and comparers work on validated models and never guess at a key.
+
+`role` names the input the way the user gave it (``--baseline``, ``OLD``, ``ARTIFACT``); an
+empty role names the file alone, for a file the tool found itself or a command's only input.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import orjson
+from pydantic import BaseModel, ValidationError
+
+from replay.errors import UsageError
+from replay.models import SCHEMA_VERSION, CompareArtifact, RunArtifact, SignalsArtifact
+
+Migration = Callable[[dict[str, Any]], dict[str, Any]]
+"""Takes the parsed JSON of an artifact of one schema version; returns it as the next wrote it."""
+
+MIGRATIONS: dict[int, Migration] = {}
+"""Upgrades of older artifacts, keyed by the schema version each upgrades *from*.
+
+`MIGRATIONS[n]` receives the raw dict of a version-`n` artifact of any kind (branch on its
+`kind` when kinds differ) and returns it as version `n + 1` would have written it; the loader
+chains them up to `SCHEMA_VERSION` and sets `schema_version` after each step. A change that bumps
+`SCHEMA_VERSION` adds the entry for the version it leaves behind, and a test loading an artifact
+of that version: every reader keeps reading older runs without a branch of its own. Empty while
+version 1 is the only one.
+"""
+
+_Model = TypeVar("_Model", bound=BaseModel)
+
+
+class UnknownSchemaVersion(UsageError):
+    """An artifact of a schema version this replay cannot read: newer, or older with no migration.
+
+    A subclass so that a reader that skips unreadable files (the history rebuild, `--baseline
+    latest`) can still refuse this one: skipping it would silently drop a newer run.
+    """
+
+
+def load_run(path: Path, *, role: str = "ARTIFACT") -> RunArtifact:
+    """Read and validate the run artifact at `path`.
+
+    Args:
+        path: the file, as the user named it (messages quote it as given).
+        role: how the user gave it, e.g. ``--baseline`` or ``OLD``; empty to name the file alone.
+
+    Raises:
+        UnknownSchemaVersion: it was written under a schema version this replay cannot read.
+        UsageError: it cannot be read, is not JSON, is not a run artifact or has a malformed field.
+    """
+    return _load(path, RunArtifact, "run", role)
+
+
+def load_compare(path: Path, *, role: str = "ARTIFACT") -> CompareArtifact:
+    """Read and validate the compare artifact (`replay compare`) at `path`; see `load_run`.
+
+    Raises:
+        UnknownSchemaVersion: it was written under a schema version this replay cannot read.
+        UsageError: it cannot be read, is not JSON, is not a compare artifact or is malformed.
+    """
+    return _load(path, CompareArtifact, "compare", role)
+
+
+def load_signals(path: Path, *, role: str = "ARTIFACT") -> SignalsArtifact:
+    """Read and validate the signals artifact (`replay signals`, `canary-check`); see `load_run`.
+
+    Raises:
+        UnknownSchemaVersion: it was written under a schema version this replay cannot read.
+        UsageError: it cannot be read, is not JSON, is not a signals artifact or is malformed.
+    """
+    return _load(path, SignalsArtifact, "signals", role)
+
+
+def _load(path: Path, model: type[_Model], kind: str, role: str) -> _Model:
+    """Read, check kind and version, migrate, validate; every refusal one line, exit 2."""
+    name = repr(str(path))
+    subject = f"{role} {name}" if role else name
+    expected = f"expected a {kind} artifact"
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        if role:
+            raise UsageError(f"{subject} cannot be read ({reason}); {expected}") from None
+        raise UsageError(f"cannot read artifact {name}: {reason}; {expected}") from None
+    try:
+        data = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        raise UsageError(f"{subject} is not JSON; {expected}") from None
+    if not isinstance(data, dict):
+        found = type(data).__name__
+        raise UsageError(f"{subject} is not a {kind} artifact: kind {found!r}, expected an object")
+    if data.get("kind") != kind:
+        raise UsageError(
+            f"{subject} is not a {kind} artifact: kind {data.get('kind')!r}, expected {kind!r}"
+        )
+    malformed = f"{subject} has a malformed field; {expected} written by replay"
+    version = data.get("schema_version")
+    if isinstance(version, bool) or not isinstance(version, int):
+        raise UsageError(malformed)
+    try:
+        data = _migrated(data, version, subject)
+    except (KeyError, TypeError, ValueError):  # an old file without what its version promised
+        raise UsageError(malformed) from None
+    try:
+        return model.model_validate(data)
+    except ValidationError:
+        raise UsageError(malformed) from None
+
+
+def _migrated(data: dict[str, Any], version: int, subject: str) -> dict[str, Any]:
+    """Upgrade `data` from `version` to `SCHEMA_VERSION` through `MIGRATIONS`.
+
+    Raises:
+        UnknownSchemaVersion: no chain of migrations leads from `version` to this one.
+    """
+    found = version
+    while version != SCHEMA_VERSION and version in MIGRATIONS:
+        data = MIGRATIONS[version](data)
+        version += 1
+        data["schema_version"] = version
+    if version == SCHEMA_VERSION:
+        return data
+    advice = (
+        "upgrade replay to read it"
+        if found > SCHEMA_VERSION
+        else "it is older than any version this replay can upgrade"
+    )
+    raise UnknownSchemaVersion(
+        f"{subject} has schema version {found}; this replay reads schema version "
+        f"{SCHEMA_VERSION} — {advice}"
+    )
