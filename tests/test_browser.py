@@ -15,13 +15,13 @@ from typing import Any
 
 import orjson
 import pytest
-from playwright.sync_api import Browser, Dialog, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Dialog, Page, ViewportSize, expect, sync_playwright
 
 from replay.report.html import write_report
 from tests.test_html import PAYLOAD, hostile_artifact
 
 LAUNCH_ARGS = ["--no-sandbox", "--disable-background-networking"]
-VIEWPORT = {"width": 1280, "height": 900}
+VIEWPORT: ViewportSize = {"width": 1280, "height": 900}
 
 
 def _required() -> bool:
@@ -62,7 +62,7 @@ def report(browser: Browser, tmp_path: Path) -> Iterator[Opened]:
     source = tmp_path / "run-2026-11-20T09-30-00-000Z.json"
     source.write_bytes(orjson.dumps(artifact))
     url = write_report(source).as_uri()
-    context = browser.new_context(viewport=VIEWPORT)  # type: ignore[arg-type]
+    context = browser.new_context(viewport=VIEWPORT)
     page = context.new_page()
     opened = Opened(page, url, artifact)
 
@@ -79,9 +79,10 @@ def report(browser: Browser, tmp_path: Path) -> Iterator[Opened]:
 
 
 def _visible_verdicts(page: Page) -> list[str]:
-    return page.eval_on_selector_all(
+    verdicts: list[str] = page.eval_on_selector_all(
         "tbody.case", "bodies => bodies.filter(b => !b.hidden).map(b => b.dataset.verdict)"
     )
+    return verdicts
 
 
 def test_header_counts_match_the_summary(report: Opened) -> None:
@@ -175,7 +176,7 @@ def test_no_injected_script_runs_and_nothing_is_fetched(report: Opened) -> None:
 
 def screenshot(browser: Browser, html: Path, png: Path) -> None:
     """Picture the report as the README shows it: 1280×900, the first regressed case open."""
-    page = browser.new_page(viewport=VIEWPORT)  # type: ignore[arg-type]
+    page = browser.new_page(viewport=VIEWPORT)
     try:
         page.goto(html.as_uri())
         case = page.locator('tbody.case[data-verdict="regressed"]')

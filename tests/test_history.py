@@ -12,7 +12,7 @@ import pytest
 
 from replay.artifacts import history
 from replay.artifacts.load import load_run
-from replay.models import Gate, RunArtifact, Selection, Summary
+from replay.models import Gate, Mode, RunArtifact, Selection, Summary
 from replay.report import trend
 
 START = datetime(2026, 11, 26, 19, 0, tzinfo=UTC)
@@ -23,7 +23,7 @@ def artifact(
     minute: int,
     *,
     client: str = CLIENT,
-    mode: str = "live",
+    mode: Mode = "live",
     regressed: int = 1,
     errors: int = 0,
     sent: float | None = 0.5,
@@ -42,7 +42,7 @@ def artifact(
         created_at=created,
         finished_at=created + timedelta(seconds=30),
         tool_version="0.1.0",
-        mode=mode,  # type: ignore[arg-type]
+        mode=mode,
         status="complete",
         exit_code=0 if gate else 1,
         config={"request": {"pipeline": "openai", "model": "m-1"}},

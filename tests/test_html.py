@@ -43,6 +43,7 @@ from replay.models import (
     Selection,
     Summary,
     ThreadMessage,
+    Verdict,
     Violation,
 )
 from replay.report.html import REPORT_DETAIL_LIMIT, render_run, write_report
@@ -79,7 +80,7 @@ def _judge() -> Judgement:
     )
 
 
-def make_case(index: int, verdict: str, channel: str = "email") -> CaseResult:
+def make_case(index: int, verdict: Verdict, channel: str = "email") -> CaseResult:
     """A case of the given verdict whose every stranger-written field carries the payload."""
     replayed = verdict not in ("error", "selected")
     price = Violation(
@@ -99,7 +100,7 @@ def make_case(index: int, verdict: str, channel: str = "email") -> CaseResult:
     change = "identical" if verdict == "unchanged" else "rewritten"
     return CaseResult(
         case_id=f"case-{index:04d}-{PAYLOAD}",
-        verdict=verdict,  # type: ignore[arg-type]
+        verdict=verdict,
         input=InputSummary(
             channel=channel,
             inbound_id=f"in-{index}",
@@ -207,7 +208,7 @@ def make_artifact(cases: list[CaseResult], **extra: Any) -> RunArtifact:
 
 def mixed_cases() -> list[CaseResult]:
     """Regressed, unchanged, changed, improved and error cases across the three channels."""
-    plan = [
+    plan: list[tuple[Verdict, str]] = [
         ("regressed", "email"),
         ("changed", "sms"),
         ("unchanged", "linkedin"),
@@ -355,7 +356,7 @@ def test_gate_shows_the_deciding_rule() -> None:
 
 def test_detail_is_limited_regressed_and_errors_first() -> None:
     """Of 600 cases 500 get detail, regressed and errors among them, and a note names the 100."""
-    verdicts = ["changed"] * 600
+    verdicts: list[Verdict] = ["changed"] * 600
     for index in range(550, 560):
         verdicts[index] = "regressed"
     for index in range(580, 585):

@@ -173,8 +173,8 @@ def test_a_second_identical_run_is_served_from_the_cache(
 ) -> None:
     """Same cases, same requests: no judge request reaches the server the second time."""
     client = fixtures.clients[1].id
-    args = ("--model", "replay-original", "--judge-model", "replay-judge", "--limit", "8")
-    args = (*args, "--request-source", "rendered", "--temperature", "0.5")
+    base = ("--model", "replay-original", "--judge-model", "replay-judge", "--limit", "8")
+    args = (*base, "--request-source", "rendered", "--temperature", "0.5")
     _, first = replay_to(capsys, fixture_db, client, "first.json", "--no-gate", *args)
     asked = stub.requests_by_model["replay-judge"]
     assert asked > 0
@@ -231,8 +231,8 @@ def test_rejudge_scores_an_artifact_again_without_replaying(
 ) -> None:
     """A new judge over the stored drafts: a linked run, no pipeline request, verdicts redone."""
     client = fixtures.clients[0].id
-    args = ("--model", "replay-variant", "--judge-model", "judge-prefers-a", "--limit", "20")
-    args = (*args, "--max-error-rate", "0.5")
+    base = ("--model", "replay-variant", "--judge-model", "judge-prefers-a", "--limit", "20")
+    args = (*base, "--max-error-rate", "0.5")
     _, first = replay_to(capsys, fixture_db, client, "first.json", "--no-gate", *args)
     drafted = stub.requests_by_model["replay-variant"]
     assert not any(c["regression_kind"] == "quality" for c in first["cases"])

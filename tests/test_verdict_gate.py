@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
+from typing import TypedDict
+
 import pytest
 
-from replay.models import CaseResult, Comparison, InputSummary, InvariantChanges, Violation
+from replay.models import (
+    CaseResult,
+    Comparison,
+    InputSummary,
+    InvariantChanges,
+    Judgement,
+    Violation,
+)
 from replay.verdict import gate
 from replay.verdict import policy as verdict
 from replay.verdict import textdiff as compare
@@ -21,6 +30,17 @@ LONG = _violation("channel_length", "channel_length", "warning")
 
 def _comparison(change: str) -> Comparison:
     return Comparison(change_class=change, similarity=0.5, measure="m", length_change=0)
+
+
+class DecideArgs(TypedDict, total=False):
+    """The keyword arguments of `verdict.decide`, as a policy-table row gives them."""
+
+    invalid: bool
+    skipped: bool
+    errored: bool
+    comparison: Comparison
+    invariants: InvariantChanges
+    judgement: Judgement
 
 
 @pytest.mark.parametrize(
@@ -67,7 +87,7 @@ def _comparison(change: str) -> Comparison:
         pytest.param({}, "changed", id="no-original"),
     ],
 )
-def test_verdict_policy(kwargs: dict[str, object], expected: str) -> None:
+def test_verdict_policy(kwargs: DecideArgs, expected: str) -> None:
     """Each row of the policy table gives its verdict, with reasons."""
     decision = verdict.decide(**kwargs)
     assert decision.verdict == expected

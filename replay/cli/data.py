@@ -20,8 +20,8 @@ from replay.config import resolve, rules
 from replay.config.file import load_toml
 from replay.errors import ExitCode, UsageError
 from replay.models import RunArtifact
+from replay.ops import prepare
 from replay.report import text as report
-from replay.run import app
 
 
 def clients_command(
@@ -32,7 +32,7 @@ def clients_command(
 ) -> int:
     """List client ids and names with their job counts, to find a --client-id."""
     toml = load_toml(config)
-    rows = anyio.run(app.clients, resolve.database(toml, database_url, source_sql, thread_sql))
+    rows = anyio.run(prepare.clients, resolve.database(toml, database_url, source_sql, thread_sql))
     print(report.clients_text(rows))
     return ExitCode.OK
 
@@ -49,7 +49,7 @@ def preflight_command(
     toml = load_toml(config)
     database = resolve.database(toml, database_url, source_sql, thread_sql)
     folder = resolve.artifacts_dir(toml, artifacts_dir)
-    outcome = anyio.run(app.check, database, folder, client_id)
+    outcome = anyio.run(prepare.check, database, folder, client_id)
     print(report.preflight_text(outcome.preflight))
     return outcome.exit_code
 
@@ -84,7 +84,7 @@ def fixtures_command(
     if not database_url:
         raise UsageError("fixtures needs --database-url (it writes, so it never uses DATABASE_URL)")
     summary = anyio.run(
-        lambda: app.install_fixtures(
+        lambda: prepare.install_fixtures(
             database_url, clients=clients, jobs_per_client=jobs_per_client, seed=seed, reset=reset
         )
     )

@@ -26,7 +26,7 @@ from replay.config.file import LoadedToml, NightlyClient
 from replay.config.resolve import RunFlags, run_config
 from replay.errors import BlockedError, ExitCode, ReplayError
 from replay.run import app
-from replay.run.session import Outcome
+from replay.run.finished import Finished
 from replay.verdict import pairing as baseline
 
 PAIRED_ENOUGH = 0.8
@@ -137,7 +137,7 @@ async def _client(
     return _night_of(name, outcome, manifest, earlier)
 
 
-def _night_of(name: str, outcome: Outcome, manifest: Path, earlier: Path | None) -> ClientNight:
+def _night_of(name: str, outcome: Finished, manifest: Path, earlier: Path | None) -> ClientNight:
     summary = outcome.summary
     status = {0: "passed", 1: "failed"}.get(outcome.exit_code, "blocked")
     night = ClientNight(

@@ -14,36 +14,34 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import anyio
-import asyncpg
 
 from replay.artifacts import history
 from replay.artifacts import store as artifacts
 from replay.artifacts.load import load_run
 from replay.config import defaults as constants
 from replay.config.models import (
-    DatabaseConfig,
     GateConfig,
     JudgeConfig,
     ModelEndpoint,
     Price,
     RunConfig,
 )
-from replay.config.secrets import describe_dsn
 from replay.errors import BlockedError, ExitCode, UsageError
 from replay.models import (
-    PreflightEntry,
     RunArtifact,
 )
 from replay.report import html
 from replay.run import judge as judging
 from replay.run import pricing, resume
 from replay.run import rejudge as rejudging
+from replay.run.finished import Finished
 from replay.run.pipelines import openai as openai_pipeline
 from replay.run.pipelines import python as python_pipeline
 from replay.run.pipelines.base import Pipeline
 from replay.run.pipelines.http import HttpPipeline
 from replay.run.runner import Progress, Quiet
-from replay.run.session import Outcome, Session, first_replay_error, manifest_of
+from replay.run.session import Session, first_replay_error
+from replay.run.stages import manifest_of
 from replay.source import preflight
 from replay.source import selection as source
 from replay.source.db import connect
@@ -51,8 +49,6 @@ from replay.verdict import pairing as baseline
 
 if TYPE_CHECKING:
     import openai
-
-    from replay.devtools.generator import FixtureSummary
 
 
 # --- pipelines -----------------------------------------------------------------------------------
@@ -145,7 +141,7 @@ async def rejudge_run(
     out: Path | None,
     prices: Mapping[str, Price],
     thresholds: GateConfig,
-) -> tuple[RunArtifact, Outcome]:
+) -> tuple[RunArtifact, Finished]:
     """`replay rejudge ARTIFACT`: judge a run's drafts again and write a new, linked run.
 
     Like a run, it is indexed in the history and gets its HTML report.
@@ -167,7 +163,7 @@ async def rejudge_run(
         with anyio.CancelScope(shield=True):
             await judge.client.close()
     record = data.model_dump(mode="json", exclude={"cases"})
-    outcome = Outcome(exit_code=code, artifact=target, record=record)
+    outcome = Finished(exit_code=code, artifact=target, record=record)
     await anyio.to_thread.run_sync(publish, outcome)
     return data, outcome
 
@@ -175,7 +171,7 @@ async def rejudge_run(
 # --- run -----------------------------------------------------------------------------------------
 
 
-async def run(config: RunConfig, progress: Progress | None = None) -> Outcome:
+async def run(config: RunConfig, progress: Progress | None = None) -> Finished:
     """Run a dry or live replay: preflight, selection, cases, artifact, exit code."""
     started = datetime.now(UTC)
     resumed = None
@@ -208,7 +204,7 @@ async def run(config: RunConfig, progress: Progress | None = None) -> Outcome:
         try:
             artifacts.ensure_writable(target.parent)
         except BlockedError as exc:
-            return Outcome(
+            return Finished(
                 exit_code=ExitCode.BLOCKED, message=exc.message, preflight=[preflight.failed(exc)]
             )
         state.preflight.append(preflight.passed("artifact_dir", f"{target.parent} is writable"))
@@ -231,7 +227,7 @@ async def run(config: RunConfig, progress: Progress | None = None) -> Outcome:
                 await judge.client.close()
 
 
-def publish(outcome: Outcome) -> None:
+def publish(outcome: Finished) -> None:
     """Index the run in the history and write its HTML report beside the artifact.
 
     Neither may change how the run ended: a failure here is a warning on the outcome. A run of
@@ -263,7 +259,7 @@ def publish(outcome: Outcome) -> None:
         outcome.warnings.append(f"the HTML report was not written: {reason}")
 
 
-async def _execute(state: Session, config: RunConfig) -> Outcome:
+async def _execute(state: Session, config: RunConfig) -> Finished:
     try:
         async with connect(config.database) as conn:
             state.preflight.append(
@@ -275,13 +271,15 @@ async def _execute(state: Session, config: RunConfig) -> Outcome:
         return await state.finish("blocked", ExitCode.BLOCKED, exc.message)
 
 
-async def _interruptible(state: Session, body: Callable[[], Awaitable[Outcome]]) -> Outcome | None:
+async def _interruptible(
+    state: Session, body: Callable[[], Awaitable[Finished]]
+) -> Finished | None:
     """Run `body` while SIGINT/SIGTERM are watched; None when a signal cut it short.
 
     During the live phase a signal asks the runner to stop gracefully (in-flight cases get
     their grace period); before or after it, the work is cancelled at once.
     """
-    outcome: Outcome | None = None
+    outcome: Finished | None = None
     with anyio.CancelScope() as scope:
         try:
             async with anyio.create_task_group() as group:
@@ -346,65 +344,3 @@ async def freeze(config: RunConfig, path: Path) -> int:
 
 
 # --- other commands ------------------------------------------------------------------------------
-
-
-async def clients(database: DatabaseConfig) -> list[source.ClientRow]:
-    """List the clients the views know, with their job counts."""
-    async with connect(database) as conn:
-        shapes = await source.inspect(conn, database.source)
-        return await source.list_clients(conn, shapes)
-
-
-async def check(database: DatabaseConfig, artifacts_dir: Path, client_id: str | None) -> Outcome:
-    """Run every preflight check without selecting anything; one entry per root cause."""
-    entries: list[PreflightEntry] = []
-    try:
-        artifacts.ensure_writable(artifacts_dir)
-        entries.append(preflight.passed("artifact_dir", f"{artifacts_dir} is writable"))
-    except BlockedError as exc:
-        entries.append(preflight.failed(exc))
-    try:
-        async with connect(database) as conn:
-            entries.append(
-                preflight.passed("database", f"connected to {database.target} read-only")
-            )
-            shapes = await source.inspect(conn, database.source)
-            entries.append(preflight.passed("views", "every view has the contract's columns"))
-            known = (
-                None if client_id is None else await source.client_exists(conn, shapes, client_id)
-            )
-            if known is not None:
-                verdict = "is in the clients view" if known else "is not in the clients view"
-                entries.append(
-                    PreflightEntry(
-                        check="client",
-                        ok=known,
-                        code=None if known else "client_unknown",
-                        message=f"client {client_id!r} {verdict}",
-                    )
-                )
-    except BlockedError as exc:
-        entries.append(preflight.failed(exc))
-    blocked = any(not entry.ok and entry.check != "client" for entry in entries)
-    unknown = any(not entry.ok and entry.check == "client" for entry in entries)
-    code = ExitCode.BLOCKED if blocked else ExitCode.EMPTY if unknown else ExitCode.OK
-    return Outcome(exit_code=code, preflight=entries)
-
-
-async def install_fixtures(
-    dsn: str, *, clients: int, jobs_per_client: int, seed: int, reset: bool
-) -> FixtureSummary:
-    """Create the reference schema and load seeded fixtures: the only command that writes."""
-    from replay.devtools import generator  # only this command needs the generator and its corpus
-
-    target = describe_dsn(dsn)
-    try:
-        conn = await asyncpg.connect(dsn, timeout=constants.CONNECT_TIMEOUT_S)
-    except Exception as exc:  # classified by type in preflight
-        raise preflight.database_failure(exc, target, constants.CONNECT_TIMEOUT_S) from None
-    try:
-        return await generator.install(
-            conn, clients=clients, jobs_per_client=jobs_per_client, seed=seed, reset=reset
-        )
-    finally:
-        await conn.close()

@@ -1,14 +1,16 @@
-"""One run's state and its flow: selection plan, dry or live cases, gate, baseline, artifact.
+"""One run's state and its flow: the stages in order, and the cases stage that streams.
 
-`app.run` opens the clients and hands a connection to `Session.execute`; everything a run
-remembers while it goes (preflight, partial log, totals, gate input) lives here.
+`app.run` opens the clients and hands a connection to `Session.execute`, which runs preflight,
+plan, cases, gate and write. The run-level stages are pure steps in `stages.py`; the cases
+stage is here because every finished case updates what the run remembers (partial log, totals,
+gate input): each case goes through execute (the runner), judge and verdict as soon as it is
+ready, and is written to the partial log at once.
 """
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -34,46 +36,19 @@ from replay.models import (
     RunStatus,
     Selection,
     SkippedCase,
-    Summary,
 )
 from replay.run import judge as judging
-from replay.run import results, resume
+from replay.run import results, resume, stages
+from replay.run.finished import Finished, git_sha
 from replay.run.pipelines.base import Pipeline
 from replay.run.runner import Budget, Execution, Policy, Progress, Runner
 from replay.run.tally import Tally
-from replay.source import preflight
 from replay.source import selection as source
 from replay.verdict import gate, noise, stats
 from replay.verdict import pairing as baseline
 
 if TYPE_CHECKING:
     import openai
-
-
-@dataclass
-class Outcome:
-    """What a command did, for the CLI to report."""
-
-    exit_code: ExitCode
-    artifact: Path | None = None
-    status: RunStatus | None = None
-    summary: Summary | None = None
-    selection: Selection | None = None
-    preflight: list[PreflightEntry] = field(default_factory=list)
-    message: str | None = None
-    """One line explaining a non-zero exit."""
-    sql: list[str] = field(default_factory=list)
-    """Statements for `--show-sql`."""
-    gate: Gate | None = None
-    run_id: str | None = None
-    mode: str | None = None
-    baseline: BaselineReport | None = None
-    record: dict[str, Any] | None = None
-    """The artifact without its cases, as JSON data: what the history index reads."""
-    report: Path | None = None
-    """The HTML report written next to the artifact."""
-    warnings: list[str] = field(default_factory=list)
-    """Things that went wrong after the run without changing its outcome."""
 
 
 class Session:
@@ -133,74 +108,29 @@ class Session:
         """`dry` or `live`."""
         return "dry" if self.config.dry_run else "live"
 
-    async def execute(self, conn: asyncpg.Connection) -> Outcome:
-        """Check the views and the model, fix the selection, run the cases, finish."""
+    async def execute(self, conn: asyncpg.Connection) -> Finished:
+        """Run the stages in order: preflight, plan, cases, gate, and write the artifact."""
         config = self.config
-        shapes = await source.inspect(conn, config.source)
-        self.preflight.append(preflight.passed("views", "every view has the contract's columns"))
-        if config.show_sql:
-            self.sql.append(source.plan_statement(shapes, config.selection).show())
-            self.sql.append(source.thread_statement(shapes) + ";")
-        known = await source.client_exists(conn, shapes, config.selection.client_id)
-        if known is False:
-            self.preflight.append(
-                PreflightEntry(
-                    check="client",
-                    ok=False,
-                    code="client_unknown",
-                    message=f"client {config.selection.client_id!r} is not in the clients view",
-                )
-            )
-        if self.model_client is not None:
-            message = await preflight.model_endpoint(
-                self.model_client,
-                config.request.model,
-                config.live.endpoint.target,
-                config.live.request_timeout_s,
-            )
-            self.preflight.append(preflight.passed("model", message))
-        if self.judge is not None and config.judge is not None:
-            message = await preflight.model_endpoint(
-                self.judge.client,
-                self.judge.model,
-                config.judge.endpoint.target,
-                config.judge.request_timeout_s,
-                check="judge",
-            )
-            self.preflight.append(preflight.passed("judge", message))
-        if self.resumed is None:
-            plan = await source.plan(conn, shapes, config.selection)
-            remaining: tuple[str, ...] = plan.case_ids
-            if config.write_manifest is not None and plan.case_ids:
-                await anyio.to_thread.run_sync(
-                    artifacts.write,
-                    config.write_manifest,
-                    manifest_of(config.selection.client_id, plan.case_ids, self.started),
-                )
-        else:
-            plan = _plan_of(self.resumed.header)
-            remaining = tuple(self.resumed.remaining)
+        checked = await stages.preflight(
+            conn, config, model_client=self.model_client, judge=self.judge
+        )
+        self.preflight.extend(checked.entries)
+        self.sql.extend(checked.sql)
+        planned = await stages.plan(
+            conn, checked, config, resumed=self.resumed, started=self.started
+        )
+        plan = planned.plan
         if not plan.case_ids:
             self.selection = self._selection(plan)
+            client_id = config.selection.client_id
+            unknown = checked.client_known is False
             reason = (
-                f"client {config.selection.client_id!r} is unknown"
-                if known is False
-                else "no case matched the selection"
+                f"client {client_id!r} is unknown" if unknown else "no case matched the selection"
             )
             code = ExitCode.OK if config.selection.allow_empty else ExitCode.EMPTY
-            return await self.finish("empty", code, None if code == 0 else reason)
-        header = self._header(plan)
-        if self.resumed is None:
-            partial = self.target.with_name(self.target.stem + ".partial.jsonl")
-            self.log = await anyio.to_thread.run_sync(artifacts.CaseLog, partial, header)
-        else:
-            resumed = self.resumed
-            self.log = await anyio.to_thread.run_sync(
-                lambda: artifacts.CaseLog(
-                    resumed.partial, header, resumed.kept, replace=resumed.replace_partial
-                )
-            )
-        cases = source.load(conn, shapes, config.selection, remaining)
+            return await self.finish("empty", code, None if code == ExitCode.OK else reason)
+        self.log = await self._open_log(plan)
+        cases = source.load(conn, checked.shapes, config.selection, planned.remaining)
         if self.pipeline is None:
             await self._dry(cases)
             self.selection = self._selection(plan)
@@ -212,15 +142,7 @@ class Session:
                 self.gate_input.add(decided)
         if self.baseline_path is not None and not runner.interrupted:
             self.report = await anyio.to_thread.run_sync(self._baseline)
-        thresholds = config.gate
-        self.gate = gate.evaluate(
-            self.gate_input,
-            max_error_rate=thresholds.max_error_rate,
-            max_invalid_rate=thresholds.max_invalid_rate,
-            enforced=thresholds.enforced,
-            on_stats=thresholds.on_stats,
-            stats=None if self.report is None else self.report.stats,
-        )
+        self.gate = stages.decide(self.gate_input, config, self.report)
         if runner.interrupted:
             return await self.finish(
                 "interrupted",
@@ -228,10 +150,22 @@ class Session:
                 "interrupted; the artifact has every finished case",
             )
         if not self.gate.passed:
-            return await self.finish(
-                "complete", ExitCode.GATE_FAILED, _gate_message(self.gate, runner.budget)
-            )
+            message = stages.gate_message(self.gate, runner.budget)
+            return await self.finish("complete", ExitCode.GATE_FAILED, message)
         return await self.finish("complete", ExitCode.OK, None)
+
+    async def _open_log(self, plan: source.Plan) -> artifacts.CaseLog:
+        """Start the partial log, or rewrite a resumed one with the cases it keeps."""
+        header = self._header(plan)
+        resumed = self.resumed
+        if resumed is None:
+            partial = self.target.with_name(self.target.stem + ".partial.jsonl")
+            return await anyio.to_thread.run_sync(artifacts.CaseLog, partial, header)
+        return await anyio.to_thread.run_sync(
+            lambda: artifacts.CaseLog(
+                resumed.partial, header, resumed.kept, replace=resumed.replace_partial
+            )
+        )
 
     # --- dry ---
 
@@ -387,7 +321,7 @@ class Session:
             "parts": [part.model_dump(mode="json") for part in self.parts],
         }
 
-    async def finish(self, status: RunStatus, exit_code: ExitCode, message: str | None) -> Outcome:
+    async def finish(self, status: RunStatus, exit_code: ExitCode, message: str | None) -> Finished:
         """Write the artifact atomically from the partial log and say how the run ended."""
         finished = datetime.now(UTC)
         before = len(self.resumed.results) if self.resumed else 0
@@ -414,7 +348,7 @@ class Session:
             "created_at": self.created,
             "finished_at": finished,
             "tool_version": __version__,
-            "git_sha": await _git_sha(),
+            "git_sha": await git_sha(),
             "mode": self.mode,
             "status": status,
             "exit_code": exit_code,
@@ -440,7 +374,7 @@ class Session:
         }
         with anyio.CancelScope(shield=True):
             await anyio.to_thread.run_sync(artifacts.finish, self.target, head, self.log, tail)
-        return Outcome(
+        return Finished(
             exit_code=exit_code,
             artifact=self.target,
             status=status,
@@ -457,15 +391,6 @@ class Session:
         )
 
 
-def manifest_of(client_id: str, case_ids: tuple[str, ...], created: datetime) -> dict[str, Any]:
-    """A manifest that `--manifest` reads back: the selection frozen, in order."""
-    return {
-        "client_id": client_id,
-        "created_at": created.isoformat(),
-        "cases": [{"id": case_id} for case_id in case_ids],
-    }
-
-
 def first_replay_error(group: BaseExceptionGroup[BaseException]) -> BaseException:
     """The tool's own error inside a task group's exception group, so it keeps its exit code.
 
@@ -478,42 +403,3 @@ def first_replay_error(group: BaseExceptionGroup[BaseException]) -> BaseExceptio
     while isinstance(first, BaseExceptionGroup):
         first = first.exceptions[0]
     return first
-
-
-def _gate_message(result: Gate, budget: Budget) -> str:
-    """One line naming every failed rule with its value and threshold."""
-    parts = []
-    for rule in result.rules:
-        if rule.passed:
-            continue
-        if rule.rule == "regressions":
-            shown = ", ".join(rule.cases[:3]) + (", …" if len(rule.cases) > 3 else "")
-            parts.append(f"{len(rule.cases)} regressed ({shown})")
-        elif rule.rule == "budget":
-            parts.append(
-                f"--max-cost {budget.limit_usd:g} reached (spent ${budget.spent_usd:.4f}); "
-                f"{len(rule.cases)} skipped"
-            )
-        else:
-            parts.append(f"{rule.rule} {rule.value:g} > {rule.threshold:g}")
-    return "gate failed: " + "; ".join(parts)
-
-
-def _plan_of(header: dict[str, Any]) -> source.Plan:
-    """The selection an earlier part fixed, from its header."""
-    selection = header.get("selection") or {}
-    return source.Plan(
-        case_ids=tuple(header["case_ids"]),
-        not_found=tuple(selection.get("not_found", ())),
-        more_available=bool(selection.get("more_available", False)),
-        filters=selection.get("filters", {}),
-    )
-
-
-async def _git_sha() -> str | None:
-    try:
-        result = await anyio.run_process(["git", "rev-parse", "HEAD"], check=False)
-    except OSError:
-        return None
-    sha = result.stdout.decode().strip()
-    return sha if result.returncode == 0 and sha else None

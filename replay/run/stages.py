@@ -1,0 +1,161 @@
+"""The run-level stages that need no per-case state: preflight, plan and gate.
+
+Each takes what the stage before it returned and returns a frozen value, so the order of a run
+is visible in `Session.execute`: preflight → plan → cases → gate → write. (The cases stage
+streams each case through execute, judge and verdict; it lives in `session.py`.)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+import anyio
+import asyncpg
+
+from replay.artifacts import store
+from replay.config.models import RunConfig
+from replay.models import BaselineReport, Gate, PreflightEntry
+from replay.run import judge as judging
+from replay.run import resume
+from replay.run.runner import Budget
+from replay.source import preflight as checks
+from replay.source import selection
+from replay.verdict import gate
+
+if TYPE_CHECKING:
+    import openai
+
+
+@dataclass(frozen=True)
+class Checked:
+    """What preflight found: the views' shapes, whether the client is known, each passed check."""
+
+    shapes: selection.Shapes
+    client_known: bool | None
+    """None when there is no clients view to ask."""
+    entries: tuple[PreflightEntry, ...]
+    sql: tuple[str, ...]
+    """The wrapped statements, for `--show-sql`."""
+
+
+async def preflight(
+    conn: asyncpg.Connection,
+    config: RunConfig,
+    *,
+    model_client: openai.AsyncOpenAI | None,
+    judge: judging.Judge | None,
+) -> Checked:
+    """Check the views, the client, the model endpoint and the judge before any case starts.
+
+    Raises:
+        BlockedError: a view lacks a contract column, or an endpoint refuses us (exit 3).
+    """
+    shapes = await selection.inspect(conn, config.source)
+    entries = [checks.passed("views", "every view has the contract's columns")]
+    sql: tuple[str, ...] = ()
+    if config.show_sql:
+        sql = (
+            selection.plan_statement(shapes, config.selection).show(),
+            selection.thread_statement(shapes) + ";",
+        )
+    client_id = config.selection.client_id
+    known = await selection.client_exists(conn, shapes, client_id)
+    if known is False:
+        message = f"client {client_id!r} is not in the clients view"
+        entries.append(
+            PreflightEntry(check="client", ok=False, code="client_unknown", message=message)
+        )
+    if model_client is not None:
+        live = config.live
+        message = await checks.model_endpoint(
+            model_client, config.request.model, live.endpoint.target, live.request_timeout_s
+        )
+        entries.append(checks.passed("model", message))
+    if judge is not None and config.judge is not None:
+        endpoint, timeout_s = config.judge.endpoint, config.judge.request_timeout_s
+        message = await checks.model_endpoint(
+            judge.client, judge.model, endpoint.target, timeout_s, check="judge"
+        )
+        entries.append(checks.passed("judge", message))
+    return Checked(shapes=shapes, client_known=known, entries=tuple(entries), sql=sql)
+
+
+@dataclass(frozen=True)
+class Planned:
+    """The ordered case ids of the run, fixed once, and those still to replay."""
+
+    plan: selection.Plan
+    remaining: tuple[str, ...]
+
+
+async def plan(
+    conn: asyncpg.Connection,
+    checked: Checked,
+    config: RunConfig,
+    *,
+    resumed: resume.Resumed | None,
+    started: datetime,
+) -> Planned:
+    """Select the cases (a resumed run keeps its own plan) and freeze them when asked."""
+    if resumed is not None:
+        fixed = plan_of(resumed.header)
+        return Planned(plan=fixed, remaining=tuple(resumed.remaining))
+    found = await selection.plan(conn, checked.shapes, config.selection)
+    if config.write_manifest is not None and found.case_ids:
+        manifest = manifest_of(config.selection.client_id, found.case_ids, started)
+        await anyio.to_thread.run_sync(store.write, config.write_manifest, manifest)
+    return Planned(plan=found, remaining=found.case_ids)
+
+
+def plan_of(header: dict[str, Any]) -> selection.Plan:
+    """The selection an earlier part fixed, from its partial log's header."""
+    fixed = header.get("selection") or {}
+    return selection.Plan(
+        case_ids=tuple(header["case_ids"]),
+        not_found=tuple(fixed.get("not_found", ())),
+        more_available=bool(fixed.get("more_available", False)),
+        filters=fixed.get("filters", {}),
+    )
+
+
+def manifest_of(client_id: str, case_ids: tuple[str, ...], created: datetime) -> dict[str, Any]:
+    """A manifest that `--manifest` reads back: the selection frozen, in order."""
+    return {
+        "client_id": client_id,
+        "created_at": created.isoformat(),
+        "cases": [{"id": case_id} for case_id in case_ids],
+    }
+
+
+def decide(counted: gate.GateInput, config: RunConfig, report: BaselineReport | None) -> Gate:
+    """The gate over the whole run: every rule with its threshold, value and cases."""
+    thresholds = config.gate
+    return gate.evaluate(
+        counted,
+        max_error_rate=thresholds.max_error_rate,
+        max_invalid_rate=thresholds.max_invalid_rate,
+        enforced=thresholds.enforced,
+        on_stats=thresholds.on_stats,
+        stats=None if report is None else report.stats,
+    )
+
+
+def gate_message(result: Gate, budget: Budget) -> str:
+    """One line naming every failed rule with its value and threshold."""
+    parts = []
+    for rule in result.rules:
+        if rule.passed:
+            continue
+        if rule.rule == "regressions":
+            shown = ", ".join(rule.cases[:3]) + (", …" if len(rule.cases) > 3 else "")
+            parts.append(f"{len(rule.cases)} regressed ({shown})")
+        elif rule.rule == "budget":
+            parts.append(
+                f"--max-cost {budget.limit_usd:g} reached (spent ${budget.spent_usd:.4f}); "
+                f"{len(rule.cases)} skipped"
+            )
+        else:
+            parts.append(f"{rule.rule} {rule.value:g} > {rule.threshold:g}")
+    return "gate failed: " + "; ".join(parts)
