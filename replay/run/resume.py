@@ -16,6 +16,7 @@ from typing import Any
 import orjson
 from pydantic import ValidationError
 
+from replay.artifacts.load import load_run
 from replay.errors import UsageError
 from replay.models import CaseResult, RunPart
 
@@ -131,26 +132,23 @@ def _read_partial(path: Path, flag: str) -> tuple[dict[str, Any], list[bytes]]:
 
 
 def _read_artifact(path: Path, flag: str) -> tuple[dict[str, Any], list[bytes]]:
-    try:
-        data = orjson.loads(path.read_bytes())
-    except orjson.JSONDecodeError:
-        raise UsageError(f"{flag} is not JSON; {_EXPECTED}") from None
-    if not isinstance(data, dict) or data.get("kind") != "run" or "run_id" not in data:
-        raise UsageError(f"{flag} is not a run artifact; {_EXPECTED}")
-    status = data.get("status")
-    if status != "interrupted":
-        raise UsageError(f"{flag} is a {status} run; only an interrupted run can be resumed")
-    selection = data.get("selection") or {}
+    """The header and case lines of an interrupted artifact, read like any other artifact."""
+    artifact = load_run(path, role="--resume")
+    if artifact.status != "interrupted":
+        raise UsageError(
+            f"{flag} is a {artifact.status} run; only an interrupted run can be resumed"
+        )
+    selection = artifact.selection.model_dump(mode="json") if artifact.selection else {}
     header = {
-        "run_id": data["run_id"],
-        "created_at": data["created_at"],
-        "mode": data.get("mode"),
-        "identity": data.get("identity", {}),
+        "run_id": artifact.run_id,
+        "created_at": artifact.created_at.isoformat(),
+        "mode": artifact.mode,
+        "identity": artifact.identity,
         "selection": selection,
         "case_ids": selection.get("case_ids", []),
-        "parts": data.get("parts", []),
+        "parts": [part.model_dump(mode="json") for part in artifact.parts],
     }
-    lines = [orjson.dumps(case) for case in data.get("cases", [])]
+    lines = [case.model_dump_json().encode() for case in artifact.cases]
     return header, lines
 
 
