@@ -191,3 +191,26 @@ def test_the_file_knows_every_check_code() -> None:
     from replay.verdict.checks import CODES
 
     assert CHECK_CODES == CODES
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        pytest.param(".", "a TOML file, not a directory", id="directory"),
+        pytest.param("missing.toml", "a TOML file that exists", id="missing"),
+    ],
+)
+def test_a_bad_config_path_is_named_by_its_source(
+    workdir: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    value: str,
+    expected: str,
+) -> None:
+    """`--config .` and `REPLAY_CONFIG=.` each name themselves and say what a config file is."""
+    flagged = run_cli(capsys, "--client-id", "c1", *DB, "--dry-run", "--config", value)
+    assert flagged.err == f"replay: --config must be {expected}, got {value!r}\n"
+    monkeypatch.setenv("REPLAY_CONFIG", value)
+    from_env = run_cli(capsys, "--client-id", "c1", *DB, "--dry-run")
+    assert from_env.code == 2
+    assert from_env.err == f"replay: REPLAY_CONFIG must be {expected}, got {value!r}\n"

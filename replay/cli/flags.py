@@ -99,6 +99,7 @@ ConfigFile = Annotated[
     Path | None,
     option(
         "--config",
+        rule=rules.toml_file,
         env="REPLAY_CONFIG",
         metavar="FILE",
         help="Config file. [default: ./replay.toml]",

@@ -15,6 +15,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Final, TypeVar
 from urllib.parse import urlsplit
 
@@ -257,6 +258,16 @@ def env_name(value: object) -> str:
     if not all(char.isalnum() or char == "_" for char in text) or not text.isascii():
         raise Rejected("the name of an environment variable", "…")
     return text
+
+
+def toml_file(value: object) -> Path:
+    """An existing file to read `replay.toml` settings from."""
+    path = Path(_text(value))
+    if path.is_dir():
+        raise Rejected("a TOML file, not a directory", value)
+    if not path.is_file():
+        raise Rejected("a TOML file that exists", value)
+    return path
 
 
 def text(value: object) -> str:
