@@ -29,7 +29,7 @@ from replay.config.models import DatabaseConfig, SelectionConfig
 from replay.config.views import views
 from replay.devtools import generator, pg, stub_model
 from replay.source import db
-from replay.source import selection as source
+from replay.source import selection as case_selection
 
 PGDATA = Path(".artifacts/bench-pg").resolve()
 KEY = "bench-key"
@@ -124,11 +124,11 @@ async def _selection_seconds(url: str, client: str) -> tuple[float, int, int]:
         client_id=client, limit=SELECTED, status="succeeded", thread_limit=20, max_body_chars=50_000
     )
     async with db.connect(database) as conn:
-        shapes = await source.inspect(conn, database.source)
+        shapes = await case_selection.inspect(conn, database.source)
         started = time.perf_counter()
-        plan = await source.plan(conn, shapes, selection)
+        plan = await case_selection.plan(conn, shapes, selection)
         cases = thread = 0
-        async for chunk in source.load(conn, shapes, selection, plan.case_ids):
+        async for chunk in case_selection.load(conn, shapes, selection, plan.case_ids):
             for item in chunk:
                 cases += 1
                 thread += len(getattr(getattr(item, "input", None), "thread", []))

@@ -9,7 +9,7 @@ from pathlib import Path
 import orjson
 import pytest
 
-from replay.artifacts import store as artifacts
+from replay.artifacts import store
 from replay.artifacts.load import load_run
 from replay.errors import ArtifactDirUnwritable, UsageError
 from replay.models import CaseResult, InputSummary
@@ -22,13 +22,13 @@ def _result(case_id: str) -> CaseResult:
 def test_stamp_is_utc_with_milliseconds_and_no_colons() -> None:
     """File names carry the UTC time with ':' and '.' written as '-'."""
     moment = datetime(2026, 11, 26, 19, 52, 26, 180_500, tzinfo=UTC)
-    assert artifacts.stamp(moment) == "2026-11-26T19-52-26-180Z"
+    assert store.stamp(moment) == "2026-11-26T19-52-26-180Z"
 
 
 def test_target_path_defaults_to_the_artifact_dir(tmp_path: Path) -> None:
     """Without --out the artifact is run-<stamp>.json in the artifact directory."""
     moment = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
-    path = artifacts.target_path(tmp_path, moment, None)
+    path = store.target_path(tmp_path, moment, None)
     assert path == tmp_path / "run-2026-01-02T03-04-05-000Z.json"
 
 
@@ -37,7 +37,7 @@ def test_existing_out_is_a_usage_error(tmp_path: Path) -> None:
     existing = tmp_path / "a.json"
     existing.write_text("{}")
     with pytest.raises(UsageError, match=r"^--out '.*a\.json' already exists; expected a new"):
-        artifacts.target_path(tmp_path, datetime.now(UTC), existing)
+        store.target_path(tmp_path, datetime.now(UTC), existing)
 
 
 def test_unwritable_directory_is_blocked(tmp_path: Path) -> None:
@@ -45,16 +45,16 @@ def test_unwritable_directory_is_blocked(tmp_path: Path) -> None:
     blocker = tmp_path / "file"
     blocker.write_text("")
     with pytest.raises(ArtifactDirUnwritable, match="artifact directory '.*file/sub' is not"):
-        artifacts.ensure_writable(blocker / "sub")
+        store.ensure_writable(blocker / "sub")
 
 
 def test_finish_streams_cases_and_removes_the_partial(tmp_path: Path) -> None:
     """The final JSON holds head, every logged case in order, tail; the partial file is gone."""
-    log = artifacts.CaseLog(tmp_path / "run.partial.jsonl", {"run_id": "r1"})
+    log = store.CaseLog(tmp_path / "run.partial.jsonl", {"run_id": "r1"})
     log.append([_result("a"), _result("b")])
     log.append([_result("c")])
     target = tmp_path / "run.json"
-    artifacts.finish(target, {"run_id": "r1"}, log, {"summary": {"cases": 3}})
+    store.finish(target, {"run_id": "r1"}, log, {"summary": {"cases": 3}})
     data = orjson.loads(target.read_bytes())
     assert list(data) == ["run_id", "cases", "summary"]
     assert [case["case_id"] for case in data["cases"]] == ["a", "b", "c"]
@@ -65,13 +65,13 @@ def test_finish_streams_cases_and_removes_the_partial(tmp_path: Path) -> None:
 def test_finish_without_cases_writes_an_empty_list(tmp_path: Path) -> None:
     """A blocked run has no partial log and still gets a valid artifact."""
     target = tmp_path / "run.json"
-    artifacts.finish(target, {"status": "blocked"}, None, {"summary": None})
+    store.finish(target, {"status": "blocked"}, None, {"summary": None})
     assert orjson.loads(target.read_bytes()) == {"status": "blocked", "cases": [], "summary": None}
 
 
 def test_torn_last_line_is_ignored(tmp_path: Path) -> None:
     """A line cut by a crash mid-write is dropped; complete lines are kept."""
-    log = artifacts.CaseLog(tmp_path / "p.jsonl", {"run_id": "r"})
+    log = store.CaseLog(tmp_path / "p.jsonl", {"run_id": "r"})
     log.append([_result("a")])
     log.close()
     with (tmp_path / "p.jsonl").open("ab") as handle:
@@ -89,7 +89,7 @@ def test_failed_write_leaves_no_temp_file_and_no_target(
 
     monkeypatch.setattr(os, "replace", fail)
     with pytest.raises(OSError, match="No space"):
-        artifacts.finish(tmp_path / "run.json", {"a": 1}, None, {})
+        store.finish(tmp_path / "run.json", {"a": 1}, None, {})
     assert list(tmp_path.iterdir()) == []
 
 

@@ -14,7 +14,7 @@ from replay.devtools.drafting import Style, detect_intent, production_request, w
 from replay.devtools.generator import TABLES, generate
 from replay.devtools.stub_model import MISTAKES, inject_mistake
 from replay.models import CaseInput, InboundMessage, ThreadMessage
-from replay.verdict import checks as invariants
+from replay.verdict import checks
 from replay.verdict.checks import CODES, InvariantConfig, check, is_opt_out
 
 T0 = datetime(2026, 11, 1, 9, 0, tzinfo=UTC)
@@ -330,7 +330,7 @@ def test_is_opt_out_agrees_with_the_corpus() -> None:
 
 def test_codes_are_the_designed_ones() -> None:
     """The documented check codes, each with a severity."""
-    assert set(invariants.SEVERITY) == set(CODES) and len(CODES) == 8
+    assert set(checks.SEVERITY) == set(CODES) and len(CODES) == 8
 
 
 # --- drafts of generated fixtures ---------------------------------------------------------------

@@ -9,7 +9,7 @@ import pytest
 
 from replay.config.models import Price, RequestConfig
 from replay.models import CaseInput, ChatRequest, InboundMessage, ThreadMessage
-from replay.run.pipelines import openai as pipeline
+from replay.run.pipelines import openai as openai_pipeline
 from replay.run.pipelines import prompt
 from replay.run.pricing import estimate
 
@@ -58,14 +58,14 @@ RECORDED = {
 
 def test_auto_uses_the_recording_when_there_is_one() -> None:
     """`auto` re-sends the recorded request, unknown keys included."""
-    planned = pipeline.plan_request(_case(RECORDED), _config())
+    planned = openai_pipeline.plan_request(_case(RECORDED), _config())
     assert planned.source == "recorded"
     assert planned.request.to_api() == {**RECORDED}
 
 
 def test_auto_renders_without_a_recording() -> None:
     """Without a recording the template renders the case: facts, thread, inbound last."""
-    planned = pipeline.plan_request(_case(), _config())
+    planned = openai_pipeline.plan_request(_case(), _config())
     assert planned.source == "rendered"
     messages = planned.request.messages
     assert [m.role for m in messages] == ["system", "assistant", "user"]
@@ -76,14 +76,14 @@ def test_auto_renders_without_a_recording() -> None:
 
 def test_recorded_without_a_recording_raises() -> None:
     """`recorded` on a case with no recording cannot be planned."""
-    with pytest.raises(pipeline.NoRecording):
-        pipeline.plan_request(_case(), _config(request_source="recorded"))
+    with pytest.raises(openai_pipeline.NoRecording):
+        openai_pipeline.plan_request(_case(), _config(request_source="recorded"))
 
 
 def test_overrides_apply_to_a_recorded_request() -> None:
     """--model, --temperature and --system-prompt-file change the recorded request."""
     config = _config(model="gpt-4.1", temperature=0.0, system_prompt="NEW")
-    request = pipeline.plan_request(_case(RECORDED), config).request
+    request = openai_pipeline.plan_request(_case(RECORDED), config).request
     assert (request.model, request.temperature) == ("gpt-4.1", 0.0)
     assert request.messages[0].content == "NEW"
     assert request.messages[1].content == "hi"
@@ -92,7 +92,7 @@ def test_overrides_apply_to_a_recorded_request() -> None:
 def test_system_prompt_is_inserted_when_the_request_has_none() -> None:
     """A request without a system message gets the new one first."""
     recorded = {"messages": [{"role": "user", "content": "hi"}]}
-    request = pipeline.plan_request(_case(recorded), _config(system_prompt="S")).request
+    request = openai_pipeline.plan_request(_case(recorded), _config(system_prompt="S")).request
     assert [(m.role, m.content) for m in request.messages] == [("system", "S"), ("user", "hi")]
 
 
@@ -101,7 +101,11 @@ def test_request_hash_is_stable_and_sensitive() -> None:
     a = ChatRequest.from_recorded(RECORDED)
     b = ChatRequest.from_recorded(dict(reversed(list(RECORDED.items()))))
     c = ChatRequest.from_recorded({**RECORDED, "temperature": 0.1})
-    assert pipeline.request_hash(a) == pipeline.request_hash(b) != pipeline.request_hash(c)
+    assert (
+        openai_pipeline.request_hash(a)
+        == openai_pipeline.request_hash(b)
+        != openai_pipeline.request_hash(c)
+    )
 
 
 def test_estimate_uses_characters_over_four_and_the_price() -> None:

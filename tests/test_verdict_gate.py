@@ -14,9 +14,7 @@ from replay.models import (
     Judgement,
     Violation,
 )
-from replay.verdict import gate
-from replay.verdict import policy as verdict
-from replay.verdict import textdiff as compare
+from replay.verdict import gate, policy, textdiff
 
 
 def _violation(code: str, key: str, severity: str = "critical") -> Violation:
@@ -33,7 +31,7 @@ def _comparison(change: str) -> Comparison:
 
 
 class DecideArgs(TypedDict, total=False):
-    """The keyword arguments of `verdict.decide`, as a policy-table row gives them."""
+    """The keyword arguments of `policy.decide`, as a policy-table row gives them."""
 
     invalid: bool
     skipped: bool
@@ -89,7 +87,7 @@ class DecideArgs(TypedDict, total=False):
 )
 def test_verdict_policy(kwargs: DecideArgs, expected: str) -> None:
     """Each row of the policy table gives its verdict, with reasons."""
-    decision = verdict.decide(**kwargs)
+    decision = policy.decide(**kwargs)
     assert decision.verdict == expected
     assert decision.reasons
 
@@ -97,7 +95,7 @@ def test_verdict_policy(kwargs: DecideArgs, expected: str) -> None:
 def test_changes_pair_violations_by_code_and_key() -> None:
     """The same code and key in both drafts is pre-existing; a different key is new."""
     other_price = _violation("unsupported_price", "1234")
-    result = verdict.changes([PRICE, LINK], [PRICE, other_price])
+    result = policy.changes([PRICE, LINK], [PRICE, other_price])
     assert result.new == [other_price]
     assert result.fixed == [LINK]
     assert result.pre_existing == [PRICE]
@@ -173,12 +171,12 @@ def test_no_gate_reports_but_passes() -> None:
 )
 def test_change_classes(original: str, new: str, expected: str) -> None:
     """The change class follows the documented thresholds."""
-    assert compare.compare(original, new).change_class == expected
+    assert textdiff.compare(original, new).change_class == expected
 
 
 def test_closer_to_what_the_human_sent() -> None:
     """A new draft equal to the sent reply is closer to it than an original that was edited."""
-    result = compare.compare(
+    result = textdiff.compare(
         "Hi Ana, book any time at our site.",
         "Hi Ana, a cleaning is $120.",
         sent_reply="Hi Ana, a cleaning is $120.",
@@ -190,7 +188,7 @@ def test_closer_to_what_the_human_sent() -> None:
 
 def test_word_diff_names_inserted_and_deleted_spans() -> None:
     """The diff lists the words removed from the original and added by the new draft."""
-    spans, left_out = compare.word_diff("a cleaning is $120 today", "a cleaning costs $120")
+    spans, left_out = textdiff.word_diff("a cleaning is $120 today", "a cleaning costs $120")
     assert [(s.op, s.text) for s in spans] == [
         ("delete", "is"),
         ("insert", "costs"),

@@ -10,8 +10,7 @@ import anyio
 import typer
 from pydantic import ValidationError
 
-from replay.artifacts import history
-from replay.artifacts import store as artifacts
+from replay.artifacts import history, store
 from replay.artifacts.load import load_run
 from replay.cli.flags import (
     ArtifactsDir,
@@ -32,9 +31,8 @@ from replay.config.file import load_toml
 from replay.config.models import CompareConfig, GateConfig
 from replay.errors import ExitCode, UsageError
 from replay.models import RunArtifact
-from replay.ops import compare as comparing
-from replay.report import html, trend
-from replay.report import text as report
+from replay.ops import compare
+from replay.report import html, text, trend
 from replay.run import app
 
 
@@ -66,11 +64,11 @@ def compare_command(
         ),
     )
     markdown_path = inputs.writable_file("--summary-md", summary_md) if summary_md else None
-    artifact, path = comparing.compare_runs(old, new, compare_config)
-    print(report.baseline_text(artifact.report))
-    print(f"gate  {report.gate_text(artifact.gate)}")
+    artifact, path = compare.compare_runs(old, new, compare_config)
+    print(text.baseline_text(artifact.report))
+    print(f"gate  {text.gate_text(artifact.gate)}")
     if markdown_path is not None:
-        markdown_path.write_text(report.baseline_markdown(artifact.report, artifact.gate))
+        markdown_path.write_text(text.baseline_markdown(artifact.report, artifact.gate))
     print(f"artifact: {path}")
     return artifact.exit_code
 
@@ -142,7 +140,7 @@ def rejudge_command(
         )
     )
     if data.summary is not None:  # always: a rejudged run has its totals
-        print(report.summary_text(data.summary, data.gate))
+        print(text.summary_text(data.summary, data.gate))
     print(f"artifact: {outcome.artifact}")
     if outcome.report is not None:
         print(f"report: {outcome.report}")
@@ -186,11 +184,11 @@ def history_command(
             f"--artifacts-dir {str(artifacts_dir)!r} is not a directory of run artifacts"
         )
     rows = history.trend(history.read(folder), client_id=client_id, last=last)
-    print(report.history_text(rows))
+    print(text.history_text(rows))
     title = f"replay history · {client_id}" if client_id else "replay history"
     page = inputs.writable_file("--out", out) if out else folder / "history.html"
     if folder.is_dir() or out:
-        with artifacts.atomic(page) as handle:
+        with store.atomic(page) as handle:
             handle.write(trend.render_html(rows, title=title).encode())
         print(f"page: {page}")
     return ExitCode.OK

@@ -21,7 +21,7 @@ from replay.config.file import load_toml
 from replay.errors import ExitCode, UsageError
 from replay.models import RunArtifact
 from replay.ops import prepare
-from replay.report import text as report
+from replay.report import text
 
 
 def clients_command(
@@ -33,7 +33,7 @@ def clients_command(
     """List client ids and names with their job counts, to find a --client-id."""
     toml = load_toml(config)
     rows = anyio.run(prepare.clients, resolve.database(toml, database_url, source_sql, thread_sql))
-    print(report.clients_text(rows))
+    print(text.clients_text(rows))
     return ExitCode.OK
 
 
@@ -50,7 +50,7 @@ def preflight_command(
     database = resolve.database(toml, database_url, source_sql, thread_sql)
     folder = resolve.artifacts_dir(toml, artifacts_dir)
     outcome = anyio.run(prepare.check, database, folder, client_id)
-    print(report.preflight_text(outcome.preflight))
+    print(text.preflight_text(outcome.preflight))
     return outcome.exit_code
 
 
@@ -88,7 +88,7 @@ def fixtures_command(
             database_url, clients=clients, jobs_per_client=jobs_per_client, seed=seed, reset=reset
         )
     )
-    print(report.fixtures_text(summary))
+    print(text.fixtures_text(summary))
     return ExitCode.OK
 
 

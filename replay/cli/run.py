@@ -34,7 +34,7 @@ from replay.config.file import load_toml
 from replay.config.resolve import ChannelChoice, RequestSourceChoice, RunFlags, run_config
 from replay.models import Noise
 from replay.report import junit as junit_xml
-from replay.report import text as report
+from replay.report import text
 from replay.run import app
 
 
@@ -335,17 +335,17 @@ def run_command(
         print(statement)
     if outcome.summary is not None and outcome.mode == "live" and outcome.status != "blocked":
         if not quiet:
-            print(report.summary_text(outcome.summary, outcome.gate))
+            print(text.summary_text(outcome.summary, outcome.gate))
             if outcome.baseline is not None:
-                print(report.baseline_text(outcome.baseline))
+                print(text.baseline_text(outcome.baseline))
             noise = (outcome.record or {}).get("noise")
             if noise:
-                print(report.noise_text(Noise.model_validate(noise)))
+                print(text.noise_text(Noise.model_validate(noise)))
         if junit_path is not None and outcome.artifact is not None:
             written = load_run(outcome.artifact, role="")
             junit_path.write_text(junit_xml.render(written), encoding="utf-8")
         if config_.summary_md is not None:
-            markdown = report.summary_markdown(
+            markdown = text.summary_markdown(
                 run_id=outcome.run_id or "",
                 client_id=selection.client_id,
                 mode=outcome.mode,
@@ -358,7 +358,7 @@ def run_command(
             print(outcome.artifact)
     else:
         print(
-            report.run_text(
+            text.run_text(
                 preflight=outcome.preflight,
                 selection=outcome.selection,
                 summary=outcome.summary,

@@ -7,20 +7,19 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from replay import __version__
-from replay.artifacts import store as artifacts
+from replay.artifacts import store
 from replay.artifacts.load import load_run
 from replay.config.models import CompareConfig
 from replay.errors import ExitCode
 from replay.models import CompareArtifact
-from replay.verdict import gate, stats
-from replay.verdict import pairing as baseline
+from replay.verdict import gate, pairing, stats
 
 
 def compare_runs(old: Path, new: Path, config: CompareConfig) -> tuple[CompareArtifact, Path]:
     """`replay compare OLD NEW`: pair the cases, gate, write a compare artifact."""
     before = load_run(old, role="OLD")
     after = load_run(new, role="NEW")
-    report = baseline.compare(before, after, old_path=str(old), new_path=str(new))
+    report = pairing.compare(before, after, old_path=str(old), new_path=str(new))
     report = report.model_copy(
         update={"stats": stats.paired(before.cases, after.cases, minimum=config.gate.min_paired)}
     )
@@ -40,16 +39,16 @@ def compare_runs(old: Path, new: Path, config: CompareConfig) -> tuple[CompareAr
         stats=report.stats,
     )
     created = datetime.now(UTC)
-    target = artifacts.target_path(config.artifacts_dir, created, config.out)
+    target = store.target_path(config.artifacts_dir, created, config.out)
     if config.out is None:
         target = target.with_name(target.name.replace("run-", "compare-", 1))
     artifact = CompareArtifact(
-        run_id=f"{artifacts.stamp(created)}-{uuid.uuid4().hex[:6]}",
+        run_id=f"{store.stamp(created)}-{uuid.uuid4().hex[:6]}",
         created_at=created,
         tool_version=__version__,
         exit_code=ExitCode.OK if result.passed else ExitCode.GATE_FAILED,
         report=report,
         gate=result,
     )
-    artifacts.write(target, artifact.model_dump(mode="json"))
+    store.write(target, artifact.model_dump(mode="json"))
     return artifact, target

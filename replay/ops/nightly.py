@@ -19,15 +19,14 @@ from pathlib import Path
 
 import anyio
 
-from replay.artifacts import history
-from replay.artifacts import store as artifacts
+from replay.artifacts import history, store
 from replay.config import resolve
 from replay.config.file import LoadedToml, NightlyClient
 from replay.config.resolve import RunFlags, run_config
 from replay.errors import BlockedError, ExitCode, ReplayError
 from replay.run import app
 from replay.run.finished import Finished
-from replay.verdict import pairing as baseline
+from replay.verdict import pairing
 
 PAIRED_ENOUGH = 0.8
 """Below this share of paired cases, a comparison with the baseline is aggregates only."""
@@ -125,7 +124,7 @@ async def _client(
                 return ClientNight(name, "blocked", ExitCode.EMPTY, message=message)
         flags = _flags(toml, client, url, folder, manifest=manifest)
         config = run_config(flags, toml)
-        earlier = baseline.latest(folder, config.selection.client_id, config.request.pipeline, None)
+        earlier = pairing.latest(folder, config.selection.client_id, config.request.pipeline, None)
         if earlier is not None:
             config = run_config(_flags(toml, client, url, folder, manifest, earlier), toml)
         outcome = await app.run(config)
@@ -334,12 +333,12 @@ def html_index(night: Night) -> str:
 
 def write_summary(night: Night, folder: Path) -> Path:
     """Write `nightly-<ts>.md`, `.html` and `.json` atomically; return the Markdown's path."""
-    stem = folder / f"nightly-{artifacts.stamp(night.started)}"
-    with artifacts.atomic(stem.with_suffix(".md")) as handle:
+    stem = folder / f"nightly-{store.stamp(night.started)}"
+    with store.atomic(stem.with_suffix(".md")) as handle:
         handle.write(markdown(night).encode())
-    with artifacts.atomic(stem.with_suffix(".html")) as handle:
+    with store.atomic(stem.with_suffix(".html")) as handle:
         handle.write(html_index(night).encode())
-    artifacts.write(
+    store.write(
         stem.with_suffix(".json"),
         {
             "kind": "nightly",

@@ -7,33 +7,32 @@ from typing import TYPE_CHECKING
 
 import asyncpg
 
-from replay.artifacts import store as artifacts
-from replay.config import defaults as constants
+from replay.artifacts import store
+from replay.config import defaults
 from replay.config.models import DatabaseConfig
 from replay.config.secrets import describe_dsn
 from replay.errors import BlockedError, ExitCode
 from replay.models import PreflightEntry
 from replay.run.finished import Finished
-from replay.source import preflight
-from replay.source import selection as source
+from replay.source import preflight, selection
 from replay.source.db import connect
 
 if TYPE_CHECKING:
     from replay.devtools.generator import FixtureSummary
 
 
-async def clients(database: DatabaseConfig) -> list[source.ClientRow]:
+async def clients(database: DatabaseConfig) -> list[selection.ClientRow]:
     """List the clients the views know, with their job counts."""
     async with connect(database) as conn:
-        shapes = await source.inspect(conn, database.source)
-        return await source.list_clients(conn, shapes)
+        shapes = await selection.inspect(conn, database.source)
+        return await selection.list_clients(conn, shapes)
 
 
 async def check(database: DatabaseConfig, artifacts_dir: Path, client_id: str | None) -> Finished:
     """Run every preflight check without selecting anything; one entry per root cause."""
     entries: list[PreflightEntry] = []
     try:
-        artifacts.ensure_writable(artifacts_dir)
+        store.ensure_writable(artifacts_dir)
         entries.append(preflight.passed("artifact_dir", f"{artifacts_dir} is writable"))
     except BlockedError as exc:
         entries.append(preflight.failed(exc))
@@ -42,10 +41,12 @@ async def check(database: DatabaseConfig, artifacts_dir: Path, client_id: str | 
             entries.append(
                 preflight.passed("database", f"connected to {database.target} read-only")
             )
-            shapes = await source.inspect(conn, database.source)
+            shapes = await selection.inspect(conn, database.source)
             entries.append(preflight.passed("views", "every view has the contract's columns"))
             known = (
-                None if client_id is None else await source.client_exists(conn, shapes, client_id)
+                None
+                if client_id is None
+                else await selection.client_exists(conn, shapes, client_id)
             )
             if known is not None:
                 verdict = "is in the clients view" if known else "is not in the clients view"
@@ -73,9 +74,9 @@ async def install_fixtures(
 
     target = describe_dsn(dsn)
     try:
-        conn = await asyncpg.connect(dsn, timeout=constants.CONNECT_TIMEOUT_S)
+        conn = await asyncpg.connect(dsn, timeout=defaults.CONNECT_TIMEOUT_S)
     except Exception as exc:  # classified by type in preflight
-        raise preflight.database_failure(exc, target, constants.CONNECT_TIMEOUT_S) from None
+        raise preflight.database_failure(exc, target, defaults.CONNECT_TIMEOUT_S) from None
     try:
         return await generator.install(
             conn, clients=clients, jobs_per_client=jobs_per_client, seed=seed, reset=reset

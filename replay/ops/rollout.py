@@ -9,7 +9,7 @@ from pathlib import Path
 import anyio
 
 from replay import __version__
-from replay.artifacts import store as artifacts
+from replay.artifacts import store
 from replay.config.models import SignalsConfig
 from replay.errors import ExitCode
 from replay.models import SignalsArtifact
@@ -33,10 +33,10 @@ async def signals(config: SignalsConfig, *, check: bool) -> tuple[SignalsArtifac
         UsageError: a view or the --canary predicate does not run (exit 2).
     """
     created = datetime.now(UTC)
-    target = artifacts.target_path(config.artifacts_dir, created, config.out)
+    target = store.target_path(config.artifacts_dir, created, config.out)
     if config.out is None:
         target = target.with_name(target.name.replace("run-", "signals-", 1))
-    artifacts.ensure_writable(target.parent)
+    store.ensure_writable(target.parent)
     previous = None
     async with connect(config.database) as conn:
         shapes = await job_signals.inspect(conn, config.views)
@@ -49,7 +49,7 @@ async def signals(config: SignalsConfig, *, check: bool) -> tuple[SignalsArtifac
     decision = canary.decide(current, previous, config.thresholds, config.stage) if check else None
     exit_code = _EXIT[decision.action] if decision else ExitCode.OK
     artifact = SignalsArtifact(
-        run_id=f"{artifacts.stamp(created)}-{uuid.uuid4().hex[:6]}",
+        run_id=f"{store.stamp(created)}-{uuid.uuid4().hex[:6]}",
         created_at=created,
         tool_version=__version__,
         exit_code=exit_code,
@@ -58,5 +58,5 @@ async def signals(config: SignalsConfig, *, check: bool) -> tuple[SignalsArtifac
         previous=previous,
         decision=decision,
     )
-    await anyio.to_thread.run_sync(artifacts.write, target, artifact.model_dump(mode="json"))
+    await anyio.to_thread.run_sync(store.write, target, artifact.model_dump(mode="json"))
     return artifact, target

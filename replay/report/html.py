@@ -19,8 +19,7 @@ from typing import Any, Final
 from replay.artifacts.load import load_run
 from replay.artifacts.store import atomic
 from replay.models import CaseResult, Gate, RunArtifact
-from replay.report import charts
-from replay.report import html_sections as sections
+from replay.report import charts, html_sections
 from replay.report.html_case import detail, present
 from replay.report.html_parts import dl, esc, ids, money, num, table, when
 
@@ -356,12 +355,12 @@ def render_run(artifact: RunArtifact) -> str:
     failed = any(not entry.ok for entry in preflight)
     body = (
         _header(artifact)
-        + (sections.preflight(preflight) if failed else "")
+        + (html_sections.preflight(preflight) if failed else "")
         + _cases(artifact.cases)
-        + sections.baseline(artifact.baseline)
-        + sections.noise(artifact.noise)
-        + sections.selection(artifact.selection)
-        + (sections.preflight(preflight) if preflight and not failed else "")
+        + html_sections.baseline(artifact.baseline)
+        + html_sections.noise(artifact.noise)
+        + html_sections.selection(artifact.selection)
+        + (html_sections.preflight(preflight) if preflight and not failed else "")
     )
     return (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'

@@ -15,10 +15,9 @@ from typing import TYPE_CHECKING
 
 import anyio
 
-from replay.artifacts import history
-from replay.artifacts import store as artifacts
+from replay.artifacts import history, store
 from replay.artifacts.load import load_run
-from replay.config import defaults as constants
+from replay.config import defaults
 from replay.config.models import (
     GateConfig,
     JudgeConfig,
@@ -32,8 +31,7 @@ from replay.models import (
 )
 from replay.report import html
 from replay.run import judge as judging
-from replay.run import pricing, resume
-from replay.run import rejudge as rejudging
+from replay.run import pricing, rejudge, resume
 from replay.run.finished import Finished
 from replay.run.pipelines import openai as openai_pipeline
 from replay.run.pipelines import python as python_pipeline
@@ -42,10 +40,9 @@ from replay.run.pipelines.http import HttpPipeline
 from replay.run.runner import Progress, Quiet
 from replay.run.session import Session, first_replay_error
 from replay.run.stages import manifest_of
-from replay.source import preflight
-from replay.source import selection as source
+from replay.source import preflight, selection
 from replay.source.db import connect
-from replay.verdict import pairing as baseline
+from replay.verdict import pairing
 
 if TYPE_CHECKING:
     import openai
@@ -148,8 +145,8 @@ async def rejudge_run(
     """
     judge = judge_for(settings, artifacts_dir, prices)
     created = datetime.now(UTC)
-    target = artifacts.target_path(artifacts_dir, created, out)
-    artifacts.ensure_writable(target.parent)
+    target = store.target_path(artifacts_dir, created, out)
+    store.ensure_writable(target.parent)
     try:
         await preflight.model_endpoint(
             judge.client,
@@ -158,7 +155,7 @@ async def rejudge_run(
             settings.request_timeout_s,
             check="judge",
         )
-        data, code = await rejudging.rejudge(old, path, judge, target=target, thresholds=thresholds)
+        data, code = await rejudge.rejudge(old, path, judge, target=target, thresholds=thresholds)
     finally:
         with anyio.CancelScope(shield=True):
             await judge.client.close()
@@ -184,7 +181,7 @@ async def run(config: RunConfig, progress: Progress | None = None) -> Finished:
         )
         target = resumed.target
     else:
-        target = artifacts.target_path(config.artifacts_dir, started, config.out)
+        target = store.target_path(config.artifacts_dir, started, config.out)
     baseline_path = _baseline_path(config)
     pipeline, client = (None, None) if config.dry_run else _pipeline(config)  # exit 2 comes first
     judge = _judge(config)
@@ -202,7 +199,7 @@ async def run(config: RunConfig, progress: Progress | None = None) -> Finished:
         state.adopt(resumed)
     try:
         try:
-            artifacts.ensure_writable(target.parent)
+            store.ensure_writable(target.parent)
         except BlockedError as exc:
             return Finished(
                 exit_code=ExitCode.BLOCKED, message=exc.message, preflight=[preflight.failed(exc)]
@@ -231,7 +228,7 @@ def publish(outcome: Finished) -> None:
     """Index the run in the history and write its HTML report beside the artifact.
 
     Neither may change how the run ended: a failure here is a warning on the outcome. A run of
-    more than `constants.REPORT_AUTO_MAX_CASES` cases gets no automatic report, because
+    more than `defaults.REPORT_AUTO_MAX_CASES` cases gets no automatic report, because
     rendering reads the whole artifact into memory; `replay report` makes it on demand.
     """
     path, record = outcome.artifact, outcome.record
@@ -246,9 +243,9 @@ def publish(outcome: Finished) -> None:
     except UsageError as exc:  # rebuilding a missing index met an unknown schema version
         outcome.warnings.append(f"the history index was not updated: {exc}")
     cases = head.summary.cases if head.summary is not None else 0
-    if cases > constants.REPORT_AUTO_MAX_CASES:
+    if cases > defaults.REPORT_AUTO_MAX_CASES:
         outcome.warnings.append(
-            f"no HTML report for {cases:,} cases (over {constants.REPORT_AUTO_MAX_CASES:,}); "
+            f"no HTML report for {cases:,} cases (over {defaults.REPORT_AUTO_MAX_CASES:,}); "
             f"run: replay report {path}"
         )
         return
@@ -311,7 +308,7 @@ def _baseline_path(config: RunConfig) -> Path | None:
     if config.baseline is None:
         return None
     if config.baseline == "latest":
-        found = baseline.latest(
+        found = pairing.latest(
             config.artifacts_dir, config.selection.client_id, config.request.pipeline, None
         )
         if found is None:
@@ -332,13 +329,13 @@ async def freeze(config: RunConfig, path: Path) -> int:
         BlockedError: the database or its views cannot be read.
     """
     async with connect(config.database) as conn:
-        shapes = await source.inspect(conn, config.source)
-        plan = await source.plan(conn, shapes, config.selection)
+        shapes = await selection.inspect(conn, config.source)
+        plan = await selection.plan(conn, shapes, config.selection)
     if not plan.case_ids:
         return 0  # an empty manifest would block every later night with a misleading error
     now = datetime.now(UTC)
     await anyio.to_thread.run_sync(
-        artifacts.write, path, manifest_of(config.selection.client_id, plan.case_ids, now)
+        store.write, path, manifest_of(config.selection.client_id, plan.case_ids, now)
     )
     return len(plan.case_ids)
 

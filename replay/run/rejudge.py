@@ -16,14 +16,13 @@ from typing import Any
 import anyio
 
 from replay import __version__
-from replay.artifacts import store as artifacts
+from replay.artifacts import store
 from replay.config.models import GateConfig
 from replay.errors import ExitCode, UsageError
 from replay.models import CaseResult, JudgeContext, Judgement, RunArtifact
 from replay.run import judge as judging
 from replay.run.tally import Tally
-from replay.verdict import gate, noise
-from replay.verdict import policy as verdict
+from replay.verdict import gate, noise, policy
 
 _REDECIDED = frozenset({"unchanged", "changed", "improved", "regressed"})
 
@@ -99,7 +98,7 @@ async def rejudge(
     # Everything else (mode, status, identity, selection, preflight, …) is the old run's.
     artifact = old.model_copy(
         update={
-            "run_id": f"{artifacts.stamp(created)}-{uuid.uuid4().hex[:6]}",
+            "run_id": f"{store.stamp(created)}-{uuid.uuid4().hex[:6]}",
             "parent_run_id": old.run_id,
             "created_at": created,
             "finished_at": created,
@@ -113,7 +112,7 @@ async def rejudge(
             "noise": grouped.report() if grouped is not None else None,
         }
     )
-    await anyio.to_thread.run_sync(artifacts.write, target, artifact.model_dump(mode="json"))
+    await anyio.to_thread.run_sync(store.write, target, artifact.model_dump(mode="json"))
     return artifact, exit_code
 
 
@@ -136,7 +135,7 @@ def _rescored(case: CaseResult, judgement: Judgement | None) -> CaseResult:
         cost = cost - (old_cost or 0.0) + (judgement.cost_usd or 0.0)
     update: dict[str, Any] = {"judge": judgement, "cost_usd": cost}
     if case.verdict in _REDECIDED:
-        decision = verdict.decide(
+        decision = policy.decide(
             comparison=case.comparison, invariants=case.invariants, judgement=judgement
         )
         update |= {

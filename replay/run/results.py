@@ -11,9 +11,8 @@ from replay.models import Case, CaseResult, InputSummary, InvalidCase, Judgement
 from replay.run import pricing
 from replay.run.pipelines import openai as openai_pipeline
 from replay.run.runner import Execution
-from replay.verdict import checks as invariants
-from replay.verdict import policy as verdict
-from replay.verdict import textdiff as compare
+from replay.verdict import checks as draft_checks
+from replay.verdict import policy, textdiff
 
 
 def planned(item: Case | InvalidCase, config: RunConfig) -> CaseResult:
@@ -64,19 +63,19 @@ def finished(
         original = case.original.draft
         signature = case.input.client_settings.get("signature")
         if original is not None:
-            comparison = compare.compare(
+            comparison = textdiff.compare(
                 original,
                 outcome.text,
                 sent_reply=case.original.sent_reply,
                 signature=signature if isinstance(signature, str) else None,
             )
         checks = checks_for(config, case.input.client_id)
-        context = invariants.context_of(case.input)  # read once, used for both drafts
-        found = verdict.changes(
-            invariants.check(original, case.input, checks, context=context)
+        context = draft_checks.context_of(case.input)  # read once, used for both drafts
+        found = policy.changes(
+            draft_checks.check(original, case.input, checks, context=context)
             if original is not None
             else [],
-            invariants.check(outcome.text, case.input, checks, context=context),
+            draft_checks.check(outcome.text, case.input, checks, context=context),
         )
         if outcome.usage is not None:
             # The answer's model may be a dated snapshot; the requested one is priced then.
@@ -93,7 +92,7 @@ def finished(
     if cost is not None and judgement is not None and judgement.cost_usd is not None:
         # Only onto a known cost: the judge's alone would pass an unpriced model off as priced.
         cost += judgement.cost_usd
-    decision = verdict.decide(
+    decision = policy.decide(
         errored=outcome is None, comparison=comparison, invariants=found, judgement=judgement
     )
     return CaseResult(
@@ -117,10 +116,10 @@ def finished(
     )
 
 
-def checks_for(config: RunConfig, client_id: str) -> invariants.InvariantConfig:
+def checks_for(config: RunConfig, client_id: str) -> draft_checks.InvariantConfig:
     """The check settings that apply to a client."""
     settings = config.checks.for_client(client_id)
-    return invariants.InvariantConfig(
+    return draft_checks.InvariantConfig(
         sms_max_chars=settings.sms_max_chars,
         linkedin_max_chars=settings.linkedin_max_chars,
         email_max_chars=settings.email_max_chars,
@@ -132,7 +131,7 @@ def checks_for(config: RunConfig, client_id: str) -> invariants.InvariantConfig:
 
 def invalid(item: InvalidCase) -> CaseResult:
     """The result of a row that failed validation."""
-    decision = verdict.decide(invalid=True)
+    decision = policy.decide(invalid=True)
     return CaseResult(
         case_id=item.case_id,
         verdict=decision.verdict,
@@ -147,7 +146,7 @@ def skipped(case: Case, repeat: int, reason: str) -> CaseResult:
     return CaseResult(
         case_id=case.input.case_id,
         repeat=repeat,
-        verdict=verdict.decide(skipped=True).verdict,
+        verdict=policy.decide(skipped=True).verdict,
         input=input_summary(case),
         original=case.original,
         skipped_reason=reason,

@@ -20,7 +20,7 @@ import asyncpg
 import orjson
 
 from replay import __version__
-from replay.artifacts import store as artifacts
+from replay.artifacts import store
 from replay.artifacts.load import load_run
 from replay.config.models import RunConfig
 from replay.errors import ExitCode, ReplayError
@@ -43,9 +43,8 @@ from replay.run.finished import Finished, git_sha
 from replay.run.pipelines.base import Pipeline
 from replay.run.runner import Budget, Execution, Policy, Progress, Runner
 from replay.run.tally import Tally
-from replay.source import selection as source
-from replay.verdict import gate, noise, stats
-from replay.verdict import pairing as baseline
+from replay.source import selection as case_selection
+from replay.verdict import gate, noise, pairing, stats
 
 if TYPE_CHECKING:
     import openai
@@ -71,11 +70,11 @@ class Session:
         self.target = target
         self.pipeline = pipeline
         self.progress = progress
-        self.run_id = f"{artifacts.stamp(started)}-{uuid.uuid4().hex[:6]}"
+        self.run_id = f"{store.stamp(started)}-{uuid.uuid4().hex[:6]}"
         self.preflight: list[PreflightEntry] = []
         self.selection: Selection | None = None
         self.tally = Tally()
-        self.log: artifacts.CaseLog | None = None
+        self.log: store.CaseLog | None = None
         self.sql: list[str] = []
         self.invalid: list[str] = []
         self.skipped: list[SkippedCase] = []
@@ -130,7 +129,7 @@ class Session:
             code = ExitCode.OK if config.selection.allow_empty else ExitCode.EMPTY
             return await self.finish("empty", code, None if code == ExitCode.OK else reason)
         self.log = await self._open_log(plan)
-        cases = source.load(conn, checked.shapes, config.selection, planned.remaining)
+        cases = case_selection.load(conn, checked.shapes, config.selection, planned.remaining)
         if self.pipeline is None:
             await self._dry(cases)
             self.selection = self._selection(plan)
@@ -154,15 +153,15 @@ class Session:
             return await self.finish("complete", ExitCode.GATE_FAILED, message)
         return await self.finish("complete", ExitCode.OK, None)
 
-    async def _open_log(self, plan: source.Plan) -> artifacts.CaseLog:
+    async def _open_log(self, plan: case_selection.Plan) -> store.CaseLog:
         """Start the partial log, or rewrite a resumed one with the cases it keeps."""
         header = self._header(plan)
         resumed = self.resumed
         if resumed is None:
             partial = self.target.with_name(self.target.stem + ".partial.jsonl")
-            return await anyio.to_thread.run_sync(artifacts.CaseLog, partial, header)
+            return await anyio.to_thread.run_sync(store.CaseLog, partial, header)
         return await anyio.to_thread.run_sync(
-            lambda: artifacts.CaseLog(
+            lambda: store.CaseLog(
                 resumed.partial, header, resumed.kept, replace=resumed.replace_partial
             )
         )
@@ -184,7 +183,7 @@ class Session:
     ) -> Runner:
         assert self.log is not None
         live = self.config.live
-        writer = artifacts.Writer(self.log, self._count)
+        writer = store.Writer(self.log, self._count)
         runner = Runner(
             pipeline=pipeline,
             policy=Policy(
@@ -272,7 +271,7 @@ class Session:
         if closed is not None:
             self.gate_input.add(closed[0])
 
-    def _selection(self, plan: source.Plan) -> Selection:
+    def _selection(self, plan: case_selection.Plan) -> Selection:
         selection = self.config.selection
         return Selection(
             client_id=selection.client_id,
@@ -290,7 +289,7 @@ class Session:
         """This run (read back from its partial log) against the baseline artifact."""
         assert self.baseline_path is not None and self.log is not None
         old = load_run(self.baseline_path, role="--baseline")
-        new = baseline.Unfinished(
+        new = pairing.Unfinished(
             run_id=self.run_id,
             config=self.config.redacted(),
             config_hash=self.config.identity_hash(),
@@ -298,13 +297,13 @@ class Session:
             summary=self.tally.summary(),
             cases=[CaseResult.model_validate_json(line) for line in self.log.cases()],
         )
-        report = baseline.compare(
+        report = pairing.compare(
             old, new, old_path=str(self.baseline_path), new_path=str(self.target)
         )
         paired = stats.paired(old.cases, new.cases, minimum=self.config.gate.min_paired)
         return report.model_copy(update={"stats": paired})
 
-    def _header(self, plan: source.Plan) -> dict[str, Any]:
+    def _header(self, plan: case_selection.Plan) -> dict[str, Any]:
         return {
             "run_id": self.run_id,
             "created_at": self.created.isoformat(),
@@ -373,7 +372,7 @@ class Session:
             "noise": self.repeats.report().model_dump(mode="json") if self.repeats else None,
         }
         with anyio.CancelScope(shield=True):
-            await anyio.to_thread.run_sync(artifacts.finish, self.target, head, self.log, tail)
+            await anyio.to_thread.run_sync(store.finish, self.target, head, self.log, tail)
         return Finished(
             exit_code=exit_code,
             artifact=self.target,
@@ -387,7 +386,7 @@ class Session:
             run_id=self.run_id,
             mode=self.mode,
             baseline=report,
-            record=orjson.loads(artifacts.dumps({**head, **tail})),
+            record=orjson.loads(store.dumps({**head, **tail})),
         )
 
 

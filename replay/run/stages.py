@@ -20,7 +20,7 @@ from replay.models import BaselineReport, Gate, PreflightEntry
 from replay.run import judge as judging
 from replay.run import resume
 from replay.run.runner import Budget
-from replay.source import preflight as checks
+from replay.source import preflight as preflight_checks
 from replay.source import selection
 from replay.verdict import gate
 
@@ -53,7 +53,7 @@ async def preflight(
         BlockedError: a view lacks a contract column, or an endpoint refuses us (exit 3).
     """
     shapes = await selection.inspect(conn, config.source)
-    entries = [checks.passed("views", "every view has the contract's columns")]
+    entries = [preflight_checks.passed("views", "every view has the contract's columns")]
     sql: tuple[str, ...] = ()
     if config.show_sql:
         sql = (
@@ -69,16 +69,16 @@ async def preflight(
         )
     if model_client is not None:
         live = config.live
-        message = await checks.model_endpoint(
+        message = await preflight_checks.model_endpoint(
             model_client, config.request.model, live.endpoint.target, live.request_timeout_s
         )
-        entries.append(checks.passed("model", message))
+        entries.append(preflight_checks.passed("model", message))
     if judge is not None and config.judge is not None:
         endpoint, timeout_s = config.judge.endpoint, config.judge.request_timeout_s
-        message = await checks.model_endpoint(
+        message = await preflight_checks.model_endpoint(
             judge.client, judge.model, endpoint.target, timeout_s, check="judge"
         )
-        entries.append(checks.passed("judge", message))
+        entries.append(preflight_checks.passed("judge", message))
     return Checked(shapes=shapes, client_known=known, entries=tuple(entries), sql=sql)
 
 

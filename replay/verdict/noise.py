@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from itertools import combinations
 
 from replay.models import CaseResult, Noise, RepeatAgreement
-from replay.verdict import textdiff as compare
+from replay.verdict import textdiff
 
 
 @dataclass
@@ -82,7 +82,7 @@ class Repeats:
             verdicts=buffer.verdicts,
             verdict=majority(buffer.verdicts),
             flaky=len(set(buffer.verdicts)) > 1,
-            self_similarity=round(sum(compare.similarity(a, b) for a, b in pairs) / len(pairs), 4)
+            self_similarity=round(sum(textdiff.similarity(a, b) for a, b in pairs) / len(pairs), 4)
             if pairs
             else None,
             same_change_class=len(set(buffer.change_classes)) <= 1,
