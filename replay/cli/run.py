@@ -245,6 +245,17 @@ def run_command(
             help="Start no case once the spend would pass this; the rest are skipped (exit 1).",
         ),
     ] = None,
+    max_answer_chars: Annotated[
+        int | None,
+        option(
+            "--max-answer-chars",
+            rule=rules.count,
+            env="REPLAY_MAX_ANSWER_CHARS",
+            metavar="N",
+            help="Longer answers are a model_error naming their size, never kept. "
+            f"[default: {defaults.MAX_ANSWER_CHARS:,}]",
+        ),
+    ] = None,
     resume: Annotated[
         Path | None,
         option(

@@ -28,6 +28,8 @@ DEFAULT_OUTPUT_TOKENS: Final = 256
 """Output estimate for a dry run when the case has no original draft and no max_tokens."""
 
 CHARS_PER_TOKEN: Final = 4
+MAX_ANSWER_CHARS: Final = 100_000
+"""The longest draft kept: far above any reply draft, far below a runaway answer."""
 
 PRICES_USD_PER_MTOK: Final[dict[str, tuple[float, float]]] = {
     # model: (input, output), USD per one million tokens; override with [prices."MODEL"].

@@ -110,6 +110,7 @@ class RunSection(_Section):
     request_timeout: Seconds | None = None
     case_timeout: Seconds | None = None
     max_cost: Usd | None = None
+    max_answer_chars: Count | None = None
     model: Text | None = None
     request_source: RequestSourceChoice | None = None
     temperature: Temperature | None = None

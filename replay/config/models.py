@@ -10,6 +10,7 @@ from typing import Any, Literal
 import orjson
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
+from replay.config import defaults
 from replay.config.secrets import describe_dsn, describe_url, safe_pipeline
 from replay.models import Channel
 
@@ -184,6 +185,8 @@ class LiveConfig(Frozen):
     max_cost_usd: float | None = Field(default=None, gt=0)
     endpoint: ModelEndpoint = ModelEndpoint()
     grace_s: float = Field(default=10.0, ge=0)
+    max_answer_chars: int = Field(default=defaults.MAX_ANSWER_CHARS, gt=0)
+    """The longest draft kept (`--max-answer-chars`); a longer answer is a classified error."""
 
 
 class SignalViews(Frozen):

@@ -84,6 +84,7 @@ class RunFlags(JudgeFlags):
     request_timeout: float | None = None
     case_timeout: float | None = None
     max_cost: float | None = None
+    max_answer_chars: int | None = None
     resume: Path | None = None
     retry_errors: bool = False
     no_gate: bool = False
@@ -308,6 +309,8 @@ def live(toml: LoadedToml, flags: RunFlags) -> LiveConfig:
         or defaults.REQUEST_TIMEOUT_S,
         case_timeout_s=first(flags.case_timeout, run.case_timeout) or defaults.CASE_TIMEOUT_S,
         max_cost_usd=first(flags.max_cost, run.max_cost),
+        max_answer_chars=first(flags.max_answer_chars, run.max_answer_chars)
+        or defaults.MAX_ANSWER_CHARS,
         endpoint=ModelEndpoint(
             api_key=SecretStr(api_key) if api_key else None,
             base_url=env("OPENAI_BASE_URL"),

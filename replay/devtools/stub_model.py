@@ -53,8 +53,16 @@ Mistake = Literal[
 MISTAKES: tuple[Mistake, ...] = get_args(Mistake)
 """What `replay-variant` may put into a draft, as named by the `x-stub-injected` header."""
 FAULT_MODELS: Mapping[str, Fault] = {f"fail-{fault}": fault for fault in FAULTS}
+Oddity = Literal["surrogate", "huge", "usage"]
+ODDITIES: tuple[Oddity, ...] = get_args(Oddity)
+"""Answers that arrive whole (200, valid JSON) but hold what a real model can send and a
+harness must survive: a lone surrogate (an emoji cut by `max_tokens`), an enormous draft, a
+usage with a negative token count."""
+ODD_MODELS: Mapping[str, Oddity] = {f"fail-{oddity}": oddity for oddity in ODDITIES}
+HUGE_CHARS = 1_000_000
+"""The length of a `fail-huge` draft: ten times the default `--max-answer-chars`."""
 MODELS: tuple[str, ...] = (
-    "replay-original", "replay-variant", *judging.JUDGE_MODELS, *FAULT_MODELS
+    "replay-original", "replay-variant", *judging.JUDGE_MODELS, *FAULT_MODELS, *ODD_MODELS
 )  # fmt: skip
 CREATED = 1_767_225_600
 """The fixed `created` time of every response and model (2026-01-01, UTC)."""
@@ -230,7 +238,8 @@ class StubServer:
         if delay > 0:
             await anyio.sleep(delay / 1000)
         if chosen is None or chosen == "truncated":
-            return _completion(payload, digest, truncated=chosen == "truncated")
+            odd = ODD_MODELS.get(model)
+            return _completion(payload, digest, truncated=chosen == "truncated", odd=odd)
         return self._fault(chosen)
 
     def _draw_fault(self, draw: float) -> Fault | None:
@@ -419,7 +428,9 @@ def _model_object(name: str) -> dict[str, Any]:
     return {"id": name, "object": "model", "created": CREATED, "owned_by": "replay-stub"}
 
 
-def _completion(payload: Mapping[str, Any], digest: bytes, *, truncated: bool) -> _Reply:
+def _completion(
+    payload: Mapping[str, Any], digest: bytes, *, truncated: bool, odd: Oddity | None = None
+) -> _Reply:
     """The chat completion for a request; `replay-variant` carries a mistake 1 time in 4."""
     messages: Sequence[Mapping[str, Any]] = payload["messages"]
     model = payload["model"]
@@ -430,8 +441,12 @@ def _completion(payload: Mapping[str, Any], digest: bytes, *, truncated: bool) -
         text = write_draft(messages, style="variant" if model == "replay-variant" else "original")
     if model == "replay-variant" and digest[0] < 64 and not judging.is_judge_request(payload):
         text, injected = inject_mistake(messages, text, choice=digest[1])
+    if odd == "huge":
+        text = (text + " ") * (HUGE_CHARS // (len(text) + 1) + 1)
     prompt_tokens = -(-sum(len(content_text(m.get("content"))) for m in messages) // 4)
     completion_tokens = -(-len(text) // 4)
+    if odd == "usage":
+        prompt_tokens = -prompt_tokens
     body = {
         "id": f"chatcmpl-{digest.hex()[:24]}",
         "object": "chat.completion",
@@ -452,6 +467,11 @@ def _completion(payload: Mapping[str, Any], digest: bytes, *, truncated: bool) -
         },
     }
     reply = _json(200, body)
+    if odd == "surrogate":
+        # JSON may escape a lone surrogate, and real servers send one when a token limit cuts
+        # an emoji in half; orjson refuses to write it, so it goes in as escaped text.
+        quoted = orjson.dumps(text)
+        reply.body = reply.body.replace(quoted, quoted[:-1] + b' \\ud83d"', 1)
     reply.injected, reply.truncated = injected, truncated
     return reply
 

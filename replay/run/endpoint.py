@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import random
+from typing import Any
 
 from replay.errors import AttemptFailed
-from replay.models import Attempt
+from replay.models import Attempt, Usage
 
 
 def sdk_failure(exc: Exception, what: str = "the model endpoint") -> AttemptFailed:
@@ -121,3 +122,26 @@ def failed_attempt(
         retry_after_s=failure.retry_after_s,
         backoff_s=None if backoff is None else round(backoff, 3),
     )
+
+
+def reported_usage(reported: Any, who: str) -> Usage:
+    """The token counts an endpoint reported; a count below 0 or not a number is malformed.
+
+    Args:
+        reported: the response's `usage` object, as the SDK built it (unvalidated).
+        who: `model` or `judge`, for the message.
+
+    Raises:
+        AttemptFailed: `model_error`, never retried: the same answer would come back.
+    """
+    prompt = getattr(reported, "prompt_tokens", None) or 0
+    completion = getattr(reported, "completion_tokens", None) or 0
+    counts = (prompt, completion)
+    if not all(isinstance(n, int) and not isinstance(n, bool) and n >= 0 for n in counts):
+        raise AttemptFailed(
+            "model_error",
+            f"the {who} endpoint sent a malformed usage ({prompt!r} prompt, "
+            f"{completion!r} completion tokens)",
+            retryable=False,
+        )
+    return Usage(prompt_tokens=prompt, completion_tokens=completion)

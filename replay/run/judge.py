@@ -37,7 +37,8 @@ from replay.models import (
     Preference,
     Usage,
 )
-from replay.run.endpoint import backoff_s, failed_attempt, sdk_failure
+from replay.run.answers import clean
+from replay.run.endpoint import backoff_s, failed_attempt, reported_usage, sdk_failure
 
 if TYPE_CHECKING:
     from openai import AsyncOpenAI
@@ -410,14 +411,10 @@ def _content(response: Any) -> tuple[str, Usage | None]:
             "model_error", "the judge endpoint sent a response without choices", retryable=False
         )
     used = getattr(response, "usage", None)
-    usage = (
-        None
-        if used is None
-        else Usage(
-            prompt_tokens=used.prompt_tokens or 0, completion_tokens=used.completion_tokens or 0
-        )
-    )
-    return choices[0].message.content or "", usage
+    usage = None if used is None else reported_usage(used, "judge")
+    content = getattr(getattr(choices[0], "message", None), "content", None)
+    # A judge's rationale is kept and cached: text no format can hold is repaired first.
+    return clean(content) if isinstance(content, str) else "", usage
 
 
 def _side(

@@ -22,8 +22,10 @@ import anyio
 from anyio.abc import TaskGroup
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
+from replay.config.defaults import MAX_ANSWER_CHARS
 from replay.errors import AttemptFailed
-from replay.models import Attempt, Case, CaseError, CaseResult, Outcome
+from replay.models import Attempt, Case, CaseError, CaseResult, ErrorClass, Outcome
+from replay.run.answers import admitted
 from replay.run.endpoint import backoff_s, failed_attempt
 from replay.run.pipelines.base import Pipeline
 
@@ -41,6 +43,8 @@ class Policy:
     backoff_base_s: float = 0.5
     backoff_cap_s: float = 30.0
     grace_s: float = 10.0
+    max_answer_chars: int = MAX_ANSWER_CHARS
+    """The longest draft kept; a longer answer is an error naming its size."""
 
 
 @dataclass(frozen=True)
@@ -163,6 +167,11 @@ class Runner:
                         workers.start_soon(self._work, receive.clone())
             group.cancel_scope.cancel()  # ends a pending grace timer
 
+    @property
+    def _malformed(self) -> ErrorClass:
+        """How an unusable answer is classified: the model's fault, or the team's code's."""
+        return "model_error" if self.pipeline.name == "openai" else "pipeline_error"
+
     def stop(self) -> None:
         """Start no new case; cancel those in flight after the grace period (at once if again)."""
         if self.interrupted:
@@ -218,7 +227,10 @@ class Runner:
                 began = time.perf_counter()
                 try:
                     with anyio.fail_after(policy.request_timeout_s):
-                        outcome = await self.pipeline.draft(case.input)
+                        answer = await self.pipeline.draft(case.input)
+                    outcome = admitted(
+                        answer, max_chars=policy.max_answer_chars, error_class=self._malformed
+                    )
                 except TimeoutError:
                     failure = AttemptFailed(
                         "model_timeout",

@@ -192,6 +192,7 @@ class Session:
                 request_timeout_s=live.request_timeout_s,
                 case_timeout_s=live.case_timeout_s,
                 grace_s=live.grace_s,
+                max_answer_chars=live.max_answer_chars,
             ),
             finish=self._finished,
             skip=results.skipped,

@@ -6,11 +6,12 @@ import hashlib
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 import orjson
+from pydantic import ValidationError
 
 from replay.config.models import RequestConfig
 from replay.errors import AttemptFailed
-from replay.models import CaseInput, ChatMessage, ChatRequest, Outcome, RequestSource, Usage
-from replay.run.endpoint import sdk_failure
+from replay.models import CaseInput, ChatMessage, ChatRequest, Outcome, RequestSource
+from replay.run.endpoint import reported_usage, sdk_failure
 from replay.run.pipelines import prompt
 
 if TYPE_CHECKING:
@@ -115,23 +116,41 @@ class OpenAIPipeline:
 
 
 def _outcome(response: Any, planned: PlannedRequest) -> Outcome:
+    """The draft of a response; a body of the wrong shape is a `model_error`, never a crash.
+
+    The SDK builds its response objects without validating them, so any field may hold
+    anything the server sent: a negative token count, a number as text, no message at all.
+    """
     choices = getattr(response, "choices", None)
     if not choices:
         raise AttemptFailed(
             "model_error", "the model endpoint sent a response without choices", retryable=False
         )
-    choice = choices[0]
-    usage = None
-    if getattr(response, "usage", None) is not None:
-        usage = Usage(
-            prompt_tokens=response.usage.prompt_tokens or 0,
-            completion_tokens=response.usage.completion_tokens or 0,
+    try:
+        choice = choices[0]
+        usage = None
+        if getattr(response, "usage", None) is not None:
+            usage = reported_usage(response.usage, "model")
+        return Outcome(
+            text=choice.message.content or "",
+            model=response.model,
+            finish_reason=choice.finish_reason,
+            usage=usage,
+            request_hash=request_hash(planned.request),
+            metadata={"request_source": planned.source, "request_model": planned.request.model},
         )
-    return Outcome(
-        text=choice.message.content or "",
-        model=response.model,
-        finish_reason=choice.finish_reason,
-        usage=usage,
-        request_hash=request_hash(planned.request),
-        metadata={"request_source": planned.source, "request_model": planned.request.model},
-    )
+    except (ValidationError, AttributeError, TypeError, IndexError) as exc:
+        where = _first_field(exc)
+        raise AttemptFailed(
+            "model_error",
+            f"the model endpoint sent a malformed response ({where})",
+            retryable=False,
+        ) from None
+
+
+def _first_field(exc: Exception) -> str:
+    """Which part of the response was malformed, in words we write."""
+    if isinstance(exc, ValidationError):
+        location = ".".join(str(part) for part in exc.errors()[0]["loc"])
+        return f"{location}: {exc.errors()[0]['type']}"
+    return "no message in its first choice"
