@@ -46,6 +46,20 @@ def target_path(directory: Path, moment: datetime, out: Path | None) -> Path:
     return directory / f"run-{stamp(moment)}.json"
 
 
+def make_dirs(directory: Path) -> None:
+    """Create `directory` and its missing parents, each readable by this user only (0700).
+
+    Runs hold inbound messages and lead data; a directory the tool creates is private. One that
+    exists already keeps the mode its owner gave it.
+    """
+    missing = [path for path in (directory, *directory.parents) if not path.exists()]
+    for path in reversed(missing):
+        try:
+            path.mkdir(mode=0o700)
+        except FileExistsError:
+            pass  # another process made it meanwhile
+
+
 def ensure_writable(directory: Path) -> None:
     """Create `directory` if needed and prove a file can be written there.
 
@@ -53,7 +67,7 @@ def ensure_writable(directory: Path) -> None:
         ArtifactDirUnwritable: it cannot be created or written.
     """
     try:
-        directory.mkdir(parents=True, exist_ok=True)
+        make_dirs(directory)
         with tempfile.NamedTemporaryFile(dir=directory, prefix=".probe-"):
             pass
     except OSError as exc:
@@ -93,7 +107,9 @@ class CaseLog:
                     handle.write(line + b"\n")
             self._file: IO[bytes] = path.open("ab")
         else:
-            self._file = path.open("xb")
+            # Private (0600) from its first byte: it holds inbound messages and lead data.
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            self._file = os.fdopen(fd, "wb")
             self._write(dumps({"header": header}))
             for line in kept:
                 self._file.write(line + b"\n")
@@ -148,6 +164,12 @@ def finish(
         log.path.unlink(missing_ok=True)
 
 
+def write_text(target: Path, text: str) -> None:
+    """Write a UTF-8 text file (a report, a summary) atomically, readable by this user only."""
+    with atomic(target) as handle:
+        handle.write(text.encode("utf-8"))
+
+
 def write(target: Path, data: Any) -> None:
     """Write one JSON document atomically."""
     with atomic(target) as handle:
@@ -163,7 +185,7 @@ def atomic(target: Path) -> Iterator[IO[bytes]]:
     one implementation of this dance: every file the tool rewrites (artifacts, reports, the
     history index, the judge cache, the nightly summary) goes through it, so none can tear.
     """
-    target.parent.mkdir(parents=True, exist_ok=True)
+    make_dirs(target.parent)
     fd, temp_name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as handle:

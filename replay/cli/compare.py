@@ -68,7 +68,7 @@ def compare_command(
     print(text.baseline_text(artifact.report))
     print(f"gate  {text.gate_text(artifact.gate)}")
     if markdown_path is not None:
-        markdown_path.write_text(text.baseline_markdown(artifact.report, artifact.gate))
+        store.write_text(markdown_path, text.baseline_markdown(artifact.report, artifact.gate))
     print(f"artifact: {path}")
     return artifact.exit_code
 

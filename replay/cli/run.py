@@ -10,6 +10,7 @@ from typing import Annotated
 import anyio
 import typer
 
+from replay.artifacts import store
 from replay.artifacts.load import load_run
 from replay.cli.flags import (
     ArtifactsDir,
@@ -354,7 +355,7 @@ def run_command(
                 print(text.noise_text(Noise.model_validate(noise)))
         if junit_path is not None and outcome.artifact is not None:
             written = load_run(outcome.artifact, role="")
-            junit_path.write_text(junit_xml.render(written), encoding="utf-8")
+            store.write_text(junit_path, junit_xml.render(written))
         if config_.summary_md is not None:
             markdown = text.summary_markdown(
                 run_id=outcome.run_id or "",
@@ -363,7 +364,7 @@ def run_command(
                 summary=outcome.summary,
                 gate=outcome.gate,
             )
-            config_.summary_md.write_text(markdown, encoding="utf-8")
+            store.write_text(config_.summary_md, markdown)
     if quiet:
         if outcome.artifact:
             print(outcome.artifact)

@@ -20,6 +20,7 @@ from pathlib import Path
 import anyio
 
 from replay.artifacts import history, store
+from replay.artifacts.lock import RunLock
 from replay.config import resolve
 from replay.config.file import LoadedToml, NightlyClient
 from replay.config.resolve import RunFlags, run_config
@@ -95,7 +96,7 @@ async def run(
         if result.exit_code == ExitCode.INTERRUPTED:
             night.interrupted = True  # the run was stopped by a signal: so is the night
             break
-    folder.mkdir(parents=True, exist_ok=True)
+    store.make_dirs(folder)
     quiet = not night.interrupted and not any(c.status == "blocked" for c in night.clients)
     if retention_days is not None and quiet:
         night.deleted = prune(folder, retention_days, now=night.started)
@@ -115,9 +116,25 @@ async def _client(
     name = client.client_id
     manifest = manifests / f"{_file_safe(name)}.json"
     try:
+        await anyio.to_thread.run_sync(store.make_dirs, manifests)
+        # One night per client at a time: a second nightly skips this client, naming the first.
+        with RunLock.acquire(manifest, what=f"client {name!r} (its nightly run)"):
+            return await _client_locked(toml, client, folder, manifest, refresh=refresh)
+    except ReplayError as exc:
+        return ClientNight(name, "blocked", exc.exit_code, message=exc.message, manifest=manifest)
+    except OSError as exc:
+        message = f"client {name!r}: cannot write {exc.filename or 'a file'}: {exc.strerror}"
+        return ClientNight(name, "blocked", ExitCode.BLOCKED, message=message, manifest=manifest)
+
+
+async def _client_locked(
+    toml: LoadedToml, client: NightlyClient, folder: Path, manifest: Path, *, refresh: bool
+) -> ClientNight:
+    """One client's night while this process alone holds it."""
+    name = client.client_id
+    try:
         url = _database_url(client)
-        if refresh or not manifest.is_file():
-            await anyio.Path(manifests).mkdir(parents=True, exist_ok=True)
+        if refresh or not await anyio.Path(manifest).is_file():
             fresh = run_config(_flags(toml, client, url, folder, limit=client.limit), toml)
             if not await app.freeze(fresh.model_copy(update={"dry_run": True}), manifest):
                 message = f"client {name!r}: nothing to pin (no job matches); no manifest written"

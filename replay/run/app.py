@@ -17,6 +17,7 @@ import anyio
 
 from replay.artifacts import history, store
 from replay.artifacts.load import load_run
+from replay.artifacts.lock import RunLock
 from replay.config import defaults
 from replay.config.models import (
     GateConfig,
@@ -25,7 +26,7 @@ from replay.config.models import (
     Price,
     RunConfig,
 )
-from replay.errors import BlockedError, ExitCode, UsageError
+from replay.errors import ArtifactDirUnwritable, BlockedError, ExitCode, UsageError
 from replay.models import (
     RunArtifact,
 )
@@ -146,22 +147,25 @@ async def rejudge_run(
     judge = judge_for(settings, artifacts_dir, prices)
     created = datetime.now(UTC)
     target = store.target_path(artifacts_dir, created, out)
-    store.ensure_writable(target.parent)
     try:
-        await preflight.model_endpoint(
-            judge.client,
-            judge.model,
-            settings.endpoint.target,
-            settings.request_timeout_s,
-            check="judge",
-        )
-        data, code = await rejudge.rejudge(old, path, judge, target=target, thresholds=thresholds)
+        store.ensure_writable(target.parent)
+        with _lock(target):  # a second rejudge into the same --out exits 2 before judging
+            await preflight.model_endpoint(
+                judge.client,
+                judge.model,
+                settings.endpoint.target,
+                settings.request_timeout_s,
+                check="judge",
+            )
+            data, code = await rejudge.rejudge(
+                old, path, judge, target=target, thresholds=thresholds
+            )
+            record = data.model_dump(mode="json", exclude={"cases"})
+            outcome = Finished(exit_code=code, artifact=target, record=record)
+            await anyio.to_thread.run_sync(publish, outcome)
     finally:
         with anyio.CancelScope(shield=True):
             await judge.client.close()
-    record = data.model_dump(mode="json", exclude={"cases"})
-    outcome = Finished(exit_code=code, artifact=target, record=record)
-    await anyio.to_thread.run_sync(publish, outcome)
     return data, outcome
 
 
@@ -169,41 +173,78 @@ async def rejudge_run(
 
 
 async def run(config: RunConfig, progress: Progress | None = None) -> Finished:
-    """Run a dry or live replay: preflight, selection, cases, artifact, exit code."""
+    """Run a dry or live replay: preflight, selection, cases, artifact, exit code.
+
+    Usage errors come first (exit 2 outranks 3); then the artifact directory and the run's lock,
+    so nothing is read from a partial log or drafted unless this process alone holds the run.
+    """
     started = datetime.now(UTC)
-    resumed = None
     if config.resume is not None:
         if config.dry_run or config.out is not None:
             flag = "--dry-run" if config.dry_run else "--out"
             raise UsageError(f"--resume continues a live run in place; it cannot take {flag}")
-        resumed = resume.load(
-            config.resume, identity=config.identity(), retry_errors=config.retry_errors
-        )
-        target = resumed.target
+        resume.require(config.resume)
+        target = resume.target_of(config.resume)
     else:
         target = store.target_path(config.artifacts_dir, started, config.out)
     baseline_path = _baseline_path(config)
-    pipeline, client = (None, None) if config.dry_run else _pipeline(config)  # exit 2 comes first
+    pipeline, client = (None, None) if config.dry_run else _pipeline(config)
     judge = _judge(config)
-    state = Session(
-        config,
-        started,
-        target,
-        pipeline,
-        progress or Quiet(),
-        model_client=client,
-        baseline_path=baseline_path,
-        judge=judge,
-    )
-    if resumed is not None:
-        state.adopt(resumed)
     try:
         try:
             store.ensure_writable(target.parent)
+            lock = _lock(target)
         except BlockedError as exc:
             return Finished(
                 exit_code=ExitCode.BLOCKED, message=exc.message, preflight=[preflight.failed(exc)]
             )
+        with lock:
+            state = Session(
+                config,
+                started,
+                target,
+                pipeline,
+                progress or Quiet(),
+                model_client=client,
+                baseline_path=baseline_path,
+                judge=judge,
+            )
+            if config.resume is not None:
+                resumed = resume.load(
+                    config.resume, identity=config.identity(), retry_errors=config.retry_errors
+                )
+                state.adopt(resumed)
+            return await _run(state, config)
+    finally:
+        if pipeline is not None:
+            with anyio.CancelScope(shield=True):
+                await pipeline.aclose()
+        if judge is not None:
+            with anyio.CancelScope(shield=True):
+                await judge.client.close()
+
+
+def _lock(target: Path) -> RunLock:
+    """This process's exclusive hold on the run that writes `target`.
+
+    Raises:
+        UsageError: another live process holds it (exit 2, naming its pid).
+        ArtifactDirUnwritable: the lock file cannot be created (exit 3).
+    """
+    try:
+        return RunLock.acquire(target, what=f"run {str(target)!r}")
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        raise ArtifactDirUnwritable(
+            f"artifact directory {str(target.parent)!r} is not writable ({reason}); "
+            "pass --artifacts-dir or --out with a writable path"
+        ) from None
+
+
+async def _run(state: Session, config: RunConfig) -> Finished:
+    """Preflight to artifact, interruptible; the partial log stays after a crash."""
+    try:
+        target = state.target
         state.preflight.append(preflight.passed("artifact_dir", f"{target.parent} is writable"))
         outcome = await _interruptible(state, lambda: _execute(state, config))
         if outcome is None:
@@ -216,12 +257,6 @@ async def run(config: RunConfig, progress: Progress | None = None) -> Finished:
     finally:
         if state.log is not None:
             state.log.close()  # after a crash the partial file stays, for --resume
-        if pipeline is not None:
-            with anyio.CancelScope(shield=True):
-                await pipeline.aclose()
-        if judge is not None:
-            with anyio.CancelScope(shield=True):
-                await judge.client.close()
 
 
 def publish(outcome: Finished) -> None:

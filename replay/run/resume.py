@@ -47,6 +47,28 @@ class Resumed:
     """The partial exists and is rewritten (torn line and retried errors dropped)."""
 
 
+def require(path: Path) -> None:
+    """Refuse a `--resume` path that is not a run's partial log or interrupted artifact.
+
+    Checked before anything else of the run (a usage error outranks the rest) and before the
+    run's lock is taken; `load` reads it again under the lock, to use it.
+    """
+    flag = f"--resume {str(path)!r}"
+    if not path.is_file():
+        raise UsageError(f"{flag} does not exist; {_EXPECTED}")
+    if path.name.endswith(".partial.jsonl"):
+        _read_partial(path, flag)
+    else:
+        _read_artifact(path, flag)
+
+
+def target_of(path: Path) -> Path:
+    """The final artifact of the run that `path` (its partial log or its artifact) belongs to."""
+    if path.name.endswith(".partial.jsonl"):
+        return path.with_name(path.name.removesuffix(".partial.jsonl") + ".json")
+    return path
+
+
 def load(path: Path, *, identity: dict[str, Any], retry_errors: bool) -> Resumed:
     """Read a partial log or an interrupted artifact and decide what is left to run.
 
@@ -59,7 +81,7 @@ def load(path: Path, *, identity: dict[str, Any], retry_errors: bool) -> Resumed
         raise UsageError(f"{flag} does not exist; {_EXPECTED}")
     if path.name.endswith(".partial.jsonl"):
         header, lines = _read_partial(path, flag)
-        target = path.with_name(path.name.removesuffix(".partial.jsonl") + ".json")
+        target = target_of(path)
         partial, replace = path, True
     else:
         header, lines = _read_artifact(path, flag)
