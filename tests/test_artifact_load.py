@@ -31,7 +31,10 @@ from replay.verdict import pairing
 from tests.helpers import run_cli
 
 T0 = datetime(2026, 11, 26, 19, 0, tzinfo=UTC)
-FUTURE = "has schema version 99; this replay reads schema version 1 — upgrade replay to read it"
+FUTURE = (
+    f"has schema version 99; this replay reads schema version {SCHEMA_VERSION} — "
+    "upgrade replay to read it"
+)
 
 
 def run_artifact(run_id: str = "run-1") -> RunArtifact:
@@ -122,7 +125,8 @@ def test_each_kind_loads_into_its_model(tmp_path: Path) -> None:
         ),
         pytest.param(
             b'{"kind": "run", "schema_version": 0}',
-            "OLD 'x.json' has schema version 0; this replay reads schema version 1 — it is older "
+            f"OLD 'x.json' has schema version 0; this replay reads schema version {SCHEMA_VERSION}"
+            " — it is older "
             "than any version this replay can upgrade",
             id="older-version",
         ),
@@ -240,3 +244,15 @@ def test_history_rebuild_refuses_an_unknown_schema_version(
     result = run_cli(capsys, "history", "--artifacts-dir", "arts")
     assert result.code == 2
     assert result.err.strip() == f"replay: {str(newer.relative_to(workdir))!r} {FUTURE}"
+
+
+def test_a_version_1_run_reads_as_the_current_version(tmp_path: Path) -> None:
+    """A run written before parts counted dropped lines loads, each count zero."""
+    current = run_artifact().model_dump(mode="json")
+    old = current | {"schema_version": 1}
+    old["parts"] = [
+        {"started_at": "2026-11-26T19:00:00Z", "finished_at": None, "cases": 2},
+    ]
+    loaded = load_run(write(tmp_path / "v1.json", old))
+    assert loaded.schema_version == SCHEMA_VERSION == 2
+    assert [(p.duplicates_dropped, p.foreign_dropped) for p in loaded.parts] == [(0, 0)]

@@ -257,7 +257,8 @@ def test_resume_of_a_complete_run_exits_2(
     )
     assert result.code == 2
     assert result.err == (
-        f"replay: --resume '{path}' is a complete run; only an interrupted run can be resumed\n"
+        f"replay: --resume '{path}' is a complete run; "
+        "only an interrupted or blocked run can be resumed\n"
     )
 
 

@@ -33,13 +33,29 @@ def slow_stub(workdir: Path) -> Iterator[StubServer]:
         yield server
 
 
+_STARTED: list[subprocess.Popen[bytes]] = []
+
+
+@pytest.fixture(autouse=True)
+def _reap() -> Iterator[None]:
+    """Whatever a test started is gone after it, even when an assertion stopped it early."""
+    yield
+    while _STARTED:
+        process = _STARTED.pop()
+        if process.poll() is None:
+            process.kill()
+        process.communicate(timeout=30)
+
+
 def _start(server: StubServer, db: str, client: str, *args: str) -> subprocess.Popen[bytes]:
     command = [sys.executable, "-m", "replay.cli", "--client-id", client, "--database-url", db]
     command += ["--model", "replay-original", "--limit", str(CASES), "--quiet", "--no-report"]
     env = {**os.environ, "OPENAI_BASE_URL": server.base_url, "OPENAI_API_KEY": STUB_KEY}
-    return subprocess.Popen(
+    process = subprocess.Popen(
         [*command, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env
     )
+    _STARTED.append(process)
+    return process
 
 
 def _partial(lines: int, pattern: str = f"{ARTIFACTS}/run-*.partial.jsonl") -> Path:

@@ -25,15 +25,20 @@ from replay.models import SCHEMA_VERSION, CompareArtifact, RunArtifact, SignalsA
 Migration = Callable[[dict[str, Any]], dict[str, Any]]
 """Takes the parsed JSON of an artifact of one schema version; returns it as the next wrote it."""
 
-MIGRATIONS: dict[int, Migration] = {}
+
+def _v1_to_v2(data: dict[str, Any]) -> dict[str, Any]:
+    """Version 2 counts the result lines a resume dropped; a version-1 run dropped none."""
+    return data
+
+
+MIGRATIONS: dict[int, Migration] = {1: _v1_to_v2}
 """Upgrades of older artifacts, keyed by the schema version each upgrades *from*.
 
 `MIGRATIONS[n]` receives the raw dict of a version-`n` artifact of any kind (branch on its
 `kind` when kinds differ) and returns it as version `n + 1` would have written it; the loader
 chains them up to `SCHEMA_VERSION` and sets `schema_version` after each step. A change that bumps
 `SCHEMA_VERSION` adds the entry for the version it leaves behind, and a test loading an artifact
-of that version: every reader keeps reading older runs without a branch of its own. Empty while
-version 1 is the only one.
+of that version: every reader keeps reading older runs without a branch of its own.
 """
 
 _Model = TypeVar("_Model", bound=BaseModel)

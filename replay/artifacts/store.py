@@ -141,11 +141,17 @@ class CaseLog:
 
 
 def finish(
-    target: Path, head: Mapping[str, Any], log: CaseLog | None, tail: Mapping[str, Any]
+    target: Path,
+    head: Mapping[str, Any],
+    log: CaseLog | None,
+    tail: Mapping[str, Any],
+    *,
+    keep_partial: bool = False,
 ) -> None:
     """Write the final artifact atomically: `head` fields, the cases of `log`, `tail` fields.
 
-    The partial file is removed once the artifact is in place.
+    The partial file is removed once the artifact is in place, unless `keep_partial` (a run
+    that stopped blocked after paying for drafts keeps it, for `--resume`).
     """
     with atomic(target) as handle:
         handle.write(b"{")
@@ -161,7 +167,8 @@ def finish(
         handle.write(b"}\n")
     if log is not None:
         log.close()
-        log.path.unlink(missing_ok=True)
+        if not keep_partial:
+            log.path.unlink(missing_ok=True)
 
 
 def write_text(target: Path, text: str) -> None:
@@ -222,7 +229,11 @@ class Writer:
         self._send, self._receive = anyio.create_memory_object_stream[CaseResult](math.inf)
 
     async def put(self, result: CaseResult) -> None:
-        """Queue one finished case."""
+        """Queue one finished case (the runner's sink)."""
+        self.put_nowait(result)
+
+    def put_nowait(self, result: CaseResult) -> None:
+        """Queue one finished case; the queue is unbounded, so this never waits."""
         self._count(result)
         self._send.send_nowait(result)
 

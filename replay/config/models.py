@@ -183,6 +183,9 @@ class LiveConfig(Frozen):
     request_timeout_s: float = Field(gt=0)
     case_timeout_s: float = Field(gt=0)
     max_cost_usd: float | None = Field(default=None, gt=0)
+    max_cost_given: bool = False
+    """`--max-cost` (or its variable) was given on this command line: on a resume, a new limit
+    binds the total only when asked for explicitly."""
     endpoint: ModelEndpoint = ModelEndpoint()
     grace_s: float = Field(default=10.0, ge=0)
     max_answer_chars: int = Field(default=defaults.MAX_ANSWER_CHARS, gt=0)

@@ -309,6 +309,7 @@ def live(toml: LoadedToml, flags: RunFlags) -> LiveConfig:
         or defaults.REQUEST_TIMEOUT_S,
         case_timeout_s=first(flags.case_timeout, run.case_timeout) or defaults.CASE_TIMEOUT_S,
         max_cost_usd=first(flags.max_cost, run.max_cost),
+        max_cost_given=flags.max_cost is not None,
         max_answer_chars=first(flags.max_answer_chars, run.max_answer_chars)
         or defaults.MAX_ANSWER_CHARS,
         endpoint=ModelEndpoint(

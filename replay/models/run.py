@@ -222,6 +222,11 @@ class RunPart(Strict):
     finished_at: datetime | None = None
     cases: int = 0
     """Cases this part finished."""
+    duplicates_dropped: int = 0
+    """Result lines of the resumed partial log repeating a (case, repeat) already kept: the
+    first is kept, each repeat dropped (a second writer's trace)."""
+    foreign_dropped: int = 0
+    """Result lines of the resumed partial log for cases outside the run's selection: dropped."""
 
 
 class RunArtifact(Strict):

@@ -213,6 +213,7 @@ async def run(config: RunConfig, progress: Progress | None = None) -> Finished:
                 resumed = resume.load(
                     config.resume, identity=config.identity(), retry_errors=config.retry_errors
                 )
+                _same_budget(resumed, config)
                 state.adopt(resumed)
             return await _run(state, config)
     finally:
@@ -222,6 +223,24 @@ async def run(config: RunConfig, progress: Progress | None = None) -> Finished:
         if judge is not None:
             with anyio.CancelScope(shield=True):
                 await judge.client.close()
+
+
+def _same_budget(resumed: resume.Resumed, config: RunConfig) -> None:
+    """A resume keeps the run's `--max-cost` unless a new one is given explicitly.
+
+    Raises:
+        UsageError: the limit would change silently (from `replay.toml`, or by leaving it out).
+    """
+    recorded = ((resumed.header.get("config") or {}).get("live") or {}).get("max_cost_usd")
+    now = config.live.max_cost_usd
+    if recorded == now or config.live.max_cost_given:
+        return
+    was = "no --max-cost" if recorded is None else f"--max-cost {recorded:g}"
+    keep = "leave --max-cost out" if recorded is None else f"pass --max-cost {recorded:g}"
+    raise UsageError(
+        f"--resume {str(config.resume)!r} was started with {was}; {keep} to keep it, "
+        "or pass --max-cost USD to set a new limit for the whole run"
+    )
 
 
 def _lock(target: Path) -> RunLock:

@@ -20,7 +20,10 @@ from replay.artifacts.load import load_run
 from replay.errors import UsageError
 from replay.models import CaseResult, RunPart
 
-_EXPECTED = "expected a run-….partial.jsonl or an interrupted run-….json"
+_EXPECTED = "expected a run-….partial.jsonl or an interrupted or blocked run-….json"
+RESUMABLE = ("interrupted", "blocked")
+"""What a run that stopped with paid work left: interrupted by a signal, or blocked (its database
+or model went away mid-run). A crash leaves its partial log, resumable as well."""
 
 
 @dataclass(frozen=True)
@@ -38,6 +41,12 @@ class Resumed:
     """Case ids of the header, in order, that still need a result (for some repeat)."""
     done: frozenset[tuple[str, int]]
     """(case id, repeat) pairs that have a result to keep."""
+    duplicates_dropped: int
+    """Lines repeating a (case id, repeat) already kept: the first is kept."""
+    foreign_dropped: int
+    """Lines of cases outside the run's selection."""
+    spent_usd: float
+    """What the kept results cost: `--max-cost` binds the total over every part."""
     parts: list[RunPart]
     partial: Path
     """The partial log this resume continues."""
@@ -97,6 +106,8 @@ def load(path: Path, *, identity: dict[str, Any], retry_errors: bool) -> Resumed
     kept: list[bytes] = []
     results: list[CaseResult] = []
     done: set[tuple[str, int]] = set()
+    selected = set(header["case_ids"])
+    duplicates = foreign = 0
     for line in lines:
         try:
             result = CaseResult.model_validate_json(line)
@@ -104,6 +115,12 @@ def load(path: Path, *, identity: dict[str, Any], retry_errors: bool) -> Resumed
             raise UsageError(
                 f"{flag} holds a case line that is not a case result; {_EXPECTED}"
             ) from None
+        if result.case_id not in selected:
+            foreign += 1
+            continue
+        if (result.case_id, result.repeat) in done:
+            duplicates += 1
+            continue
         if retry_errors and result.verdict == "error":
             continue
         kept.append(line)
@@ -133,6 +150,9 @@ def load(path: Path, *, identity: dict[str, Any], retry_errors: bool) -> Resumed
         results=results,
         remaining=remaining,
         done=frozenset(done),
+        duplicates_dropped=duplicates,
+        foreign_dropped=foreign,
+        spent_usd=sum(result.cost_usd or 0.0 for result in results),
         parts=parts,
         partial=partial,
         target=target,
@@ -156,9 +176,9 @@ def _read_partial(path: Path, flag: str) -> tuple[dict[str, Any], list[bytes]]:
 def _read_artifact(path: Path, flag: str) -> tuple[dict[str, Any], list[bytes]]:
     """The header and case lines of an interrupted artifact, read like any other artifact."""
     artifact = load_run(path, role="--resume")
-    if artifact.status != "interrupted":
+    if artifact.status not in RESUMABLE:
         raise UsageError(
-            f"{flag} is a {artifact.status} run; only an interrupted run can be resumed"
+            f"{flag} is a {artifact.status} run; only an interrupted or blocked run can be resumed"
         )
     selection = artifact.selection.model_dump(mode="json") if artifact.selection else {}
     header = {

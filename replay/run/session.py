@@ -23,7 +23,7 @@ from replay import __version__
 from replay.artifacts import store
 from replay.artifacts.load import load_run
 from replay.config.models import RunConfig
-from replay.errors import ExitCode, ReplayError
+from replay.errors import BlockedError, ExitCode, ReplayError
 from replay.models import (
     SCHEMA_VERSION,
     BaselineReport,
@@ -73,6 +73,8 @@ class Session:
         self.run_id = f"{store.stamp(started)}-{uuid.uuid4().hex[:6]}"
         self.preflight: list[PreflightEntry] = []
         self.selection: Selection | None = None
+        self.plan: case_selection.Plan | None = None
+        """The fixed selection, once planned: an artifact written after it always names it."""
         self.tally = Tally()
         self.log: store.CaseLog | None = None
         self.sql: list[str] = []
@@ -103,6 +105,11 @@ class Session:
             self._count(result)
 
     @property
+    def _spent_before(self) -> float:
+        """What earlier parts of this run paid: `--max-cost` binds the total."""
+        return self.resumed.spent_usd if self.resumed is not None else 0.0
+
+    @property
     def mode(self) -> str:
         """`dry` or `live`."""
         return "dry" if self.config.dry_run else "live"
@@ -118,7 +125,7 @@ class Session:
         planned = await stages.plan(
             conn, checked, config, resumed=self.resumed, started=self.started
         )
-        plan = planned.plan
+        plan = self.plan = planned.plan
         if not plan.case_ids:
             self.selection = self._selection(plan)
             client_id = config.selection.client_id
@@ -200,7 +207,7 @@ class Session:
             estimate=(lambda case: results.estimate(case, self.config))
             if live.max_cost_usd is not None
             else lambda case: None,
-            budget=Budget(live.max_cost_usd),
+            budget=Budget(live.max_cost_usd, spent_usd=self._spent_before),
             progress=self.progress,
         )
 
@@ -208,17 +215,29 @@ class Session:
         request = self.config.request
         needs_recording = request.pipeline == "openai" and request.request_source == "recorded"
 
+        lost: list[BlockedError] = []
+
         async def runnable() -> AsyncIterator[tuple[Case, int]]:
-            async for chunk in cases:
-                for item in chunk:
-                    if isinstance(item, InvalidCase):
-                        await writer.put(results.invalid(item))
-                    elif needs_recording and item.input.original_request is None:
-                        await writer.put(results.skipped(item, 0, "no_recorded_request"))
-                    else:
-                        for repeat in range(self.config.repeats):
-                            if (item.input.case_id, repeat) not in done:
-                                yield item, repeat
+            try:
+                async for chunk in cases:
+                    for item in _runnable(chunk):
+                        yield item
+            except BlockedError as exc:
+                # The source went away between chunks: start nothing more, but let the cases
+                # in flight finish and be recorded; they are paid for.
+                lost.append(exc)
+
+        def _runnable(chunk: list[Case | InvalidCase]) -> list[tuple[Case, int]]:
+            ready: list[tuple[Case, int]] = []
+            for item in chunk:
+                if isinstance(item, InvalidCase):
+                    writer.put_nowait(results.invalid(item))
+                elif needs_recording and item.input.original_request is None:
+                    writer.put_nowait(results.skipped(item, 0, "no_recorded_request"))
+                else:
+                    repeats = range(self.config.repeats)
+                    ready.extend((item, r) for r in repeats if (item.input.case_id, r) not in done)
+            return ready
 
         self.progress.begin(total)
         try:
@@ -234,6 +253,8 @@ class Session:
             raise first_replay_error(group) from None
         finally:
             self.progress.end()
+        if lost:
+            raise lost[0]
         return runner
 
     async def _finished(self, execution: Execution) -> CaseResult:
@@ -323,12 +344,18 @@ class Session:
 
     async def finish(self, status: RunStatus, exit_code: ExitCode, message: str | None) -> Finished:
         """Write the artifact atomically from the partial log and say how the run ended."""
+        if self.plan is not None:
+            self.selection = self._selection(self.plan)  # every case counted so far, even now
         finished = datetime.now(UTC)
         before = len(self.resumed.results) if self.resumed else 0
         parts = [
             *self.parts,
             RunPart(
-                started_at=self.started, finished_at=finished, cases=self.finished_here - before
+                started_at=self.started,
+                finished_at=finished,
+                cases=self.finished_here - before,
+                duplicates_dropped=self.resumed.duplicates_dropped if self.resumed else 0,
+                foreign_dropped=self.resumed.foreign_dropped if self.resumed else 0,
             ),
         ]
         duration = sum(
@@ -373,7 +400,10 @@ class Session:
             "noise": self.repeats.report().model_dump(mode="json") if self.repeats else None,
         }
         with anyio.CancelScope(shield=True):
-            await anyio.to_thread.run_sync(store.finish, self.target, head, self.log, tail)
+            keep = status == "blocked" and self.finished_here > 0  # paid work: resumable
+            await anyio.to_thread.run_sync(
+                lambda: store.finish(self.target, head, self.log, tail, keep_partial=keep)
+            )
         return Finished(
             exit_code=exit_code,
             artifact=self.target,
