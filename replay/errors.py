@@ -9,7 +9,8 @@ message text::
     ├── BlockedError                exit 3: the run cannot start
     │   ├── DatabaseUnavailable     unreachable, refusing, wrong password, timeout
     │   ├── SchemaMismatch          a table, view or contract column is missing
-    │   └── ArtifactDirUnwritable   no artifact can be written
+    │   ├── ArtifactDirUnwritable   no artifact can be written
+    │   └── ArtifactWriteFailed     a file of a started run cannot be written (disk, folder)
 
     AttemptFailed                   one attempt of one case failed: data, never an exit
 
@@ -20,6 +21,7 @@ can carry a user name or part of a secret.
 
 from __future__ import annotations
 
+import errno
 from enum import IntEnum
 
 
@@ -109,6 +111,27 @@ class ArtifactDirUnwritable(BlockedError):
 
     def __init__(self, message: str) -> None:
         super().__init__(message, check="artifact_dir", code="artifact_dir_unwritable")
+
+
+class ArtifactWriteFailed(BlockedError):
+    """A file of a started run could not be written: a full disk, a read-only folder, a quota.
+
+    Everything finished before it is in the partial log, resumable.
+    """
+
+    def __init__(self, path: str, error: OSError, *, partial: str | None = None) -> None:
+        name = errno.errorcode.get(error.errno or 0, "")
+        reason = f"{error.strerror or type(error).__name__}" + (f" ({name})" if name else "")
+        kept = (
+            f"; every finished case is kept in {partial!r}: free the space or fix the folder, "
+            f"then --resume {partial}"
+            if partial
+            else ""
+        )
+        super().__init__(
+            f"cannot write {path!r}: {reason}{kept}", check="artifact_dir", code="disk_write"
+        )
+        self.errno = error.errno
 
 
 class AttemptFailed(Exception):

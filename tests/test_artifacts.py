@@ -11,7 +11,7 @@ import pytest
 
 from replay.artifacts import store
 from replay.artifacts.load import load_run
-from replay.errors import ArtifactDirUnwritable, UsageError
+from replay.errors import ArtifactDirUnwritable, ArtifactWriteFailed, UsageError
 from replay.models import CaseResult, InputSummary
 
 
@@ -88,7 +88,7 @@ def test_failed_write_leaves_no_temp_file_and_no_target(
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(os, "replace", fail)
-    with pytest.raises(OSError, match="No space"):
+    with pytest.raises(ArtifactWriteFailed, match=r"No space left on device \(ENOSPC\)$"):
         store.finish(tmp_path / "run.json", {"a": 1}, None, {})
     assert list(tmp_path.iterdir()) == []
 

@@ -21,7 +21,7 @@ from typing import IO, Any
 import anyio
 import orjson
 
-from replay.errors import ArtifactDirUnwritable, UsageError
+from replay.errors import ArtifactDirUnwritable, ArtifactWriteFailed, UsageError
 from replay.models import CaseResult
 
 _OPTIONS = orjson.OPT_UTC_Z | orjson.OPT_NAIVE_UTC
@@ -116,20 +116,33 @@ class CaseLog:
             self._file.flush()
 
     def append(self, results: Iterable[CaseResult]) -> None:
-        """Append finished cases and push them to the disk."""
-        for result in results:
-            # pydantic's own serializer: several times faster than dump-then-orjson per case.
-            self._file.write(result.model_dump_json().encode() + b"\n")
-        self._file.flush()
-        os.fsync(self._file.fileno())
+        """Append finished cases and push them to the disk.
+
+        Raises:
+            ArtifactWriteFailed: the disk is full or the file cannot be written (exit 3); a
+                line cut short by it is ignored by `--resume`, like one cut by a kill.
+        """
+        try:
+            for result in results:
+                # pydantic's own serializer: several times faster than dump-then-orjson per case.
+                self._file.write(result.model_dump_json().encode() + b"\n")
+            self._file.flush()
+            os.fsync(self._file.fileno())
+        except OSError as exc:
+            raise ArtifactWriteFailed(str(self.path), exc, partial=str(self.path)) from None
 
     def _write(self, line: bytes) -> None:
         self._file.write(line + b"\n")
         self._file.flush()
 
     def close(self) -> None:
-        """Close the file (it stays on disk until `finish` removes it); closing twice is fine."""
-        self._file.close()
+        """Close the file (it stays on disk until `finish` removes it); closing twice is fine.
+
+        After a failed write (a full disk) the buffer may still hold part of a line; it is
+        dropped, as `--resume` drops a line a kill cut short.
+        """
+        with contextlib.suppress(OSError):
+            self._file.close()
 
     def cases(self) -> Iterable[bytes]:
         """Yield each complete case line as written; a torn last line is ignored."""
@@ -152,19 +165,26 @@ def finish(
 
     The partial file is removed once the artifact is in place, unless `keep_partial` (a run
     that stopped blocked after paying for drafts keeps it, for `--resume`).
+
+    Raises:
+        ArtifactWriteFailed: the artifact cannot be written (exit 3); the partial log stays.
     """
-    with atomic(target) as handle:
-        handle.write(b"{")
-        for key, value in head.items():
-            handle.write(dumps(key) + b":" + dumps(value) + b",")
-        handle.write(b'"cases":[')
-        if log is not None:
-            for index, line in enumerate(log.cases()):
-                handle.write((b"," if index else b"") + line)
-        handle.write(b"]")
-        for key, value in tail.items():
-            handle.write(b"," + dumps(key) + b":" + dumps(value))
-        handle.write(b"}\n")
+    try:
+        with atomic(target) as handle:
+            handle.write(b"{")
+            for key, value in head.items():
+                handle.write(dumps(key) + b":" + dumps(value) + b",")
+            handle.write(b'"cases":[')
+            if log is not None:
+                for index, line in enumerate(log.cases()):
+                    handle.write((b"," if index else b"") + line)
+            handle.write(b"]")
+            for key, value in tail.items():
+                handle.write(b"," + dumps(key) + b":" + dumps(value))
+            handle.write(b"}\n")
+    except OSError as exc:
+        partial = str(log.path) if log is not None else None
+        raise ArtifactWriteFailed(str(target), exc, partial=partial) from None
     if log is not None:
         log.close()
         if not keep_partial:

@@ -26,7 +26,13 @@ from replay.config.models import (
     Price,
     RunConfig,
 )
-from replay.errors import ArtifactDirUnwritable, BlockedError, ExitCode, UsageError
+from replay.errors import (
+    ArtifactDirUnwritable,
+    ArtifactWriteFailed,
+    BlockedError,
+    ExitCode,
+    UsageError,
+)
 from replay.models import (
     RunArtifact,
 )
@@ -319,7 +325,10 @@ async def _execute(state: Session, config: RunConfig) -> Finished:
             return await state.execute(conn)
     except BlockedError as exc:
         state.preflight.append(preflight.failed(exc))
-        return await state.finish("blocked", ExitCode.BLOCKED, exc.message)
+        try:
+            return await state.finish("blocked", ExitCode.BLOCKED, exc.message)
+        except ArtifactWriteFailed:
+            raise exc from None  # the disk is still full: say the first cause, keep the partial
 
 
 async def _interruptible(
