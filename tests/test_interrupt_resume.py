@@ -327,3 +327,24 @@ def test_retry_errors_replays_the_failed_cases(
     verdicts = {c["case_id"]: c["verdict"] for c in final["cases"]}
     assert all(verdicts[case_id] == "changed" for case_id in errors)
     assert len(final["cases"]) == 12
+
+
+@pytest.mark.parametrize("delay_s", [0.05, 0.2, 0.5], ids=lambda s: f"{s:g}s")
+def test_ctrl_c_at_any_moment_of_start_up_is_130_and_one_line(
+    workdir: Path, fixture_db: str, fixtures: FixtureSummary, delay_s: float
+) -> None:
+    """SIGINT while Python loads the tool, parses flags or connects: exit 130, no traceback."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "replay.cli", "--client-id", fixtures.clients[0].id]
+        + ["--database-url", fixture_db, "--dry-run", "--quiet"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    time.sleep(delay_s)
+    process.send_signal(signal.SIGINT)
+    _, err = process.communicate(timeout=30)
+    if process.returncode == 0:
+        pytest.skip("the dry run finished before the signal arrived")
+    assert process.returncode == 130, err.decode()
+    assert "Traceback" not in err.decode()
+    assert err.decode().count("\n") == 1

@@ -217,3 +217,30 @@ def test_an_odd_judge_answer_never_crashes_the_run(
     judged = [case["judge"] for case in artifact["cases"] if case.get("judge")]
     assert judged and {j["verdict"] for j in judged} == {verdict}
     assert all(case["outcome"] is not None for case in artifact["cases"])
+
+
+def test_progress_counts_invalid_cases_and_ends_at_the_selection(
+    capsys: pytest.CaptureFixture[str], stub: StubServer, fixture_db: str, fixtures: FixtureSummary
+) -> None:
+    """The last progress line says done/selected with invalid cases counted, not short of it."""
+    result = run_cli(
+        capsys,
+        "--client-id",
+        fixtures.clients[0].id,
+        "--database-url",
+        fixture_db,
+        "--model",
+        "replay-original",
+        "--limit",
+        "120",
+        "--no-gate",
+        "--status",
+        "any",
+    )
+    assert result.code == 0, result.err
+    artifact = only_artifact(ARTIFACTS)
+    invalid = artifact["summary"]["by_verdict"].get("invalid_case", 0)
+    assert invalid > 0  # the fixtures hold corrupt rows: the line must count them too
+    found = artifact["selection"]["found"]
+    last = [line for line in result.err.splitlines() if line.startswith("progress: ")][-1]
+    assert last.startswith(f"progress: {found}/{found} done, ")

@@ -16,6 +16,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import asyncpg
 import orjson
@@ -237,3 +238,30 @@ def test_resume_keeps_a_repeated_line_once_and_drops_a_foreign_one(
     assert "not-in-this-run" not in ids
     last = final["parts"][-1]
     assert (last["duplicates_dropped"], last["foreign_dropped"]) == (1, 1)
+
+
+def test_signals_losing_its_connection_mid_query_is_blocked_not_a_crash(
+    workdir: Path, fixture_db: str, admin_uri: str
+) -> None:
+    """`replay signals` whose backend is terminated mid-query: exit 3, one line, no traceback."""
+    import anyio
+
+    builtin = Path(generator.__file__).parents[1] / "config" / "sql" / "jobs.sql"
+    slow = builtin.read_text() + "WHERE pg_sleep(0.02) IS NOT NULL\n"
+    Path("slow_jobs.sql").write_text(slow)
+    command = [sys.executable, "-m", "replay.cli", "signals", "--database-url", fixture_db]
+    command += ["--jobs-sql", "slow_jobs.sql", "--since", "3650d"]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    _STARTED.append(process)
+    database = urlsplit(fixture_db).path.lstrip("/")
+    deadline = time.monotonic() + 30
+    killed = 0
+    while not killed and time.monotonic() < deadline:
+        time.sleep(0.3)
+        killed = anyio.run(_terminate, admin_uri, database)
+    assert killed == 1
+    _, err = process.communicate(timeout=60)
+    assert process.returncode == 3, err.decode()
+    assert err.decode() == (
+        "replay: the connection to the source database was lost while reading job signals\n"
+    )

@@ -1,6 +1,6 @@
 """`python -m replay.cli` runs the command line."""
 
-from replay.cli.app import main
+from replay.cli import main
 
 if __name__ == "__main__":
     main()

@@ -6,7 +6,9 @@ print. `replay --client-id X …` means `replay run --client-id X …`.
 
 from __future__ import annotations
 
+import signal
 import sys
+import threading
 import traceback
 from typing import Annotated, Any, Protocol, runtime_checkable
 
@@ -121,4 +123,7 @@ def main(argv: list[str] | None = None) -> None:
         else:
             print(f"replay: {exc.format_message()}", file=sys.stderr)
             code = exc.exit_code
+    if argv is None and threading.current_thread() is threading.main_thread():
+        # The command is over and has said how it ended: a Ctrl-C now changes nothing.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
     sys.exit(int(code) if isinstance(code, int) else ExitCode.OK)

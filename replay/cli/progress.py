@@ -58,10 +58,10 @@ class BarProgress(_Counts):
         )
         self._task = self._bar.add_task("cases", total=None, detail="")
 
-    def begin(self, total: int) -> None:
-        """Show the total."""
-        self.total = total
-        self._bar.update(self._task, total=total)
+    def begin(self, total: int, done: int = 0) -> None:
+        """Show the total, and what earlier parts of the run finished."""
+        self.total, self.done = total, done
+        self._bar.update(self._task, total=total, completed=done)
         self._bar.start()
 
     def started(self) -> None:
@@ -98,9 +98,9 @@ class LineProgress(_Counts):
         self._started = time.monotonic()
         self._last = self._started
 
-    def begin(self, total: int) -> None:
-        """Show the total."""
-        self.total = total
+    def begin(self, total: int, done: int = 0) -> None:
+        """Show the total, and what earlier parts of the run finished."""
+        self.total, self.done = total, done
 
     def started(self) -> None:
         """Count a case in flight."""

@@ -25,7 +25,7 @@ import asyncpg
 from replay.config.models import SignalsConfig, SignalViews
 from replay.errors import UsageError
 from replay.models import BacklogPoint, CohortSignals, GroupStats, SignalsReport
-from replay.source import views
+from replay.source import preflight, views
 from replay.source.views import Shape
 
 CONTRACT: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
@@ -70,6 +70,22 @@ async def collect(
 ) -> SignalsReport:
     """All signals of the range [start, end) in one read-only snapshot."""
     query = _Query(shapes, config, start, end)
+    try:
+        return await _collect(conn, shapes, config, query, start, end)
+    except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as exc:
+        if preflight.connection_lost(exc):
+            raise preflight.lost("reading job signals") from None
+        raise
+
+
+async def _collect(
+    conn: asyncpg.Connection,
+    shapes: Shapes,
+    config: SignalsConfig,
+    query: _Query,
+    start: datetime,
+    end: datetime,
+) -> SignalsReport:
     async with conn.transaction(readonly=True, isolation="repeatable_read"):
         # Hash aggregates over a million jobs fit in memory instead of spilling to disk.
         await conn.execute("SET LOCAL work_mem = '128MB'")
@@ -89,6 +105,8 @@ async def collect(
                 f"client_id type), got {config.client_id!r}"
             ) from None
         except asyncpg.PostgresError as exc:
+            if preflight.connection_lost(exc):
+                raise
             raise UsageError(
                 f"the signals query failed on the jobs view ({shapes.jobs.view.origin}) or the "
                 f"--canary predicate: {exc.message} (SQLSTATE {exc.sqlstate})"

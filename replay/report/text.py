@@ -42,7 +42,7 @@ def run_text(
             done = f"{selection.found} of {selection.requested} requested, {summary.cases} results"
         lines.append(
             f"client {selection.client_id}: {done}"
-            f"{more}; {counts or 'nothing selected'}" + (f" [{channels}]" if channels else "")
+            f"{more}; {counts or _nothing(selection)}" + (f" [{channels}]" if channels else "")
         )
         if selection.not_found:
             lines.append(f"not found: {', '.join(selection.not_found)}")
@@ -62,6 +62,11 @@ def run_text(
     if artifact is not None:
         lines.append(f"artifact: {artifact}")
     return "\n".join(lines)
+
+
+def _nothing(selection: Selection) -> str:
+    """Why a run has no result: nothing matched, or it stopped before a case finished."""
+    return "nothing selected" if selection.found == 0 else "no case finished"
 
 
 def preflight_text(entries: Iterable[PreflightEntry]) -> str:

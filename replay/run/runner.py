@@ -72,8 +72,8 @@ class Sink(Protocol):
 class Progress(Protocol):
     """Told about cases as they start, retry and finish (a bar, log lines, or nothing)."""
 
-    def begin(self, total: int) -> None:
-        """The run will take `total` cases."""
+    def begin(self, total: int, done: int = 0) -> None:
+        """The run will take `total` cases, `done` of them finished by earlier parts."""
 
     def end(self) -> None:
         """No more cases."""
@@ -91,7 +91,7 @@ class Progress(Protocol):
 class Quiet:
     """Progress that shows nothing."""
 
-    def begin(self, total: int) -> None:
+    def begin(self, total: int, done: int = 0) -> None:
         """Nothing to show."""
 
     def end(self) -> None:

@@ -231,15 +231,15 @@ class Session:
             ready: list[tuple[Case, int]] = []
             for item in chunk:
                 if isinstance(item, InvalidCase):
-                    writer.put_nowait(results.invalid(item))
+                    self._settled(writer, results.invalid(item))
                 elif needs_recording and item.input.original_request is None:
-                    writer.put_nowait(results.skipped(item, 0, "no_recorded_request"))
+                    self._settled(writer, results.skipped(item, 0, "no_recorded_request"))
                 else:
                     repeats = range(self.config.repeats)
                     ready.extend((item, r) for r in repeats if (item.input.case_id, r) not in done)
             return ready
 
-        self.progress.begin(total)
+        self.progress.begin(total, done=len(self.resumed.results) if self.resumed else 0)
         try:
             async with anyio.create_task_group() as group:
                 group.start_soon(writer.run)
@@ -256,6 +256,11 @@ class Session:
         if lost:
             raise lost[0]
         return runner
+
+    def _settled(self, writer: store.Writer, result: CaseResult) -> None:
+        """A case decided without the pipeline (invalid, no recording): written and counted."""
+        writer.put_nowait(result)
+        self.progress.finished(result)
 
     async def _finished(self, execution: Execution) -> CaseResult:
         """A case's result, judged first when a judge is on and there are two drafts."""

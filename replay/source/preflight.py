@@ -68,6 +68,29 @@ def database_failure(exc: BaseException, target: str, timeout_s: float) -> Datab
     )
 
 
+LOST_SQLSTATES = ("57P01", "57P02", "57P03")
+"""Admin shutdown (a terminated backend), crash shutdown, cannot connect now."""
+
+
+def connection_lost(exc: BaseException) -> bool:
+    """Whether `exc` means the connection went away mid-query, not that the query was wrong.
+
+    A terminated backend first answers with an error of class 57 or 08, then the connection
+    is gone (asyncpg's InterfaceError, or an OSError from the socket).
+    """
+    if isinstance(exc, asyncpg.PostgresError):
+        state = exc.sqlstate or ""
+        return state.startswith("08") or state in LOST_SQLSTATES
+    return isinstance(exc, asyncpg.InterfaceError | OSError)
+
+
+def lost(doing: str) -> DatabaseUnavailable:
+    """The blocked error of a connection lost while `doing` (exit 3)."""
+    return DatabaseUnavailable(
+        f"the connection to the source database was lost while {doing}", code="db_lost"
+    )
+
+
 def failed(error: BlockedError) -> PreflightEntry:
     """The preflight entry that records a blocked run's root cause."""
     return PreflightEntry(check=error.check, ok=False, code=error.code, message=error.message)
