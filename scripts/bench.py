@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import resource
+import signal
 import subprocess
 import sys
 import tempfile
@@ -355,8 +356,93 @@ def _measure(server: pg.EmbeddedPostgres) -> int:
         print(f"  20,000 / 1,000 = {ratio:.2f} (target <= 1.3: {_verdict(ratio <= 1.3)})")
     finally:
         stub_model.terminate(model)
+    _soak(work, urls[MEMORY_DB[0]], clients[MEMORY_DB[0]], env)
     print(f"\nartifacts of this bench: {work}")
     return 0
+
+
+SOAK_CASES = 5_000
+
+
+def _soak(work: Path, url: str, client: str, env: dict[str, str]) -> None:
+    """5,000 cases at C = 64 through 429s, 500s and hangs, killed twice with SIGKILL, resumed.
+
+    Every selected case must end in the artifact exactly once, with cost and tokens equal to
+    the sum of what the parts recorded; peak RSS is the largest of the three processes.
+    """
+    print("\nsoak: 5,000 cases, C = 64, 20% 429 / 10% 500 / 2% hangs, two kill -9 and resumes")
+    folder = work / "soak"
+    folder.mkdir()
+    config = folder / "replay.toml"
+    config.write_text('[prices."replay-original"]\ninput = 0.15\noutput = 0.6\n')
+    model, base_url = stub_model.spawn(
+        *("--port", "0", "--api-key", KEY, "--latency-ms", "20", "--retry-after-s", "0.05"),
+        *("--rate-429", "0.2", "--rate-500", "0.1", "--rate-hang", "0.02", "--seed", "5"),
+    )
+    env = {**env, "OPENAI_BASE_URL": base_url}
+    args = [
+        *("--client-id", client, "--database-url", url, "--limit", str(SOAK_CASES)),
+        *("--concurrency", "64", "--model", "replay-original", "--status", "any", "--quiet"),
+        *("--no-report", "--no-gate", "--request-timeout", "2", "--retries", "6"),
+        *("--config", str(config), "--artifacts-dir", str(folder)),
+    ]
+    peaks: list[int] = []
+    started = time.perf_counter()
+    try:
+        partial: Path | None = None
+        for share in (1 / 3, 2 / 3):
+            command = ["replay", *args, *(["--resume", str(partial)] if partial else [])]
+            child = subprocess.Popen(
+                command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+            )
+            partial = _await_partial(folder, int(SOAK_CASES * share), child)
+            os.kill(child.pid, signal.SIGKILL)
+            _, _, usage = os.wait4(child.pid, 0)
+            child.returncode = -signal.SIGKILL
+            peaks.append(usage.ru_maxrss)
+        assert partial is not None
+        code, _, _, peak, _ = _replay([*args, "--resume", str(partial)], env)
+        peaks.append(peak)
+    finally:
+        stub_model.terminate(model)
+    wall = time.perf_counter() - started
+    artifact = orjson.loads(
+        partial.with_name(partial.name.replace(".partial.jsonl", ".json")).read_bytes()
+    )
+    cases = artifact["cases"]
+    ids = [case["case_id"] for case in cases]
+    once = len(ids) == len(set(ids)) == len(artifact["selection"]["case_ids"])
+    cost = sum(case["cost_usd"] or 0 for case in cases)
+    tokens = sum(
+        (case["outcome"] or {}).get("usage", {}).get("completion_tokens", 0)
+        for case in cases
+        if case["outcome"] and case["outcome"].get("usage")
+    )
+    summary = artifact["summary"]
+    parts = [part["cases"] for part in artifact["parts"]]
+    print(f"  exit {code} after {wall:.0f} s; parts {parts} (sum {sum(parts):,})")
+    print(
+        f"  every selected case exactly once: {len(set(ids)):,} of "
+        f"{len(artifact['selection']['case_ids']):,} ({_verdict(once and sum(parts) == len(ids))})"
+    )
+    equal = abs(summary["cost_usd"] - cost) < 1e-6 and summary["completion_tokens"] == tokens
+    print(
+        f"  cost ${summary['cost_usd']:.4f} = sum of cases ${cost:.4f}; completion tokens "
+        f"{summary['completion_tokens']:,} = sum of cases {tokens:,} ({_verdict(equal)})"
+    )
+    errors = summary["by_error_class"]
+    print(f"  errors after retries: {errors or 'none'}; peak RSS {max(peaks) / 1024:.1f} MiB")
+
+
+def _await_partial(folder: Path, lines: int, child: subprocess.Popen[bytes]) -> Path:
+    """The soak's partial log, once it holds `lines` results."""
+    while child.poll() is None:
+        for path in folder.glob("run-*.partial.jsonl"):
+            with path.open("rb") as handle:
+                if sum(1 for _ in handle) - 1 >= lines:
+                    return path
+        time.sleep(0.2)
+    raise RuntimeError(f"the soak run ended (exit {child.returncode}) before {lines} results")
 
 
 if __name__ == "__main__":

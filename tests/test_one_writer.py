@@ -134,6 +134,8 @@ def test_two_resumes_after_a_kill_finish_every_case_exactly_once(
     artifact = partial.with_name(partial.name.removesuffix(".partial.jsonl") + ".json")
     ids = _case_ids(artifact)
     assert len(ids) == len(set(ids)) == CASES
+    parts = orjson.loads(artifact.read_bytes())["parts"]
+    assert len(parts) == 2 and sum(part["cases"] for part in parts) == CASES  # the killed one too
     # Only the cases in flight at the kill were paid twice (their answers never reached disk).
     assert slow_stub.requests - CASES <= 2
     assert slow_stub.requests - drafted_before <= CASES

@@ -139,9 +139,13 @@ def load(path: Path, *, identity: dict[str, Any], retry_errors: bool) -> Resumed
         if case_id not in once and any((case_id, r) not in done for r in range(repeats))
     ]
     parts = [RunPart.model_validate(part) for part in header.get("parts", [])]
-    if not parts:
-        finished = max((r.finished_at for r in results if r.finished_at), default=None)
-        parts = [RunPart(started_at=header["created_at"], finished_at=finished, cases=len(results))]
+    unrecorded = results[sum(part.cases for part in parts) :]
+    if unrecorded:
+        # A part that was killed never wrote its own entry: its results are the log's last lines.
+        began = min((r.started_at for r in unrecorded if r.started_at), default=None)
+        finished = max((r.finished_at for r in unrecorded if r.finished_at), default=None)
+        start = began or (parts[-1].finished_at if parts else None) or header["created_at"]
+        parts.append(RunPart(started_at=start, finished_at=finished, cases=len(unrecorded)))
     return Resumed(
         run_id=header["run_id"],
         created_at=datetime.fromisoformat(header["created_at"]),
