@@ -17,7 +17,7 @@ import pytest
 
 from replay.devtools import pg
 from replay.devtools.stub_model import StubOptions, StubServer, running
-from tests.helpers import STUB_KEY
+from tests.helpers import STUB_KEY, reap
 
 if TYPE_CHECKING:
     from replay.devtools import generator
@@ -123,3 +123,10 @@ def stub(monkeypatch: pytest.MonkeyPatch, workdir: Path) -> Iterator[StubServer]
         monkeypatch.setenv("OPENAI_BASE_URL", server.base_url)
         monkeypatch.setenv("OPENAI_API_KEY", STUB_KEY)
         yield server
+
+
+@pytest.fixture(autouse=True)
+def _reap_started() -> Iterator[None]:
+    """Processes a test started are gone after it, even when an assertion stopped it early."""
+    yield
+    reap()

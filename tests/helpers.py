@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import subprocess
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -66,3 +67,16 @@ def replay_to(
     assert result.code != 70, result.err
     data: dict[str, Any] = orjson.loads(Path(out).read_bytes())
     return result, data
+
+
+STARTED: list[subprocess.Popen[bytes]] = []
+"""Processes a test started; `conftest` reaps them after each test, even one that failed early."""
+
+
+def reap() -> None:
+    """Kill what is still running of `STARTED` and release every pipe."""
+    while STARTED:
+        process = STARTED.pop()
+        if process.poll() is None:
+            process.kill()
+        process.communicate(timeout=30)

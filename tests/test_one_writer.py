@@ -20,7 +20,7 @@ import pytest
 from replay.artifacts.lock import RunLock
 from replay.devtools.generator import FixtureSummary
 from replay.devtools.stub_model import StubOptions, StubServer, running
-from tests.helpers import STUB_KEY, replay_to, run_cli
+from tests.helpers import STARTED, STUB_KEY, replay_to, run_cli
 
 ARTIFACTS = Path(".artifacts/ai-replay")
 CASES = 12
@@ -33,20 +33,6 @@ def slow_stub(workdir: Path) -> Iterator[StubServer]:
         yield server
 
 
-_STARTED: list[subprocess.Popen[bytes]] = []
-
-
-@pytest.fixture(autouse=True)
-def _reap() -> Iterator[None]:
-    """Whatever a test started is gone after it, even when an assertion stopped it early."""
-    yield
-    while _STARTED:
-        process = _STARTED.pop()
-        if process.poll() is None:
-            process.kill()
-        process.communicate(timeout=30)
-
-
 def _start(server: StubServer, db: str, client: str, *args: str) -> subprocess.Popen[bytes]:
     command = [sys.executable, "-m", "replay.cli", "--client-id", client, "--database-url", db]
     command += ["--model", "replay-original", "--limit", str(CASES), "--quiet", "--no-report"]
@@ -54,7 +40,7 @@ def _start(server: StubServer, db: str, client: str, *args: str) -> subprocess.P
     process = subprocess.Popen(
         [*command, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env
     )
-    _STARTED.append(process)
+    STARTED.append(process)
     return process
 
 

@@ -24,7 +24,7 @@ import pytest
 
 from replay.devtools import generator, pg
 from replay.source.selection import CHUNK
-from tests.helpers import STUB_KEY
+from tests.helpers import STARTED, STUB_KEY
 
 ARTIFACTS = Path(".artifacts/ai-replay")
 BIG = CHUNK + 100
@@ -71,20 +71,6 @@ def slow_pipeline(workdir: Path) -> Path:
     return workdir
 
 
-_STARTED: list[subprocess.Popen[bytes]] = []
-
-
-@pytest.fixture(autouse=True)
-def _reap() -> Iterator[None]:
-    """Whatever a test started is gone after it, even when an assertion stopped it early."""
-    yield
-    while _STARTED:
-        process = _STARTED.pop()
-        if process.poll() is None:
-            process.kill()
-        process.communicate(timeout=30)
-
-
 def _start(uri: str, client: str, *args: str) -> subprocess.Popen[bytes]:
     command = [sys.executable, "-m", "replay.cli", "--client-id", client, "--database-url", uri]
     command += ["--pipeline", "python:paidpipe:slow", "--quiet", "--no-report", "--no-gate"]
@@ -94,7 +80,7 @@ def _start(uri: str, client: str, *args: str) -> subprocess.Popen[bytes]:
         stderr=subprocess.PIPE,
         env={**os.environ, "PYTHONPATH": str(Path.cwd())},
     )
-    _STARTED.append(process)
+    STARTED.append(process)
     return process
 
 
@@ -252,7 +238,7 @@ def test_signals_losing_its_connection_mid_query_is_blocked_not_a_crash(
     command = [sys.executable, "-m", "replay.cli", "signals", "--database-url", fixture_db]
     command += ["--jobs-sql", "slow_jobs.sql", "--since", "3650d"]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    _STARTED.append(process)
+    STARTED.append(process)
     database = urlsplit(fixture_db).path.lstrip("/")
     deadline = time.monotonic() + 30
     killed = 0
