@@ -12,6 +12,7 @@ import textwrap
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from xml.etree import ElementTree
 
 import orjson
 import pytest
@@ -40,6 +41,10 @@ def negative(case):
 
 def absurd(case):
     return Outcome(text="Thanks!", usage=Usage(prompt_tokens=10**12, completion_tokens=5))
+
+
+def controls(case):
+    return "Hi {first_name},\\x07 beep\\x00 nul\\x1b esc\\x0c feed"
 
 
 def metadata(case):
@@ -244,3 +249,25 @@ def test_progress_counts_invalid_cases_and_ends_at_the_selection(
     found = artifact["selection"]["found"]
     last = [line for line in result.err.splitlines() if line.startswith("progress: ")][-1]
     assert last.startswith(f"progress: {found}/{found} done, ")
+
+
+def test_junit_stays_valid_xml_whatever_a_draft_holds(
+    capsys: pytest.CaptureFixture[str],
+    odd_pipelines: str,
+    fixture_db: str,
+    fixtures: FixtureSummary,
+) -> None:
+    """Control characters XML 1.0 forbids: written as visible escapes; a strict parser reads it."""
+    code, err, _ = _run(
+        capsys,
+        fixture_db,
+        fixtures.clients[0].id,
+        "--pipeline",
+        f"python:{odd_pipelines}:controls",
+        "--junit",
+        "cases.xml",
+    )
+    assert code == 0, err
+    tree = ElementTree.parse("cases.xml")  # expat: refuses any character XML 1.0 forbids
+    failures = [node.text or "" for node in tree.iter("failure")]
+    assert failures and all("\\x07 beep\\x00 nul\\x1b esc\\x0c feed" in text for text in failures)

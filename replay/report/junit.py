@@ -2,14 +2,20 @@
 
 `regressed` is a failure, `error` an error, `skipped` and `invalid_case` are skipped; every
 other verdict passes. Text goes through ElementTree, so a stranger's message cannot break the
-XML.
+XML, and characters XML 1.0 forbids (a bell, a NUL, an escape from a model's draft), which
+ElementTree writes as they are, are written as visible escapes (a bell as backslash-x07): CI
+parsers reject the whole file otherwise.
 """
 
 from __future__ import annotations
 
+import re
 from xml.etree import ElementTree
 
 from replay.models import CaseResult, RunArtifact
+
+_NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+"""Every character XML 1.0 does not allow in a document."""
 
 FAILED = {"regressed"}
 ERRORED = {"error"}
@@ -39,7 +45,11 @@ def render(artifact: RunArtifact) -> str:
     for case in cases:
         suite.append(_testcase(case))
     ElementTree.indent(root)
-    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ElementTree.tostring(root, "unicode") + "\n"
+    document = ElementTree.tostring(root, "unicode")
+    # The markup itself holds none of these: only text from cases can, so replacing them in the
+    # whole document touches nothing else.
+    document = _NOT_XML.sub(lambda found: f"\\x{ord(found[0]):02x}", document)
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + document + "\n"
 
 
 def _testcase(case: CaseResult) -> ElementTree.Element:
