@@ -12,6 +12,8 @@ def describe_url(url: str) -> str:
         port = f":{parts.port}" if parts.port else ""
     except ValueError:
         return "<unparseable URL>"
+    if "@" in parts.path + parts.query + parts.fragment:
+        return "<unparseable URL>"  # user info ended early by an unencoded '/', '?' or '#'
     return f"{parts.scheme}://{parts.hostname or ''}{port}{parts.path}".rstrip("/")
 
 
@@ -20,19 +22,30 @@ def safe_pipeline(spec: str) -> str:
     return describe_url(spec) if spec.startswith(("http://", "https://")) else spec
 
 
+UNPARSEABLE_DSN = "<unparseable DSN>"
+"""How a DSN that cannot be read one way only is shown: nothing of it, not even its host."""
+
+
 def describe_dsn(dsn: str) -> str:
     """Return scheme, host, port and database of a DSN: never the user, password or options.
 
-    A Unix-socket DSN (``postgresql:///db?host=/run/pg``) names its socket directory.
+    A Unix-socket DSN (``postgresql:///db?host=/run/pg``) names its socket directory. A DSN that
+    cannot be read one way only is shown as `UNPARSEABLE_DSN`, with no part of it: a password
+    with an unencoded ``#``, ``/`` or ``?`` ends the host part early, and what a parser then calls
+    the host, port or database is a piece of the password.
     """
     try:
         parts = urlsplit(dsn)
         port = parts.port
     except ValueError:
-        return "<unparseable database URL>"
-    if "@" in parts.path or "@" in parts.query:
-        # A password with an unencoded '/' or '?' spills into the path: never echo it.
-        return "<unparseable database URL: encode special characters of the password>"
+        return UNPARSEABLE_DSN
+    ambiguous = (
+        parts.scheme not in ("postgresql", "postgres")
+        or "#" in dsn  # a DSN has no fragment: a '#' is a character that was not encoded
+        or "@" in parts.path + parts.query  # a userinfo ended early by a '/' or a '?'
+    )
+    if ambiguous:
+        return UNPARSEABLE_DSN
     query = parse_qs(parts.query)
     host = parts.hostname or (query.get("host") or [""])[0]
     if not port and query.get("port"):
