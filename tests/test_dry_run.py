@@ -247,7 +247,7 @@ def test_show_sql_prints_the_wrapped_queries(
     """--show-sql prints the selection and thread queries with their parameters."""
     code, _, output = dry(capsys, fixture_db, fixtures.clients[0].id, "--show-sql", "--limit", "2")
     assert code == 0
-    assert "ORDER BY job_created_at DESC, case_id" in output
+    assert "GROUP BY case_id\nORDER BY max(job_created_at) DESC, case_id" in output
     assert "CROSS JOIN LATERAL" in output
     assert f"--   $1 = '{fixtures.clients[0].id}'" in output
 

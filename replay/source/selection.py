@@ -7,12 +7,14 @@ same on every schema and Postgres still pushes the predicates down to the indexe
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, NamedTuple
 
 import asyncpg
+from pydantic import ValidationError
 
 from replay.config.models import SelectionConfig, SourceConfig, ViewSql
 from replay.errors import UsageError, ViewError
@@ -98,10 +100,13 @@ def plan_statement(shapes: Shapes, selection: SelectionConfig) -> Statement:
     if selection.status is not None and "job_status" in cases.types:
         param(selection.status, f"job_status = {cases.cast('job_status', '$?::text')}")
     args.append(selection.limit + 1)
+    # Grouped, so a view whose join fans out (several rows per case id) still selects N
+    # distinct cases; `load` reports each fanned-out case instead of replaying a guess.
     sql = (
         f"SELECT case_id::text FROM (\n{cases.view.sql}\n) AS cases\n"
         f"WHERE {' AND '.join(where)}\n"
-        f"ORDER BY job_created_at DESC, case_id\nLIMIT ${len(args)}"
+        f"GROUP BY case_id\n"
+        f"ORDER BY max(job_created_at) DESC, case_id\nLIMIT ${len(args)}"
     )
     return Statement(sql, tuple(args))
 
@@ -190,20 +195,13 @@ async def load(
                     if preflight.connection_lost(exc):
                         raise
                     raise _view_failed(shapes.cases.view, exc) from None
-                by_id = {str(row["case_id"]): row for row in rows}
-                parsed = [
-                    parse(by_id[case_id], selection)
-                    if case_id in by_id
-                    else InvalidCase(
-                        case_id=case_id,
-                        column="case_id",
-                        reason="is no longer in the case view (it was when the run started)",
-                    )
-                    for case_id in ids
-                ]
+                by_id: dict[str, list[asyncpg.Record]] = {}
+                for row in rows:
+                    by_id.setdefault(str(row["case_id"]), []).append(row)
+                parsed = [_one(case_id, by_id.get(case_id, []), selection) for case_id in ids]
                 valid = [item for item in parsed if isinstance(item, Row)]
                 try:
-                    threads = await _threads(conn, shapes, selection, valid)
+                    threads, broken = await _threads(conn, shapes, selection, valid)
                 except asyncpg.PostgresError as exc:
                     if preflight.connection_lost(exc):
                         raise
@@ -213,9 +211,23 @@ async def load(
                 raise preflight.lost("loading cases") from None
             raise
         yield [
-            item.case(threads.get(item.case_id, [])) if isinstance(item, Row) else item
+            (broken.get(item.case_id) or item.case(threads.get(item.case_id, [])))
+            if isinstance(item, Row)
+            else item
             for item in parsed
         ]
+
+
+def _one(case_id: str, rows: list[asyncpg.Record], selection: SelectionConfig) -> Row | InvalidCase:
+    """The case of one planned id: its row checked, or why it cannot be replayed."""
+    if not rows:
+        reason = "is no longer in the case view (it was when the run started)"
+        return InvalidCase(case_id=case_id, column="case_id", reason=reason)
+    if len(rows) > 1:
+        # Which row is the real job cannot be told: replaying either would be a guess.
+        reason = f"the case view returned {len(rows)} rows for this case id: a join fans out"
+        return InvalidCase(case_id=case_id, column="case_id", reason=reason)
+    return parse(rows[0], selection)
 
 
 def _rows_sql(shapes: Shapes) -> str:
@@ -248,9 +260,10 @@ def thread_statement(shapes: Shapes) -> str:
 
 async def _threads(
     conn: asyncpg.Connection, shapes: Shapes, selection: SelectionConfig, rows: list[Row]
-) -> dict[str, list[ThreadMessage]]:
+) -> tuple[dict[str, list[ThreadMessage]], dict[str, InvalidCase]]:
+    """Each case's point-in-time thread, and the cases whose thread rows break the contract."""
     if not rows:
-        return {}
+        return {}, {}
     records = await conn.fetch(
         thread_statement(shapes),
         selection.client_id,
@@ -260,13 +273,29 @@ async def _threads(
         selection.thread_limit,
     )
     threads: dict[str, list[ThreadMessage]] = {}
+    broken: dict[str, InvalidCase] = {}
     for record in records:
-        threads.setdefault(record["case_id"], []).append(
-            ThreadMessage.model_validate({key: record[key] for key in _THREAD_FIELDS})
-        )
-    for messages in threads.values():
+        case_id = record["case_id"]
+        try:
+            message = ThreadMessage.model_validate({key: record[key] for key in _THREAD_FIELDS})
+        except ValidationError as exc:
+            column = str(exc.errors()[0]["loc"][0])
+            reason = f"a thread row has {column} {record[column]!r}, which breaks the contract"
+            broken.setdefault(case_id, InvalidCase(case_id=case_id, column=column, reason=reason))
+            continue
+        threads.setdefault(case_id, []).append(message)
+    for case_id, messages in threads.items():
+        counts = Counter(message.message_id for message in messages)
+        repeated = [(m, n) for m, n in counts.items() if n > 1]
+        if repeated and case_id not in broken:
+            message_id, copies = repeated[0]
+            reason = (
+                f"the thread view returned {copies} rows for message {message_id!r}: "
+                "a join fans out"
+            )
+            broken[case_id] = InvalidCase(case_id=case_id, column="message_id", reason=reason)
         messages.sort(key=lambda message: (message.sent_at, message.message_id))  # oldest first
-    return threads
+    return threads, broken
 
 
 _THREAD_FIELDS = ("message_id", "direction", "channel", "subject", "body", "sent_at")
