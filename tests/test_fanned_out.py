@@ -13,6 +13,7 @@ import pytest
 
 import replay
 from replay.devtools.generator import FixtureSummary
+from replay.devtools.stub_model import StubServer
 from tests.helpers import only_artifact, run_cli
 
 ARTIFACTS = Path(".artifacts/ai-replay")
@@ -90,3 +91,65 @@ def test_a_thread_row_that_breaks_the_contract_is_an_invalid_case(
     reasons = [case["invalid"] for case in artifact["cases"] if case["invalid"]]
     sideways = [r for r in reasons if r["column"] == "direction"]
     assert sideways and all("'sideways'" in r["reason"] for r in sideways)
+
+
+def test_a_gate_never_passes_on_no_evidence(
+    capsys: pytest.CaptureFixture[str],
+    stub: StubServer,
+    fixture_db: str,
+    fixtures: FixtureSummary,
+) -> None:
+    """Recorded requests asked for, none recorded: every case skipped, and the gate fails."""
+    cases = _strip_comments((SQL / "cases.sql").read_text())
+    columns = (
+        "case_id, client_id, lead_id, channel, job_created_at, inbound_id, inbound_subject, "
+        "inbound_body, inbound_sent_at, job_status, original_draft, original_model, "
+        "original_prompt_version, NULL::jsonb AS original_request, disposition, sent_reply, "
+        "lead, client_settings, tags"
+    )
+    Path("unrecorded.sql").write_text(f"SELECT {columns} FROM ({cases}) AS c")
+    result = run_cli(
+        capsys,
+        "--client-id",
+        fixtures.clients[0].id,
+        "--database-url",
+        fixture_db,
+        "--source-sql",
+        "unrecorded.sql",
+        "--request-source",
+        "recorded",
+        "--limit",
+        "5",
+    )
+    assert result.code == 1, result.err
+    assert "min_evidence 0 < 0.8 (5 cases without a comparable verdict" in result.err
+    artifact = only_artifact(ARTIFACTS)
+    rule = next(r for r in artifact["gate"]["rules"] if r["rule"] == "min_evidence")
+    assert (rule["passed"], rule["value"], len(rule["cases"])) == (False, 0, 5)
+    assert stub.requests == 0
+
+
+def test_min_evidence_is_a_threshold_a_team_can_lower(
+    capsys: pytest.CaptureFixture[str],
+    stub: StubServer,
+    fixture_db: str,
+    fixtures: FixtureSummary,
+) -> None:
+    """`[gate] min_evidence = 0` is read: a team may lower the floor on purpose."""
+    Path("replay.toml").write_text("[gate]\nmin_evidence = 0\n")
+    result = run_cli(
+        capsys,
+        "--client-id",
+        fixtures.clients[0].id,
+        "--database-url",
+        fixture_db,
+        "--request-source",
+        "recorded",
+        "--limit",
+        "5",
+        "--model",
+        "replay-original",
+    )
+    assert result.code == 0, result.err
+    rule = next(r for r in only_artifact(ARTIFACTS)["gate"]["rules"] if r["rule"] == "min_evidence")
+    assert rule["threshold"] == 0

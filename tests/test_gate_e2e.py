@@ -177,7 +177,8 @@ def test_compare_flags_pass_to_error_as_infra(
     assert result.code == 1
     report = orjson.loads((workdir / "cmp.json").read_bytes())
     assert {c["kind"] for c in report["report"]["changes"]} == {"infra"}
-    assert report["gate"]["failed"] == ["error_rate"]
+    # Every paired case errored: no evidence either, so both rules fail.
+    assert report["gate"]["failed"] == ["error_rate", "min_evidence"]
 
 
 def test_baseline_only_cases_are_listed(

@@ -115,7 +115,7 @@ def test_500s_beyond_the_retry_budget_end_as_model_error(
         "2",
     )
     assert result.code == 1
-    assert artifact["gate"]["failed"] == ["error_rate"]
+    assert artifact["gate"]["failed"] == ["error_rate", "min_evidence"]
     for case in artifact["cases"]:
         assert case["error"] == {
             "error_class": "model_error",
@@ -335,7 +335,7 @@ def test_max_cost_stops_starting_cases(
     assert 0 < len(ran) < 12
     assert verdicts == ran + ["skipped"] * (12 - len(ran))  # once refused, never restarted
     assert {s["reason"] for s in artifact["selection"]["skipped"]} == {"budget"}
-    assert artifact["gate"]["failed"] == ["budget"]
+    assert artifact["gate"]["failed"] == ["budget", "min_evidence"]
     assert artifact["summary"]["cost_usd"] <= 5
     assert stub.requests == len(ran)
 
@@ -394,7 +394,7 @@ def test_the_server_dying_mid_run_is_model_connection(
     assert {c["error"]["error_class"] for c in errors} == {"model_connection"}
     assert artifact["status"] == "complete"
     assert result.code == 1  # the run finished, and the error rate fails the gate
-    assert artifact["gate"]["failed"] == ["error_rate"]
+    assert artifact["gate"]["failed"] == ["error_rate", "min_evidence"]
     assert result.err.startswith("replay: gate failed: error_rate ")
 
 

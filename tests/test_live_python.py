@@ -206,7 +206,10 @@ def test_a_broken_pipeline_is_a_pipeline_error_per_case(
         "4",
     )
     assert code == 1  # finished; every case errored, so the error-rate rule fails the gate
-    assert artifact["status"] == "complete" and artifact["gate"]["failed"] == ["error_rate"]
+    assert artifact["status"] == "complete" and artifact["gate"]["failed"] == [
+        "error_rate",
+        "min_evidence",
+    ]
     for case in artifact["cases"]:
         assert case["verdict"] == "error"
         assert case["error"]["error_class"] == "pipeline_error"

@@ -115,7 +115,11 @@ def _result(case_id: str, verdict_: str, reason: str | None = None) -> CaseResul
         pytest.param(["changed"] * 9 + ["error"], [], id="error-at-limit"),
         pytest.param(["changed"] * 8 + ["error"] * 2, ["error_rate"], id="error-over-limit"),
         pytest.param(["changed"] * 8 + ["invalid_case"] * 2, [], id="invalid-at-limit"),
-        pytest.param(["changed"] * 7 + ["invalid_case"] * 3, ["invalid_rate"], id="invalid-over"),
+        pytest.param(
+            ["changed"] * 7 + ["invalid_case"] * 3,
+            ["invalid_rate", "min_evidence"],
+            id="invalid-over",
+        ),
         pytest.param(["changed"] * 9 + ["skipped:budget"], ["budget"], id="budget"),
         pytest.param(["changed"] * 9 + ["skipped:no_recorded_request"], [], id="other-skip"),
     ],

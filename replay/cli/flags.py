@@ -194,6 +194,16 @@ MaxInvalidRate = Annotated[
         help="Gate: invalid cases / cases selected, 0 to 1. [default: 0.2]",
     ),
 ]
+MinEvidence = Annotated[
+    float | None,
+    option(
+        "--min-evidence",
+        rule=rules.rate,
+        env="REPLAY_MIN_EVIDENCE",
+        metavar="R",
+        help="Gate: cases with a comparable verdict / cases selected, 0 to 1. [default: 0.8]",
+    ),
+]
 SummaryMd = Annotated[
     Path | None,
     option(

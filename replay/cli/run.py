@@ -22,6 +22,7 @@ from replay.cli.flags import (
     JudgeRetries,
     MaxErrorRate,
     MaxInvalidRate,
+    MinEvidence,
     NoGate,
     NoJudgeCache,
     SourceSql,
@@ -272,6 +273,7 @@ def run_command(
     no_gate: NoGate = False,
     max_error_rate: MaxErrorRate = None,
     max_invalid_rate: MaxInvalidRate = None,
+    min_evidence: MinEvidence = None,
     summary_md: SummaryMd = None,
     junit: Annotated[
         Path | None,

@@ -19,7 +19,7 @@ from replay.config.views import signal_views
 from replay.errors import ExitCode, UsageError
 from replay.models import SignalsArtifact
 from replay.ops import rollout
-from replay.report import text
+from replay.report import signals as signals_report
 
 SignalClient = Annotated[
     str | None,
@@ -244,9 +244,9 @@ def _print_signals(form: str, artifact: SignalsArtifact, path: Path) -> None:
         print(orjson.dumps(artifact.model_dump(mode="json"), option=orjson.OPT_INDENT_2).decode())
         return
     if form == "markdown":
-        print(text.signals_markdown(artifact.current, artifact.decision))
+        print(signals_report.signals_markdown(artifact.current, artifact.decision))
     else:
-        print(text.signals_text(artifact.current))
+        print(signals_report.signals_text(artifact.current))
         if artifact.decision is not None:
-            print(text.decision_text(artifact.decision))
+            print(signals_report.decision_text(artifact.decision))
     print(f"artifact: {path}")

@@ -124,6 +124,7 @@ class GateSection(_Section):
     max_invalid_rate: Rate | None = None
     on_stats: bool | None = None
     min_paired: Count | None = None
+    min_evidence: Rate | None = None
 
 
 class JudgeSection(_Section):

@@ -161,6 +161,8 @@ class GateConfig(Frozen):
     not case by case; new critical check failures still fail the gate."""
     min_paired: int = Field(default=10, gt=0)
     """Fewer paired cases than this and the statistics say the sample is too small."""
+    min_evidence: float = Field(default=0.8, ge=0, le=1)
+    """Share of selected cases that must have a comparable verdict for the gate to pass."""
 
 
 class JudgeConfig(Frozen):

@@ -90,6 +90,7 @@ class RunFlags(JudgeFlags):
     no_gate: bool = False
     max_error_rate: float | None = None
     max_invalid_rate: float | None = None
+    min_evidence: float | None = None
     summary_md: Path | None = None
     baseline: str | None = None
     database_url: str | None = None
@@ -325,12 +326,14 @@ def gate(
     *,
     max_error_rate: float | None = None,
     max_invalid_rate: float | None = None,
+    min_evidence: float | None = None,
     no_gate: bool = False,
     on_stats: bool = False,
 ) -> GateConfig:
     """The gate's thresholds: flag, else `[gate]`, else the defaults (0 is a real threshold)."""
     if flags is not None:
         max_error_rate, max_invalid_rate = flags.max_error_rate, flags.max_invalid_rate
+        min_evidence = flags.min_evidence
         no_gate, on_stats = flags.no_gate, flags.gate_on_stats
     file = toml.config.gate
     defaults_ = GateConfig()
@@ -341,6 +344,7 @@ def gate(
         enforced=not no_gate,
         on_stats=on_stats or bool(file.on_stats),
         min_paired=file.min_paired or defaults_.min_paired,
+        min_evidence=first(min_evidence, file.min_evidence, defaults_.min_evidence) or 0.0,
     )
 
 

@@ -37,6 +37,7 @@ def compare_runs(old: Path, new: Path, config: CompareConfig) -> tuple[CompareAr
         enforced=config.gate.enforced,
         on_stats=config.gate.on_stats,
         stats=report.stats,
+        min_evidence=config.gate.min_evidence,
     )
     created = datetime.now(UTC)
     target = store.target_path(config.artifacts_dir, created, config.out)

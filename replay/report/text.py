@@ -7,13 +7,11 @@ from typing import TYPE_CHECKING, Any
 
 from replay.models import (
     BaselineReport,
-    CanaryDecision,
     Gate,
-    GroupStats,
+    GateRule,
     Noise,
     PreflightEntry,
     Selection,
-    SignalsReport,
     Summary,
 )
 
@@ -210,10 +208,16 @@ def gate_text(gate: Gate) -> str:
     if not gate.enforced:
         verdict += " (--no-gate)"
     rules = " · ".join(
-        f"{rule.rule} {rule.value:g}{' ≤ ' if rule.passed else ' > '}{rule.threshold:g}"
-        for rule in gate.rules
+        f"{rule.rule} {rule.value:g} {_relation(rule)} {rule.threshold:g}" for rule in gate.rules
     )
     return f"{verdict}: {rules}"
+
+
+def _relation(rule: GateRule) -> str:
+    """How a rule's value stands to its threshold: a floor (`min_…`) or a ceiling."""
+    if rule.rule.startswith("min_"):
+        return "≥" if rule.passed else "<"
+    return "≤" if rule.passed else ">"
 
 
 def summary_text(summary: Summary, gate: Gate | None) -> str:
@@ -304,105 +308,6 @@ def baseline_markdown(report: BaselineReport, gate: Gate) -> str:
     for name, row in report.aggregates.items():
         lines.append(f"| {name} | {row['baseline']} | {row['run']} | {row['delta']} |")
     return "\n".join(lines) + "\n"
-
-
-def signals_text(report: SignalsReport) -> str:
-    """Per cohort, then per cohort × dispatch mode × job type: an aligned table."""
-    header = (
-        "cohort", "mode", "type", "jobs", "ok %", "fail %", "retry %", "timeout %",
-        "dispatch p50", "p95", "max", "processing p50", "p95",
-    )  # fmt: skip
-    rows: list[tuple[str, ...]] = [header]
-    for name, cohort in report.cohorts.items():
-        rows.append(_signal_row(cohort.total, name, "all", "all"))
-        rows.extend(
-            _signal_row(group, name, group.dispatch_mode or "", group.job_type or "")
-            for group in report.groups
-            if group.cohort == name
-        )
-    widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
-    table = [
-        "  ".join(cell.rjust(width) if i >= 3 else cell.ljust(width) for i, (cell, width)
-                  in enumerate(zip(row, widths, strict=True))).rstrip()
-        for row in rows
-    ]  # fmt: skip
-    lines = [
-        f"jobs enqueued {report.start:%Y-%m-%d %H:%M} to {report.end:%Y-%m-%d %H:%M} UTC",
-        *table,
-    ]
-    for name, cohort in report.cohorts.items():
-        backlog = cohort.backlog[-1] if cohort.backlog else None
-        waiting = (
-            f"{backlog.pending} waiting at the end"
-            + (
-                f", oldest {backlog.oldest_age_s:,.0f} s"
-                if backlog and backlog.oldest_age_s
-                else ""
-            )
-            if backlog
-            else "no backlog"
-        )
-        lines.append(
-            f"{name}: duplicates {cohort.duplicate_executions} · dedupe collisions "
-            f"{cohort.dedupe_collisions} · duplicate drafts {cohort.duplicate_drafts} · enqueue "
-            f"failures {cohort.enqueue_failures}/{cohort.enqueue_attempts} · dead letter "
-            f"{cohort.total.dead_letter} · backlog {waiting}, growing "
-            f"{cohort.backlog_growing_windows} windows"
-        )
-    return "\n".join(lines)
-
-
-def _signal_row(group: GroupStats, cohort: str, mode: str, kind: str) -> tuple[str, ...]:
-    def seconds(value: float | None) -> str:
-        return "-" if value is None else f"{value:.2f} s"
-
-    return (
-        cohort, mode, kind, f"{group.jobs:,}", f"{group.success_rate:.1%}",
-        f"{group.failure_rate:.1%}", f"{group.retry_rate:.1%}", f"{group.timeout_rate:.1%}",
-        seconds(group.dispatch_p50_s), seconds(group.dispatch_p95_s), seconds(group.dispatch_max_s),
-        seconds(group.processing_p50_s), seconds(group.processing_p95_s),
-    )  # fmt: skip
-
-
-def signals_markdown(report: SignalsReport, decision: CanaryDecision | None) -> str:
-    """The signals (and the canary decision) as Markdown."""
-    lines = [
-        f"### replay signals {report.start:%Y-%m-%d %H:%M} → {report.end:%Y-%m-%d %H:%M} UTC",
-        "",
-    ]
-    if decision is not None:
-        lines += [f"**{decision.action.upper()}** — {decision.message}", ""]
-        lines += ["| rule | result | value | limit | detail |", "|---|---|---|---|---|"]
-        for rule in decision.rules:
-            result = "pass" if rule.passed else "**stop**"
-            lines.append(
-                f"| {rule.rule} | {result} | {rule.value} | {rule.limit} | {rule.detail} |"
-            )
-        lines.append("")
-    lines += [
-        "| cohort | jobs | fail % | timeout % | dispatch p95 | duplicates | enqueue failures |",
-        "|---|---|---|---|---|---|---|",
-    ]
-    for name, cohort in report.cohorts.items():
-        total = cohort.total
-        p95 = "-" if total.dispatch_p95_s is None else f"{total.dispatch_p95_s:.2f} s"
-        lines.append(
-            f"| {name} | {total.jobs} | {total.failure_rate:.1%} | {total.timeout_rate:.1%} | "
-            f"{p95} | {cohort.duplicate_executions + cohort.dedupe_collisions} | "
-            f"{cohort.enqueue_failures}/{cohort.enqueue_attempts} |"
-        )
-    return "\n".join(lines) + "\n"
-
-
-def decision_text(decision: CanaryDecision) -> str:
-    """The canary decision: one line per rule, then what to do."""
-    lines = [
-        f"{'ok  ' if rule.passed else 'STOP'}  {rule.rule:<20} {rule.detail}"
-        for rule in decision.rules
-    ]
-    stage = f"stage {decision.stage}%: " if decision.stage else ""
-    lines.append(f"{decision.action.upper()}  {stage}{decision.message}")
-    return "\n".join(lines)
 
 
 def history_text(rows: Sequence[Mapping[str, Any]]) -> str:

@@ -85,6 +85,7 @@ async def rejudge(
         max_error_rate=thresholds.max_error_rate,
         max_invalid_rate=thresholds.max_invalid_rate,
         enforced=thresholds.enforced,
+        min_evidence=thresholds.min_evidence,
     )
     exit_code = ExitCode.OK if verdict_gate.passed else ExitCode.GATE_FAILED
     created = datetime.now(UTC)

@@ -139,6 +139,7 @@ def decide(counted: gate.GateInput, config: RunConfig, report: BaselineReport | 
         enforced=thresholds.enforced,
         on_stats=thresholds.on_stats,
         stats=None if report is None else report.stats,
+        min_evidence=thresholds.min_evidence,
     )
 
 
@@ -155,6 +156,11 @@ def gate_message(result: Gate, budget: Budget) -> str:
             parts.append(
                 f"--max-cost {budget.limit_usd:g} reached (spent ${budget.spent_usd:.4f}); "
                 f"{len(rule.cases)} skipped"
+            )
+        elif rule.rule == "min_evidence":
+            parts.append(
+                f"min_evidence {rule.value:g} < {rule.threshold:g} ({len(rule.cases)} cases "
+                "without a comparable verdict: skipped, invalid or errored)"
             )
         else:
             parts.append(f"{rule.rule} {rule.value:g} > {rule.threshold:g}")

@@ -7,6 +7,11 @@
 | `invalid_rate` | invalid cases / selected cases > `--max-invalid-rate` (0.2) |
 | `budget` | `--max-cost` stopped the run before every case ran |
 | `quality_stats` | `--gate-on-stats`: the paired interval of similarity to the sent reply is < 0 |
+| `min_evidence` | cases with a comparable verdict / selected cases < `--min-evidence` (0.8) |
+
+A comparable verdict is one that compared a new draft with an original: `unchanged`, `changed`,
+`improved`, `regressed`. A run that compared too few of its cases cannot pass: skipped, invalid
+and errored cases are no evidence that nothing got worse.
 
 With `--gate-on-stats` the `regressions` rule counts only new critical check failures; the
 judge's per-case quality regressions are left to `quality_stats`, which passes when the sample
@@ -21,6 +26,11 @@ from dataclasses import dataclass, field
 
 from replay.models import CaseResult, Gate, GateRule, PairedStats
 
+COMPARABLE = frozenset({"unchanged", "changed", "improved", "regressed"})
+"""Verdicts that compared a new draft with an original: the gate's evidence."""
+MIN_EVIDENCE = 0.8
+"""The default share of selected cases that must have a comparable verdict."""
+
 
 @dataclass
 class GateInput:
@@ -34,6 +44,8 @@ class GateInput:
     errors: list[str] = field(default_factory=list)
     invalid: list[str] = field(default_factory=list)
     budget_skipped: list[str] = field(default_factory=list)
+    without_evidence: list[str] = field(default_factory=list)
+    """Cases with no comparable verdict (skipped, invalid, errored, only selected)."""
     by_verdict: Counter[str] = field(default_factory=Counter)
     """Cases by the verdict the gate counts them with (a repeated case once, by majority)."""
 
@@ -41,6 +53,8 @@ class GateInput:
         """Count one finished case."""
         self.cases += 1
         self.by_verdict[result.verdict] += 1
+        if result.verdict not in COMPARABLE:
+            self.without_evidence.append(result.case_id)
         if result.verdict not in ("invalid_case", "skipped"):
             self.ran += 1
         if result.verdict == "regressed":
@@ -63,6 +77,7 @@ def evaluate(
     enforced: bool = True,
     on_stats: bool = False,
     stats: PairedStats | None = None,
+    min_evidence: float = MIN_EVIDENCE,
 ) -> Gate:
     """Evaluate every rule; the gate passes when none fails (or when not enforced)."""
     regressed = data.regressed
@@ -101,6 +116,16 @@ def evaluate(
             cases=data.budget_skipped,
         ),
     ]
+    evidence = (data.cases - len(data.without_evidence)) / data.cases if data.cases else 0.0
+    rules.append(
+        GateRule(
+            rule="min_evidence",
+            threshold=min_evidence,
+            value=round(evidence, 4),
+            passed=evidence >= min_evidence,
+            cases=data.without_evidence,
+        )
+    )
     if on_stats:
         worse = stats is not None and stats.worse is True
         rules.append(
