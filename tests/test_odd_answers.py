@@ -271,3 +271,13 @@ def test_junit_stays_valid_xml_whatever_a_draft_holds(
     tree = ElementTree.parse("cases.xml")  # expat: refuses any character XML 1.0 forbids
     failures = [node.text or "" for node in tree.iter("failure")]
     assert failures and all("\\x07 beep\\x00 nul\\x1b esc\\x0c feed" in text for text in failures)
+
+
+def test_clean_metadata_is_left_as_it_was() -> None:
+    """Metadata without a lone surrogate is not marked repaired, tuples and all."""
+    from replay.models import Outcome
+    from replay.run.answers import admitted
+
+    outcome = Outcome(text="Thanks!", metadata={"steps": ("plan", "draft"), "n": 2})
+    kept = admitted(outcome, max_chars=100, error_class="pipeline_error")
+    assert kept is outcome and "sanitized" not in kept.metadata

@@ -62,8 +62,9 @@ def admitted(outcome: Outcome, *, max_chars: int, error_class: ErrorClass) -> Ou
         if isinstance(value, str) and _SURROGATE.search(value):
             fields[name] = clean(value)
             repaired.append(name)
-    metadata = _clean_json(outcome.metadata)
-    if metadata != outcome.metadata:
+    metadata = outcome.metadata
+    if _has_surrogate(metadata):
+        metadata = _clean_json(metadata)
         repaired.append("metadata")
     if not repaired:
         return outcome
@@ -74,6 +75,17 @@ def admitted(outcome: Outcome, *, max_chars: int, error_class: ErrorClass) -> Ou
 def clean(text: str) -> str:
     """`text` with every lone surrogate replaced by U+FFFD."""
     return _SURROGATE.sub("\ufffd", text)
+
+
+def _has_surrogate(value: Any) -> bool:
+    """Whether any string of a JSON-like value (keys included) holds a lone surrogate."""
+    if isinstance(value, str):
+        return _SURROGATE.search(value) is not None
+    if isinstance(value, dict):
+        return any(_has_surrogate(key) or _has_surrogate(item) for key, item in value.items())
+    if isinstance(value, list | tuple):
+        return any(_has_surrogate(item) for item in value)
+    return False
 
 
 def _clean_json(value: Any) -> Any:
