@@ -66,7 +66,8 @@ def require(path: Path) -> None:
     if not path.is_file():
         raise UsageError(f"{flag} does not exist; {_EXPECTED}")
     if path.name.endswith(".partial.jsonl"):
-        _read_partial(path, flag)
+        with path.open("rb") as handle:
+            _header(handle.readline(), flag)  # the lines are read once, under the lock
     else:
         _read_artifact(path, flag)
 
@@ -166,15 +167,20 @@ def load(path: Path, *, identity: dict[str, Any], retry_errors: bool) -> Resumed
 
 def _read_partial(path: Path, flag: str) -> tuple[dict[str, Any], list[bytes]]:
     with path.open("rb") as handle:
-        first = handle.readline()
+        header = _header(handle.readline(), flag)
         lines = [line.rstrip(b"\n") for line in handle if line.endswith(b"\n")]  # torn: dropped
+    return header, lines
+
+
+def _header(first: bytes, flag: str) -> dict[str, Any]:
+    """The run header a partial log starts with."""
     try:
         header = orjson.loads(first)["header"]
     except (orjson.JSONDecodeError, KeyError, TypeError):
         raise UsageError(f"{flag} has no run header; {_EXPECTED}") from None
     if not isinstance(header, dict) or "case_ids" not in header or "run_id" not in header:
         raise UsageError(f"{flag} has no run header; {_EXPECTED}")
-    return header, lines
+    return header
 
 
 def _read_artifact(path: Path, flag: str) -> tuple[dict[str, Any], list[bytes]]:
