@@ -24,7 +24,7 @@ from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStre
 
 from replay.config.defaults import MAX_ANSWER_CHARS
 from replay.errors import AttemptFailed
-from replay.models import Attempt, Case, CaseError, CaseResult, ErrorClass, Outcome
+from replay.models import Attempt, Case, CaseError, CaseResult, Outcome
 from replay.run.answers import admitted
 from replay.run.endpoint import backoff_s, failed_attempt
 from replay.run.pipelines.base import Pipeline
@@ -167,11 +167,6 @@ class Runner:
                         workers.start_soon(self._work, receive.clone())
             group.cancel_scope.cancel()  # ends a pending grace timer
 
-    @property
-    def _malformed(self) -> ErrorClass:
-        """How an unusable answer is classified: the model's fault, or the team's code's."""
-        return "model_error" if self.pipeline.name == "openai" else "pipeline_error"
-
     def stop(self) -> None:
         """Start no new case; cancel those in flight after the grace period (at once if again)."""
         if self.interrupted:
@@ -229,7 +224,9 @@ class Runner:
                     with anyio.fail_after(policy.request_timeout_s):
                         answer = await self.pipeline.draft(case.input)
                     outcome = admitted(
-                        answer, max_chars=policy.max_answer_chars, error_class=self._malformed
+                        answer,
+                        max_chars=policy.max_answer_chars,
+                        error_class=self.pipeline.malformed,
                     )
                 except TimeoutError:
                     failure = AttemptFailed(

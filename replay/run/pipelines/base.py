@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any, Protocol
 
 from replay.errors import AttemptFailed
-from replay.models import CaseInput, Outcome
+from replay.models import CaseInput, ErrorClass, Outcome
 
 
 class Pipeline(Protocol):
@@ -16,6 +16,9 @@ class Pipeline(Protocol):
     """
 
     name: str
+    malformed: ErrorClass
+    """How an unusable answer (too long, an impossible usage) is classified: `model_error`
+    when a model endpoint sent it, `pipeline_error` when a team's code returned it."""
 
     async def draft(self, case: CaseInput) -> Outcome:
         """Make one attempt at a new draft for `case`."""

@@ -6,7 +6,7 @@ import httpx2
 import orjson
 
 from replay.errors import AttemptFailed
-from replay.models import CaseInput, Outcome
+from replay.models import CaseInput, ErrorClass, Outcome
 from replay.run.endpoint import status_failure
 from replay.run.pipelines.base import to_outcome
 
@@ -16,6 +16,7 @@ class HttpPipeline:
 
     def __init__(self, url: str, client: httpx2.AsyncClient) -> None:
         self.name = url
+        self.malformed: ErrorClass = "pipeline_error"
         self._url = url
         self._client = client
 

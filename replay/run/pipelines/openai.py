@@ -10,7 +10,7 @@ from pydantic import ValidationError
 
 from replay.config.models import RequestConfig
 from replay.errors import AttemptFailed
-from replay.models import CaseInput, ChatMessage, ChatRequest, Outcome, RequestSource
+from replay.models import CaseInput, ChatMessage, ChatRequest, ErrorClass, Outcome, RequestSource
 from replay.run.endpoint import reported_usage, sdk_failure
 from replay.run.pipelines import prompt
 
@@ -79,6 +79,7 @@ class OpenAIPipeline:
     """The built-in pipeline: one chat-completions call per attempt, SDK retries off."""
 
     name = "openai"
+    malformed: ErrorClass = "model_error"
 
     def __init__(self, client: AsyncOpenAI, config: RequestConfig) -> None:
         self._client = client

@@ -13,7 +13,7 @@ from typing import Any
 import anyio
 
 from replay.errors import AttemptFailed, UsageError
-from replay.models import CaseInput, Outcome
+from replay.models import CaseInput, ErrorClass, Outcome
 from replay.run.pipelines.base import to_outcome
 
 
@@ -49,6 +49,7 @@ class PythonPipeline:
 
     def __init__(self, spec: str, function: Callable[..., Any], concurrency: int) -> None:
         self.name = spec
+        self.malformed: ErrorClass = "pipeline_error"
         self._function = function
         self._is_async = inspect.iscoroutinefunction(function)
         # Its own threads: a hung team function must not starve the artifact writer's.
