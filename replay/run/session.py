@@ -127,7 +127,6 @@ class Session:
         )
         plan = self.plan = planned.plan
         if not plan.case_ids:
-            self.selection = self._selection(plan)
             client_id = config.selection.client_id
             unknown = checked.client_known is False
             reason = (
@@ -139,10 +138,9 @@ class Session:
         cases = case_selection.load(conn, checked.shapes, config.selection, planned.remaining)
         if self.pipeline is None:
             await self._dry(cases)
-            self.selection = self._selection(plan)
             return await self.finish("complete", ExitCode.OK, None)
         runner = await self._live(self.pipeline, cases, total=len(plan.case_ids) * config.repeats)
-        self.selection = self._selection(plan)
+        self.selection = self._selection(plan)  # the baseline comparison reads it before `finish`
         if self.repeats is not None:
             for decided, _ in self.repeats.rest():
                 self.gate_input.add(decided)
