@@ -6,6 +6,7 @@ import os
 from datetime import UTC, datetime
 from pathlib import Path
 
+import anyio
 import orjson
 import pytest
 
@@ -99,3 +100,25 @@ def test_read_rejects_non_json(tmp_path: Path) -> None:
     path.write_text("not json")
     with pytest.raises(UsageError, match="is not JSON; expected a run artifact"):
         load_run(path)
+
+
+async def test_writer_put_returns_once_the_case_is_on_disk(tmp_path: Path) -> None:
+    """A runner slot is freed only when its case is durable: a kill then costs no paid draft."""
+    log = store.CaseLog(tmp_path / "run.partial.jsonl", {"run_id": "r"})
+    counted: list[str] = []
+    writer = store.Writer(log, lambda result: counted.append(result.case_id))
+    durable: dict[str, bool] = {}
+
+    async def put(case_id: str) -> None:
+        await writer.put(_result(case_id))
+        durable[case_id] = case_id in [orjson.loads(line)["case_id"] for line in log.cases()]
+
+    async with anyio.create_task_group() as group:
+        group.start_soon(writer.run)
+        async with anyio.create_task_group() as puts:
+            for case_id in "abc":
+                puts.start_soon(put, case_id)
+        writer.close()
+    log.close()
+    assert sorted(counted) == ["a", "b", "c"]
+    assert durable == {"a": True, "b": True, "c": True}

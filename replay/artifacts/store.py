@@ -239,23 +239,31 @@ def _fsync_dir(directory: Path) -> None:
 class Writer:
     """A task that appends finished cases to the partial log, batching whatever is queued.
 
-    Cases are queued without waiting; the task writes them in a worker thread (never blocking the
-    event loop) and fsyncs once per batch, so a burst of 64 finished cases costs one fsync.
+    The task writes in a worker thread (never blocking the event loop) and fsyncs once per batch,
+    so a burst of 64 finished cases costs one fsync. `put` returns only once its case is on disk:
+    a runner slot stays taken until then, so a kill can cost at most one paid draft per slot.
     """
 
     def __init__(self, log: CaseLog, count: Callable[[CaseResult], None]) -> None:
         self._log = log
         self._count = count
         self._send, self._receive = anyio.create_memory_object_stream[CaseResult](math.inf)
+        self._queued = 0
+        self._written = 0
+        self._wrote = anyio.Event()
 
     async def put(self, result: CaseResult) -> None:
-        """Queue one finished case (the runner's sink)."""
-        self.put_nowait(result)
+        """Queue one finished case and wait until it is on disk (the runner's sink)."""
+        ticket = self.put_nowait(result)
+        while self._written < ticket:
+            await self._wrote.wait()
 
-    def put_nowait(self, result: CaseResult) -> None:
-        """Queue one finished case; the queue is unbounded, so this never waits."""
+    def put_nowait(self, result: CaseResult) -> int:
+        """Queue one finished case without waiting; returns its place in the log."""
         self._count(result)
         self._send.send_nowait(result)
+        self._queued += 1
+        return self._queued
 
     async def run(self) -> None:
         """Write until `close()`; then drain what is left."""
@@ -269,6 +277,9 @@ class Writer:
                         break
                 with anyio.CancelScope(shield=True):
                     await anyio.to_thread.run_sync(self._log.append, batch)
+                self._written += len(batch)
+                wrote, self._wrote = self._wrote, anyio.Event()
+                wrote.set()
 
     def close(self) -> None:
         """No more cases: `run` returns once the queue is written."""
