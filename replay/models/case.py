@@ -112,6 +112,8 @@ class CaseInput(Strict):
     """The client's settings as they are today (`context_as_of: current`)."""
     original_request: ChatRequest | None = None
     """The exact request production sent, when it was recorded."""
+    original_model: str | None = None
+    """The model production drafted with: a rendered request keeps it unless `--model` is given."""
     tags: list[str] = Field(default_factory=list)
 
 

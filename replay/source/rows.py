@@ -16,6 +16,7 @@ import orjson
 
 from replay.config.models import SelectionConfig
 from replay.models import Case, ChatRequest, InvalidCase, ThreadMessage
+from replay.source.views import OUT_OF_RANGE
 
 CONTRACT: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     # view: (required columns, optional columns)
@@ -34,7 +35,7 @@ CONTRACT: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
             "client_id", "lead_id", "message_id", "direction",
             "channel", "subject", "body", "sent_at",
         ),
-        (),
+        ("known_at",),
     ),
     "clients": (("client_id", "name"), ()),
 }  # fmt: skip
@@ -48,6 +49,9 @@ class Row:
     case_id: str
     lead_id: str
     cutoff: datetime
+    """The inbound's time: the thread holds messages sent before it."""
+    created: datetime
+    """The job's creation: the thread holds messages the system knew of by then."""
     fields: dict[str, Any]
     original: dict[str, Any]
 
@@ -65,6 +69,9 @@ def parse(row: asyncpg.Record, selection: SelectionConfig) -> Row | InvalidCase:
     def invalid(column: str, reason: str) -> InvalidCase:
         return InvalidCase(case_id=case_id, column=column, reason=reason)
 
+    for column in ("job_created_at", "inbound_sent_at"):
+        if row.get(column + OUT_OF_RANGE):
+            return invalid(column, "is outside the years 1 to 9999 (or infinite)")
     for column in CONTRACT["cases"][0]:
         if column != "inbound_subject" and row[column] is None:
             return invalid(column, "is NULL")
@@ -119,6 +126,7 @@ def parse(row: asyncpg.Record, selection: SelectionConfig) -> Row | InvalidCase:
         "lead": objects["lead"] or {},
         "client_settings": objects["client_settings"] or {},
         "original_request": request,
+        "original_model": None if row.get("original_model") is None else str(row["original_model"]),
         "tags": tags,
     }
     original = {
@@ -134,7 +142,14 @@ def parse(row: asyncpg.Record, selection: SelectionConfig) -> Row | InvalidCase:
             "disposition",
             f"is {original['disposition']!r}; expected sent_as_is, edited or rejected",
         )
-    return Row(case_id, str(row["lead_id"]), times["inbound_sent_at"], fields, original)
+    return Row(
+        case_id,
+        str(row["lead_id"]),
+        times["inbound_sent_at"],
+        times["job_created_at"],
+        fields,
+        original,
+    )
 
 
 def _json_object(value: Any) -> dict[str, Any] | None:

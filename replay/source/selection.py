@@ -17,11 +17,11 @@ import asyncpg
 from pydantic import ValidationError
 
 from replay.config.models import SelectionConfig, SourceConfig, ViewSql
-from replay.errors import UsageError, ViewError
+from replay.errors import SchemaMismatch, UsageError, ViewError
 from replay.models import Case, InvalidCase, ThreadMessage
-from replay.source import preflight, views
+from replay.source import params, preflight, views
 from replay.source.rows import CONTRACT, Row, parse
-from replay.source.views import Shape, Statement
+from replay.source.views import OUT_OF_RANGE, Shape, Statement, quoted
 
 CHUNK = 500
 """Cases loaded per query: bounds memory on large runs while keeping round trips few."""
@@ -60,6 +60,13 @@ async def inspect(conn: asyncpg.Connection, source: SourceConfig) -> Shapes:
     listed = [v for v in (source.cases, source.thread, source.clients) if v is not None]
     shapes = {view.name: await views.describe(conn, view) for view in listed}
     views.require(shapes.values(), CONTRACT)
+    thread = shapes["thread"]
+    if "known_at" in thread.types and not thread.is_time("known_at"):
+        raise ViewError(
+            f"{thread.view.origin}: the thread view's known_at is a {thread.types['known_at']}; "
+            "expected a timestamp (when the system stored the message)",
+            view="thread",
+        )
     return Shapes(shapes["cases"], shapes["thread"], shapes.get("clients"))
 
 
@@ -115,19 +122,33 @@ async def plan(conn: asyncpg.Connection, shapes: Shapes, selection: SelectionCon
     """Fix the ordered ids of the cases to replay, inside one read-only snapshot.
 
     Raises:
-        UsageError: the client id does not fit the view's client_id type.
+        UsageError: a filter's value does not fit its column's type (the message names which).
+        ViewError: the view itself failed on its data.
     """
-    statement = plan_statement(shapes, selection)
+    statement = plan_statement(shapes, await params.fitted(conn, shapes.cases, selection))
     try:
         async with conn.transaction(readonly=True, isolation="repeatable_read"):
             rows = await conn.fetch(statement.sql, *statement.args)
     except (asyncpg.InvalidTextRepresentationError, asyncpg.DataError) as exc:
-        raise UsageError(_bad_id_message(shapes, selection, exc)) from None
+        culprit = await params.blame(conn, shapes.cases, selection)
+        if culprit is not None:
+            raise UsageError(culprit) from None
+        raise _view_failed(shapes.cases.view, exc) from None  # the view's own data failed
     except asyncpg.PostgresError as exc:
         raise _view_failed(shapes.cases.view, exc) from None
     ids = [row[0] for row in rows]
     more = len(ids) > selection.limit
     ids = ids[: selection.limit]
+    if None in ids:
+        # Results, resume and comparisons are all keyed by case id: a NULL one cannot be replayed
+        # or reported, and dropping it would hide the view's fault.
+        raise SchemaMismatch(
+            f"the cases view ({shapes.cases.view.origin}) returned a row with a NULL case_id "
+            f"among the last {selection.limit} of client {selection.client_id!r}; every case "
+            "needs an id: fix the join or filter such rows out in the view",
+            view="cases",
+            code="null_case_id",
+        )
     not_found: tuple[str, ...] = ()
     if selection.case_ids is not None:
         found = set(ids)
@@ -142,20 +163,6 @@ def _view_failed(view: ViewSql, exc: asyncpg.PostgresError) -> ViewError:
     else:
         reason = f"{exc.message} (SQLSTATE {exc.sqlstate})"
     return ViewError(f"{view.origin}: the {view.name} view failed: {reason}", view=view.name)
-
-
-def _bad_id_message(shapes: Shapes, selection: SelectionConfig, exc: asyncpg.PostgresError) -> str:
-    types = shapes.cases.types
-    if selection.case_ids is not None:
-        return (
-            f"{selection.ids_origin} holds an id that is not a {types['case_id']} "
-            f"(the case view's case_id type), or --client-id {selection.client_id!r} is not a "
-            f"{types['client_id']}"
-        )
-    return (
-        f"--client-id must be a {types['client_id']} (the case view's client_id type), "
-        f"got {selection.client_id!r}"
-    )
 
 
 def _filters(shapes: Shapes, selection: SelectionConfig) -> dict[str, Any]:
@@ -232,8 +239,10 @@ def _one(case_id: str, rows: list[asyncpg.Record], selection: SelectionConfig) -
 
 def _rows_sql(shapes: Shapes) -> str:
     cases = shapes.cases
+    required, optional = CONTRACT["cases"]
     return (
-        f"SELECT * FROM (\n{cases.view.sql}\n) AS cases\n"
+        f"SELECT {cases.columns((*required, *optional), 'cases')}\n"
+        f"FROM (\n{cases.view.sql}\n) AS cases\n"
         f"WHERE client_id = {cases.cast('client_id', '$1::text')} "
         f"AND case_id = ANY({cases.cast('case_id', '$2::text[]', array=True)})"
     )
@@ -242,16 +251,29 @@ def _rows_sql(shapes: Shapes) -> str:
 def thread_statement(shapes: Shapes) -> str:
     """The one batched query that loads the point-in-time thread of every case of a chunk."""
     thread = shapes.thread
+    # A message is in a case's thread when it was sent before the inbound and, where the view
+    # says when the system stored it (`known_at`), stored by the time the job was created: a
+    # message synced late was not there for production to see.
+    known = (
+        f"      AND (thread.known_at IS NULL OR thread.known_at <= "
+        f"{thread.cast('known_at', 'k.created')})\n"
+        if "known_at" in thread.types
+        else ""
+    )
+    flag = f"t.{quoted('sent_at' + OUT_OF_RANGE)}" if thread.is_time("sent_at") else "false"
     return (
         "SELECT k.case_id, t.message_id::text AS message_id, t.direction::text AS direction,\n"
         "       t.channel::text AS channel, t.subject::text AS subject, t.body::text AS body,\n"
-        "       t.sent_at::timestamptz AS sent_at\n"
-        "FROM unnest($2::text[], $3::text[], $4::timestamptz[]) AS k(case_id, lead_id, cutoff)\n"
+        f"       t.sent_at::timestamptz AS sent_at, {flag} AS {quoted('sent_at' + OUT_OF_RANGE)}\n"
+        "FROM unnest($2::text[], $3::text[], $4::timestamptz[], $6::timestamptz[])\n"
+        "     AS k(case_id, lead_id, cutoff, created)\n"
         "CROSS JOIN LATERAL (\n"
-        f"    SELECT * FROM (\n{thread.view.sql}\n) AS thread\n"
+        f"    SELECT {thread.columns(_THREAD_COLUMNS, 'thread')}\n"
+        f"    FROM (\n{thread.view.sql}\n) AS thread\n"
         f"    WHERE thread.client_id = {thread.cast('client_id', '$1::text')}\n"
         f"      AND thread.lead_id = {thread.cast('lead_id', 'k.lead_id')}\n"
         f"      AND thread.sent_at < {thread.cast('sent_at', 'k.cutoff')}\n"
+        f"{known}"
         "    ORDER BY thread.sent_at DESC, thread.message_id DESC\n"
         "    LIMIT $5\n"
         ") AS t"
@@ -271,11 +293,18 @@ async def _threads(
         [row.lead_id for row in rows],
         [row.cutoff for row in rows],
         selection.thread_limit,
+        [row.created for row in rows],
     )
     threads: dict[str, list[ThreadMessage]] = {}
     broken: dict[str, InvalidCase] = {}
     for record in records:
         case_id = record["case_id"]
+        if record["sent_at" + OUT_OF_RANGE]:
+            reason = "a thread row has a sent_at outside the years 1 to 9999 (or infinite)"
+            broken.setdefault(
+                case_id, InvalidCase(case_id=case_id, column="sent_at", reason=reason)
+            )
+            continue
         try:
             message = ThreadMessage.model_validate({key: record[key] for key in _THREAD_FIELDS})
         except ValidationError as exc:
@@ -299,6 +328,7 @@ async def _threads(
 
 
 _THREAD_FIELDS = ("message_id", "direction", "channel", "subject", "body", "sent_at")
+_THREAD_COLUMNS = ("client_id", "lead_id", *_THREAD_FIELDS, "known_at")
 
 
 # --- clients -------------------------------------------------------------------------------------

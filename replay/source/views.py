@@ -26,6 +26,42 @@ class Shape(NamedTuple):
         """Return SQL that casts a text parameter to this view's type of `column`."""
         return f"CAST({param} AS {self.types[column]}{'[]' if array else ''})"
 
+    def is_time(self, column: str) -> bool:
+        """Whether `column` is a date or timestamp, which Python may fail to hold."""
+        return self.types[column].startswith(("timestamp", "date"))
+
+    def columns(self, names: Iterable[str], alias: str) -> str:
+        """A select list of the `names` this view has, each readable by Python.
+
+        A timestamp Python cannot hold (before year 1, after 9999, or ±infinity) would fail the
+        whole query as it is decoded; it is read as NULL instead, beside a flag column
+        `<name>__out_of_range`, so only its own case becomes invalid.
+        """
+        listed = []
+        for name in names:
+            if name not in self.types:
+                continue
+            column = f"{alias}.{quoted(name)}"
+            if self.is_time(name):
+                fits = f"{column} BETWEEN {_PYTHON_TIMES}"
+                listed.append(f"CASE WHEN {fits} THEN {column} END AS {quoted(name)}")
+                listed.append(
+                    f"({column} IS NOT NULL AND NOT ({fits})) AS {quoted(name + OUT_OF_RANGE)}"
+                )
+            else:
+                listed.append(f"{column} AS {quoted(name)}")
+        return ", ".join(listed)
+
+
+OUT_OF_RANGE = "__out_of_range"
+_PYTHON_TIMES = "'0001-01-02' AND '9999-12-30'"
+"""The times every Python datetime can hold in any time zone (a day inside its range)."""
+
+
+def quoted(name: str) -> str:
+    """`name` as a quoted SQL identifier."""
+    return '"' + name.replace('"', '""') + '"'
+
 
 class Statement(NamedTuple):
     """SQL and its arguments; `show` renders it for `--show-sql`."""

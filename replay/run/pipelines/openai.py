@@ -43,9 +43,9 @@ def plan_request(case: CaseInput, config: RequestConfig) -> PlannedRequest:
         request = recorded
     else:
         source = "rendered"
-        request = prompt.render(
-            case, model=config.model or config.default_model, temperature=config.temperature
-        )
+        # The model production used, unless the change under test is the model.
+        model = config.model or case.original_model or config.default_model
+        request = prompt.render(case, model=model, temperature=config.temperature)
     updates: dict[str, object] = {}
     if config.model is not None:
         updates["model"] = config.model
