@@ -254,5 +254,5 @@ def test_a_version_1_run_reads_as_the_current_version(tmp_path: Path) -> None:
         {"started_at": "2026-11-26T19:00:00Z", "finished_at": None, "cases": 2},
     ]
     loaded = load_run(write(tmp_path / "v1.json", old))
-    assert loaded.schema_version == SCHEMA_VERSION == 2
+    assert loaded.schema_version == SCHEMA_VERSION == 3
     assert [(p.duplicates_dropped, p.foreign_dropped) for p in loaded.parts] == [(0, 0)]

@@ -21,13 +21,20 @@ SQL = Path(replay.__file__).parent / "config" / "sql"
 
 
 def _dry(
-    capsys: pytest.CaptureFixture[str], db: str, client: str, *args: str
+    capsys: pytest.CaptureFixture[str], db: str, client: str, *args: str, code: int = 0
 ) -> tuple[str, dict[str, Any]]:
     result = run_cli(
         capsys, "--client-id", client, "--database-url", db, "--dry-run", "--limit", "6", *args
     )
-    assert result.code == 0, result.err
-    return result.out, only_artifact(ARTIFACTS)
+    assert result.code == code, result.err
+    artifact = only_artifact(ARTIFACTS)
+    if code == 1:  # the dry run's gate: too many invalid cases for a live run to be evidence
+        invalid = artifact["summary"]["by_verdict"]["invalid_case"]
+        assert result.err.startswith("replay: gate failed: invalid_rate ")
+        assert (
+            f"({invalid} cases without a comparable verdict: {invalid} invalid_case)" in result.err
+        )
+    return result.out, artifact
 
 
 def _strip_comments(sql: str) -> str:
@@ -69,7 +76,9 @@ def test_thread_rows_twice_are_reported_never_doubled(
     Path("thread.sql").write_text(
         f"SELECT * FROM ({thread}) AS a\nUNION ALL\nSELECT * FROM ({thread}) AS b"
     )
-    _, artifact = _dry(capsys, fixture_db, fixtures.clients[0].id, "--thread-sql", "thread.sql")
+    _, artifact = _dry(
+        capsys, fixture_db, fixtures.clients[0].id, "--thread-sql", "thread.sql", code=1
+    )
     reasons = [case["invalid"] for case in artifact["cases"] if case["invalid"]]
     doubled = [r for r in reasons if r["column"] == "message_id"]
     assert doubled and all("rows for message" in r["reason"] for r in doubled)
@@ -87,7 +96,9 @@ def test_a_thread_row_that_breaks_the_contract_is_an_invalid_case(
         "SELECT client_id, lead_id, message_id, 'sideways' AS direction, channel, subject,"
         f" body, sent_at FROM ({thread}) AS t"
     )
-    _, artifact = _dry(capsys, fixture_db, fixtures.clients[0].id, "--thread-sql", "thread.sql")
+    _, artifact = _dry(
+        capsys, fixture_db, fixtures.clients[0].id, "--thread-sql", "thread.sql", code=1
+    )
     reasons = [case["invalid"] for case in artifact["cases"] if case["invalid"]]
     sideways = [r for r in reasons if r["column"] == "direction"]
     assert sideways and all("'sideways'" in r["reason"] for r in sideways)

@@ -87,6 +87,7 @@ def test_a_regression_fails_the_gate_with_its_rule_and_cases(
         "value": len(regressed),
         "passed": False,
         "cases": regressed,
+        "causes": None,
     }
     assert result.err.startswith(f"replay: gate failed: {len(regressed)} regressed (")
     markdown = (workdir / "summary.md").read_text()

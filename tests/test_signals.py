@@ -10,6 +10,7 @@ import asyncpg
 import orjson
 import pytest
 
+from replay.config.models import CANARY_RULES
 from replay.devtools.rollout import RolloutSummary, install_rollout
 from tests.helpers import Result, run_cli
 
@@ -52,7 +53,8 @@ def _check(
 
 
 def _failed(artifact: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    return {rule["rule"]: rule for rule in artifact["decision"]["rules"] if not rule["passed"]}
+    rules = artifact["decision"]["rules"]
+    return {rule["rule"]: rule for rule in rules if rule["result"] == "failed"}
 
 
 @pytest.mark.parametrize("rollout", ["clean"], indirect=True)
@@ -64,8 +66,12 @@ def test_a_clean_rollout_continues_to_the_next_stage(
     assert result.code == 0, result.out
     assert artifact["decision"]["action"] == "continue"
     assert artifact["decision"]["next_stage"] == 25
-    assert "CONTINUE  stage 5%: continue to 25%" in result.out
+    assert "CONTINUE  stage 5%: continue to 25%; every rule passed" in result.out
     assert _failed(artifact) == {}
+    rules = artifact["decision"]["rules"]
+    assert [(rule["rule"], rule["result"], rule["required"]) for rule in rules] == [
+        (name, "passed", True) for name in CANARY_RULES
+    ]
     assert artifact["read_only"] is True and artifact["kind"] == "signals"
 
 
@@ -126,7 +132,16 @@ def test_too_little_data_says_so(
     result, artifact = _check(capsys, *rollout)
     assert result.code == 4, result.out
     assert artifact["decision"]["action"] == "insufficient"
-    assert "not enough data" in artifact["decision"]["message"]
+    assert artifact["decision"]["message"].startswith("not enough data: p95_absolute")
+    canary_jobs = artifact["current"]["cohorts"]["canary"]["total"]["jobs"]
+    small = f"canary has {canary_jobs} jobs, minimum 30"
+    states = {
+        rule["rule"]: (rule["result"], rule["reason"]) for rule in artifact["decision"]["rules"]
+    }
+    assert states["p95_absolute"] == ("not_evaluated", small)
+    assert states["errors_vs_control"][0] == "not_evaluated"
+    assert states["errors_vs_control"][1].startswith(small)
+    assert f"--    p95_absolute         not evaluated ({small})" in result.out
 
 
 @pytest.mark.parametrize("rollout", ["p95_regression"], indirect=True)

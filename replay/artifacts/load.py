@@ -31,7 +31,53 @@ def _v1_to_v2(data: dict[str, Any]) -> dict[str, Any]:
     return data
 
 
-MIGRATIONS: dict[int, Migration] = {1: _v1_to_v2}
+def _v2_to_v3(data: dict[str, Any]) -> dict[str, Any]:
+    """Version 3 says what was not measured, and each canary rule's tri-state result.
+
+    Not measured is None and a reason, never 0; a rule is passed, failed or not evaluated. A
+    version-2 signals file wrote 0 for what a view it lacked could not count; its config names
+    the views it read, so those figures become None and the reason. Runs gained optional fields
+    only (`summary.not_measured`, a gate rule's `causes`, a live case's `plan`), so a version-2
+    run reads as it is; its token counts stay as written.
+    """
+    if data.get("kind") != "signals":
+        return data
+    views = data["config"]["views"]
+    for report in (data["current"], data.get("previous")):
+        for group in [] if report is None else report.get("groups", []):
+            _timed_v3(group)
+        for cohort in [] if report is None else report.get("cohorts", {}).values():
+            _timed_v3(cohort["total"])
+            unmeasured: dict[str, str] = {}
+            if len(cohort.get("backlog", [])) < 2:
+                unmeasured["backlog_growing_windows"] = "one window only"
+            if "drafts" not in views:
+                unmeasured["duplicate_drafts"] = "no drafts view"
+            if "dispatch" not in views:
+                unmeasured |= dict.fromkeys(_ENQUEUES, "no dispatch view")
+            elif not cohort.get("enqueue_attempts", 0):
+                unmeasured["enqueue_failure_rate"] = "no enqueue attempts"
+            cohort |= dict.fromkeys(unmeasured) | {"not_measured": unmeasured}
+    for rule in data["decision"]["rules"] if data.get("decision") else []:
+        rule["result"] = "passed" if rule.pop("passed") else "failed"
+    return data
+
+
+_ENQUEUES = ("enqueue_attempts", "enqueue_failures", "enqueue_failure_rate", "inline_fallbacks")
+
+
+def _timed_v3(group: dict[str, Any]) -> None:
+    """A version-2 latency was None only when no job had that time."""
+    why = group.setdefault("not_measured", {})
+    for field in ("dispatch_p50_s", "dispatch_p95_s", "dispatch_max_s"):
+        if group.get(field) is None:
+            why[field] = "no job started"
+    for field in ("processing_p50_s", "processing_p95_s"):
+        if group.get(field) is None:
+            why[field] = "no job finished"
+
+
+MIGRATIONS: dict[int, Migration] = {1: _v1_to_v2, 2: _v2_to_v3}
 """Upgrades of older artifacts, keyed by the schema version each upgrades *from*.
 
 `MIGRATIONS[n]` receives the raw dict of a version-`n` artifact of any kind (branch on its

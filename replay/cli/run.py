@@ -377,6 +377,7 @@ def run_command(
                 selection=outcome.selection,
                 summary=outcome.summary,
                 artifact=outcome.artifact,
+                dry=outcome.mode == "dry",
             )
         )
     if outcome.report is not None and not quiet:

@@ -89,6 +89,15 @@ DispatchSql = Annotated[
         help="Dispatch-events view for your schema.",
     ),
 ]
+DraftsSql = Annotated[
+    Path | None,
+    option(
+        "--drafts-sql",
+        env="REPLAY_DRAFTS_SQL",
+        metavar="FILE",
+        help="Drafts view for your schema (without it, duplicate drafts are not measured).",
+    ),
+]
 
 
 @dataclass(frozen=True)
@@ -105,6 +114,7 @@ class SignalFlags:
     database_url: str | None
     jobs_sql: Path | None
     dispatch_sql: Path | None
+    drafts_sql: Path | None
     config: Path | None
     artifacts_dir: Path | None
     out: Path | None
@@ -142,7 +152,7 @@ def _signals_config(
         )
     return SignalsConfig(
         database=resolve.database(toml, flags.database_url, None, None),
-        views=signal_views(toml, flags.jobs_sql, flags.dispatch_sql),
+        views=signal_views(toml, flags.jobs_sql, flags.dispatch_sql, flags.drafts_sql),
         client_id=flags.client_id,
         start=start,
         end=end,
@@ -168,13 +178,14 @@ def signals_command(
     database_url: DatabaseUrl = None,
     jobs_sql: JobsSql = None,
     dispatch_sql: DispatchSql = None,
+    drafts_sql: DraftsSql = None,
     config: ConfigFile = None,
     artifacts_dir: ArtifactsDir = None,
 ) -> int:
     """Job health per cohort, dispatch mode and job type over a range (default: the last 24h)."""
     flags = SignalFlags(
         client_id, since, until, from_, to, window, canary, database_url, jobs_sql,
-        dispatch_sql, config, artifacts_dir, out,
+        dispatch_sql, drafts_sql, config, artifacts_dir, out,
     )  # fmt: skip
     signals_config = _signals_config(flags, default_since_s=24 * 3600.0)
     artifact, path = anyio.run(lambda: rollout.signals(signals_config, check=False))
@@ -217,13 +228,18 @@ def canary_check_command(
     database_url: DatabaseUrl = None,
     jobs_sql: JobsSql = None,
     dispatch_sql: DispatchSql = None,
+    drafts_sql: DraftsSql = None,
     config: ConfigFile = None,
     artifacts_dir: ArtifactsDir = None,
 ) -> int:
-    """Continue or stop a staged rollout: 0 continue, 1 stop, 3 unreadable, 4 too little data."""
+    """Continue or stop a staged rollout: 0 continue, 1 stop, 3 unreadable, 4 not enough data.
+
+    4 also when a rule of [canary] required could not be evaluated (a view or column missing):
+    what was not measured never passes.
+    """
     flags = SignalFlags(
         client_id, since, until, from_, to, window, canary, database_url, jobs_sql,
-        dispatch_sql, config, artifacts_dir, out,
+        dispatch_sql, drafts_sql, config, artifacts_dir, out,
     )  # fmt: skip
     thresholds = {"p95_limit_s": p95_limit, "min_jobs": min_jobs}
     signals_config = _signals_config(

@@ -16,7 +16,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationEr
 from pydantic_core import PydanticCustomError
 
 from replay.config import defaults, rules
-from replay.config.models import Price
+from replay.config.models import CANARY_RULES, Price
 from replay.errors import UsageError
 
 
@@ -155,6 +155,17 @@ class InvariantsSection(InvariantValues):
     clients: dict[str, InvariantValues] = Field(default_factory=dict)
 
 
+def _canary_rules(value: object) -> tuple[str, ...]:
+    """`[canary] required`: a non-empty list of known rule names, each kept once."""
+    expected = f"a non-empty list of rule names ({', '.join(CANARY_RULES)})"
+    if not isinstance(value, list | tuple) or not value:
+        raise rules.Rejected(expected, value)
+    for name in value:
+        if name not in CANARY_RULES:
+            raise rules.Rejected(expected, name)
+    return tuple(dict.fromkeys(value))
+
+
 class CanarySection(_Section):
     """`[canary]`: the stop rules of a staged rollout."""
 
@@ -169,6 +180,7 @@ class CanarySection(_Section):
     min_jobs: Count | None = None
     stages: list[Count] | None = None
     rollback: Text | None = None
+    required: Annotated[tuple[str, ...], _checked(_canary_rules)] | None = None
 
 
 class ArtifactsSection(_Section):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 import orjson
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
@@ -76,7 +76,8 @@ class RequestConfig(Frozen):
     model: str | None = None
     """Overrides the recorded model and the default."""
     default_model: str
-    """The model of a rendered request when neither `--model` nor a recording names one."""
+    """The model of a rendered request when neither `--model` nor the case (`original_model`)
+    names one."""
     temperature: float | None = Field(default=None, ge=0, le=2)
     system_prompt: str | None = None
     """Replaces the first system message (`--system-prompt-file`)."""
@@ -202,6 +203,14 @@ class SignalViews(Frozen):
     drafts: ViewSql | None = None
 
 
+CanaryRuleName = Literal[
+    "duplicates", "enqueue_failures", "backlog", "p95_absolute", "p95_vs_control",
+    "p95_vs_previous", "errors_vs_control", "timeouts_vs_control",
+]  # fmt: skip
+CANARY_RULES: tuple[CanaryRuleName, ...] = get_args(CanaryRuleName)
+"""Every stop rule of `ops.canary`, in the order a decision lists them."""
+
+
 class CanaryThresholds(Frozen):
     """Stop rules of a staged rollout (`[canary]` in replay.toml and flags)."""
 
@@ -224,6 +233,9 @@ class CanaryThresholds(Frozen):
     stages: tuple[int, ...] = (5, 25, 100)
     rollback: str = "switch the dispatch flag back to inline for every client"
     """What to pull when the check says stop."""
+    required: tuple[CanaryRuleName, ...] = Field(default=CANARY_RULES, min_length=1)
+    """Rules that must be evaluated, and pass, for "continue"; one not evaluated (too little
+    data, a view or column missing) makes the answer "not enough data"."""
 
 
 class SignalsConfig(Frozen):

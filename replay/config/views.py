@@ -41,7 +41,10 @@ def views(toml: LoadedToml, cases_flag: Path | None, thread_flag: Path | None) -
 
 
 def signal_views(
-    toml: LoadedToml, jobs_flag: Path | None, dispatch_flag: Path | None
+    toml: LoadedToml,
+    jobs_flag: Path | None,
+    dispatch_flag: Path | None,
+    drafts_flag: Path | None = None,
 ) -> SignalViews:
     """The jobs, dispatch and drafts views `replay signals` reads.
 
@@ -65,14 +68,18 @@ def signal_views(
         "dispatch": dispatch_flag is not None
         or source.dispatch_sql is not None
         or source.dispatch_sql_file is not None,
-        "drafts": source.drafts_sql is not None or source.drafts_sql_file is not None,
+        "drafts": drafts_flag is not None
+        or source.drafts_sql is not None
+        or source.drafts_sql_file is not None,
     }
     dispatch = (
         resolve("dispatch", "--dispatch-sql", dispatch_flag)
         if given["dispatch"] or not custom
         else None
     )
-    drafts = resolve("drafts", None, None) if given["drafts"] or not custom else None
+    drafts = (
+        resolve("drafts", "--drafts-sql", drafts_flag) if given["drafts"] or not custom else None
+    )
     return SignalViews(jobs=jobs, dispatch=dispatch, drafts=drafts)
 
 

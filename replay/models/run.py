@@ -38,9 +38,9 @@ class Summary(Strict):
     estimated_output_tokens: int
     estimated_cost_usd: float | None
     """None when some model of the run has no price."""
-    prompt_tokens: int = 0
-    """Reported by the model, over all cases of a live run."""
-    completion_tokens: int = 0
+    prompt_tokens: int | None = 0
+    """Reported by the model, over all cases of a live run; None when no draft reported usage."""
+    completion_tokens: int | None = 0
     cost_usd: float | None = None
     """Actual spend of a live run; None when some model has no price."""
     latency_ms_p50: float | None = None
@@ -71,6 +71,8 @@ class Summary(Strict):
     judge_completion_tokens: int = 0
     judge_cost_usd: float | None = None
     """Part of `cost_usd`: what the judge cost (cached answers cost nothing)."""
+    not_measured: dict[str, str] = Field(default_factory=dict)
+    """Why each figure above that is None could not be measured: not measured is not zero."""
 
 
 class GateRule(Strict):
@@ -82,6 +84,8 @@ class GateRule(Strict):
     passed: bool
     cases: list[str] = Field(default_factory=list)
     """The cases behind the value."""
+    causes: dict[str, int] | None = None
+    """`min_evidence`: the cases without evidence by cause (a verdict, or `skipped: <reason>`)."""
 
 
 class Gate(Strict):

@@ -1,4 +1,8 @@
-"""The signals artifact: job health per cohort and the canary decision drawn from it."""
+"""The signals artifact: job health per cohort and the canary decision drawn from it.
+
+Not measured is not zero: a figure that a missing view or column, or too little data, cannot
+produce is None, and the `not_measured` of its model says why, keyed by the field's name.
+"""
 
 from __future__ import annotations
 
@@ -28,21 +32,24 @@ class GroupStats(Strict):
     """Jobs in `failed` or `dead`."""
     dead_letter: int
     """Jobs in `dead`, or that used up their attempts."""
-    retried: int
-    timeouts: int
-    """Jobs whose last error mentions a timeout."""
+    retried: int | None
+    """None without an `attempts` column."""
+    timeouts: int | None
+    """Jobs whose last error mentions a timeout; None without a `last_error` column."""
     pending: int
-    success_rate: float
-    failure_rate: float
-    retry_rate: float
-    timeout_rate: float
+    success_rate: float | None
+    failure_rate: float | None
+    retry_rate: float | None
+    timeout_rate: float | None
     dispatch_p50_s: float | None = None
-    """Enqueued → started, seconds."""
+    """Enqueued → started, seconds; a job that started before it was enqueued is left out."""
     dispatch_p95_s: float | None = None
     dispatch_max_s: float | None = None
     processing_p50_s: float | None = None
-    """Started → finished, seconds."""
+    """Started → finished, seconds; a job that finished before it started is left out."""
     processing_p95_s: float | None = None
+    not_measured: dict[str, str] = Field(default_factory=dict)
+    """Why each None figure is None, by field: `{"retried": "no attempts column"}`."""
 
 
 class BacklogPoint(Strict):
@@ -58,19 +65,33 @@ class CohortSignals(Strict):
     """What a cohort's jobs and dispatcher did over the range."""
 
     total: GroupStats
-    duplicate_executions: int = 0
+    duplicate_executions: int
     """Jobs beyond the first for one trigger message and job type."""
-    dedupe_collisions: int = 0
-    """Jobs beyond the first sharing one dedupe key."""
-    duplicate_drafts: int = 0
-    """Drafts beyond the first for one trigger message."""
-    enqueue_attempts: int = 0
-    enqueue_failures: int = 0
-    enqueue_failure_rate: float = 0.0
-    inline_fallbacks: int = 0
+    dedupe_collisions: int | None
+    """Jobs beyond the first sharing one dedupe key; None without a `dedupe_key` column."""
+    duplicate_drafts: int | None
+    """Drafts beyond the first for one trigger message; None without a drafts view."""
+    enqueue_attempts: int | None
+    """None without a dispatch view (or, when jobs are split by cohort, its cohort column)."""
+    enqueue_failures: int | None
+    enqueue_failure_rate: float | None
+    """None also when there was no attempt."""
+    inline_fallbacks: int | None
     backlog: list[BacklogPoint] = Field(default_factory=list)
-    backlog_growing_windows: int = 0
-    """How many windows in a row, up to the last, the backlog grew."""
+    backlog_growing_windows: int | None
+    """How many windows in a row, up to the last, the backlog grew; None with one window."""
+    not_measured: dict[str, str] = Field(default_factory=dict)
+    """Why each None figure is None, by field: `{"duplicate_drafts": "no drafts view"}`."""
+
+
+class DataWarning(Strict):
+    """Jobs that break an invariant of the jobs view: counted, named, left out of durations."""
+
+    check: Literal["started_before_enqueued", "finished_before_started"]
+    jobs: int
+    first: list[str]
+    """The first few job ids, by enqueue time."""
+    message: str
 
 
 class SignalsReport(Strict):
@@ -83,16 +104,22 @@ class SignalsReport(Strict):
     cohort_source: Literal["column", "predicate", "none"]
     groups: list[GroupStats] = Field(default_factory=list)
     cohorts: dict[str, CohortSignals] = Field(default_factory=dict)
+    warnings: list[DataWarning] = Field(default_factory=list)
 
 
 class CanaryRule(Strict):
     """One stop rule of a staged rollout, with its numbers."""
 
     rule: str
-    passed: bool
+    result: Literal["passed", "failed", "not_evaluated"]
+    """Not evaluated: too little data, or a figure it needs was not measured; see `reason`."""
+    required: bool = True
+    """Whether "continue" needs it evaluated (`[canary] required`); a failure stops regardless."""
     value: float | None = None
     limit: float | None = None
     detail: str
+    reason: str | None = None
+    """Why the rule was not evaluated."""
 
 
 class CanaryDecision(Strict):

@@ -22,7 +22,8 @@ _EXIT = {
     "stop": ExitCode.GATE_FAILED,
     "insufficient": ExitCode.EMPTY,
 }
-"""What a canary decision exits with: stop is a failed gate, too little data is nothing to judge."""
+"""What a canary decision exits with: stop is a failed gate; too little data, or a required rule
+that could not be evaluated, is nothing to judge and never a pass."""
 
 
 async def signals(config: SignalsConfig, *, check: bool) -> tuple[SignalsArtifact, Path]:

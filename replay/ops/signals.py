@@ -11,6 +11,10 @@ read-only, in four aggregate queries, so a million jobs stay a few seconds of wo
    rows, so this stays linear in the jobs however many windows there are.
 
 Jobs count in the range by `enqueued_at`; a job enqueued before the range is not part of it.
+
+Not measured is not zero: a figure the views or the data cannot give (no drafts view, no job
+started) is None, its reason in `not_measured`. A negative duration (a job finished before it
+started) is no latency: such jobs are counted, named in a warning, left out of the durations.
 """
 
 from __future__ import annotations
@@ -18,13 +22,14 @@ from __future__ import annotations
 import math
 from collections import Counter
 from datetime import datetime, timedelta
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 import asyncpg
 
 from replay.config.models import SignalsConfig, SignalViews
 from replay.errors import UsageError
 from replay.models import BacklogPoint, CohortSignals, GroupStats, SignalsReport
+from replay.models.signals import DataWarning
 from replay.source import preflight, views
 from replay.source.views import Shape
 
@@ -46,15 +51,31 @@ DISPATCH = "date_part('epoch', started_at::timestamptz - enqueued_at::timestampt
 PROCESSING = "date_part('epoch', finished_at::timestamptz - started_at::timestamptz)"
 BUCKET_RATIO = 1.02
 """Histogram buckets grow by 2%: a percentile is exact to within 2%, from 1 ms up."""
+COUNTED = ("jobs", "succeeded", "failed", "dead_letter", "retried", "timeouts", "pending")
+INVALID = ("dispatch_invalid", "processing_invalid")  # jobs with a negative time, per group
+RATES = (
+    ("success_rate", "succeeded"), ("failure_rate", "failed"),
+    ("retry_rate", "retried"), ("timeout_rate", "timeouts"),
+)  # fmt: skip
+UNTIMED = {"dispatch": "no job started", "processing": "no job finished"}
+"""Why a latency is not measured when no job has that time at all."""
+FIRST_IDS = 3
+"""Job ids a data warning names."""
+BROKEN: dict[Literal["dispatch", "processing"], tuple[Any, str, str, str]] = {
+    "dispatch": ("started_before_enqueued", "started before it was enqueued",
+                 "started before they were enqueued", "dispatch latencies"),
+    "processing": ("finished_before_started", "finished before it started",
+                   "finished before they started", "processing times"),
+}  # fmt: skip
+"""Per duration, when negative: the check it breaks, a warning's words, what it is left out of."""
 
 
-class Shapes:
+class Shapes(NamedTuple):
     """The described views of one signals source."""
 
-    def __init__(self, jobs: Shape, dispatch: Shape | None, drafts: Shape | None) -> None:
-        self.jobs = jobs
-        self.dispatch = dispatch
-        self.drafts = drafts
+    jobs: Shape
+    dispatch: Shape | None
+    drafts: Shape | None
 
 
 async def inspect(conn: asyncpg.Connection, source: SignalViews) -> Shapes:
@@ -71,34 +92,38 @@ async def collect(
     """All signals of the range [start, end) in one read-only snapshot."""
     query = _Query(shapes, config, start, end)
     try:
-        return await _collect(conn, shapes, config, query, start, end)
+        return await _collect(conn, query, config)
     except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as exc:
         if preflight.connection_lost(exc):
             raise preflight.lost("reading job signals") from None
         raise
 
 
-async def _collect(
-    conn: asyncpg.Connection,
-    shapes: Shapes,
-    config: SignalsConfig,
-    query: _Query,
-    start: datetime,
-    end: datetime,
-) -> SignalsReport:
+async def _collect(conn: asyncpg.Connection, query: _Query, config: SignalsConfig) -> SignalsReport:
+    shapes = query.shapes
+    rows: dict[str, list[asyncpg.Record]] = {"drafts": [], "enqueues": []}
     async with conn.transaction(readonly=True, isolation="repeatable_read"):
         # Hash aggregates over a million jobs fit in memory instead of spilling to disk.
         await conn.execute("SET LOCAL work_mem = '128MB'")
         try:
-            groups = await conn.fetch(query.groups(), *query.args)
-            histograms = [
+            rows["groups"] = await conn.fetch(query.groups(), *query.args)
+            broken = {k: sum(row[f"{k}_invalid"] for row in rows["groups"]) for k in BROKEN}
+            # Only broken data pays for this scan: its first few ids, for the warning.
+            first = {
+                kind: [row[0] for row in await conn.fetch(query.invalid(kind), *query.args)]
+                for kind, count in broken.items()
+                if count
+            }
+            rows["histograms"] = [
                 *await conn.fetch(query.histogram("dispatch"), *query.args),
                 *await conn.fetch(query.histogram("processing"), *query.args),
             ]
-            duplicates = await conn.fetch(query.duplicates(), *query.args)
-            drafts = await conn.fetch(query.drafts(), *query.args) if shapes.drafts else []
-            enqueues = await conn.fetch(query.enqueues(), *query.args) if shapes.dispatch else []
-            backlog = await conn.fetch(query.backlog(), *query.args, config.window_s)
+            rows["duplicates"] = await conn.fetch(query.duplicates(), *query.args)
+            if shapes.drafts:
+                rows["drafts"] = await conn.fetch(query.drafts(), *query.args)
+            if query.unsplit is None:
+                rows["enqueues"] = await conn.fetch(query.enqueues(), *query.args)
+            rows["backlog"] = await conn.fetch(query.backlog(), *query.args, config.window_s)
         except asyncpg.InvalidTextRepresentationError:
             raise UsageError(
                 f"--client-id must be a {shapes.jobs.types['client_id']} (the jobs view's "
@@ -114,17 +139,21 @@ async def _collect(
     source: Literal["column", "predicate", "none"] = (
         "predicate" if config.canary else "column" if "cohort" in shapes.jobs.types else "none"
     )
-    return _report(
-        config,
-        start,
-        end,
-        source,
-        query.windows,
-        _with_percentiles(groups, histograms),
-        duplicates,
-        drafts,
-        enqueues,
-        backlog,
+    absent = {
+        name: f"no {column} column"
+        for name, column in (("retried", "attempts"), ("timeouts", "last_error"))
+        if column not in shapes.jobs.types
+    }
+    parsed = _with_percentiles(rows["groups"], rows["histograms"], absent)
+    return SignalsReport(
+        start=query.args[0],
+        end=query.args[1],
+        window_s=config.window_s,
+        client_id=config.client_id,
+        cohort_source=source,
+        groups=[group for group in parsed if group.dispatch_mode is not None],
+        cohorts=_cohorts(query, parsed, rows),
+        warnings=[_warning(kind, broken[kind], ids) for kind, ids in first.items()],
     )
 
 
@@ -135,6 +164,8 @@ class _Query:
         self.shapes = shapes
         jobs = shapes.jobs
         self.windows = max(1, int(-(-(end - start).total_seconds() // config.window_s)))
+        step = timedelta(seconds=config.window_s)
+        self.ends = [min(start + k * step, end) for k in range(1, self.windows + 1)]
         self.args: list[Any] = [start, end]
         client = ""
         if config.client_id is not None:
@@ -146,11 +177,14 @@ class _Query:
             cohort = "coalesce(cohort::text, 'none')"
         else:
             cohort = "'all'"
-        timed = (
-            jobs.cast("enqueued_at", "$1::timestamptz"),
-            jobs.cast("enqueued_at", "$2::timestamptz"),
-        )
-        self.client = client
+        timed = [jobs.cast("enqueued_at", f"${n}::timestamptz") for n in (1, 2)]
+        # Jobs split into cohorts (not one `all`) need dispatch events split the same way.
+        self.split = config.canary is not None or "cohort" in jobs.types
+        self.unsplit = (
+            "no dispatch view" if shapes.dispatch is None
+            else "no cohort column in the dispatch view"
+            if self.split and "cohort" not in shapes.dispatch.types else None
+        )  # fmt: skip
         self.cte = (
             # Inlined, never materialized: each query scans the view itself, in parallel.
             f"WITH jobs AS NOT MATERIALIZED (\n"
@@ -179,8 +213,18 @@ class _Query:
             f"  count(*) FILTER (WHERE {retried}) AS retried,\n"
             f"  count(*) FILTER (WHERE {timeout}) AS timeouts,\n"
             "  count(*) FILTER (WHERE status::text = 'pending') AS pending,\n"
-            f"  max({DISPATCH}) AS dispatch_max, max({PROCESSING}) AS processing_max\n"
+            f"  max({DISPATCH}) FILTER (WHERE {DISPATCH} >= 0) AS dispatch_max,\n"
+            f"  count(*) FILTER (WHERE {DISPATCH} < 0) AS dispatch_invalid,\n"
+            f"  count(*) FILTER (WHERE {PROCESSING} < 0) AS processing_invalid\n"
             "FROM jobs GROUP BY 1, 2, 3 ORDER BY 1, 2, 3"
+        )
+
+    def invalid(self, kind: Literal["dispatch", "processing"]) -> str:
+        """The first jobs, by enqueue time, whose `kind` duration is negative."""
+        seconds = DISPATCH if kind == "dispatch" else PROCESSING
+        return (
+            self.cte + f"SELECT job_id::text FROM jobs WHERE {seconds} < 0\n"
+            f"ORDER BY enqueued_at, 1 LIMIT {FIRST_IDS}"
         )
 
     def histogram(self, kind: Literal["dispatch", "processing"]) -> str:
@@ -190,7 +234,7 @@ class _Query:
         return (
             self.cte + "SELECT cohort_ AS cohort, dispatch_mode::text AS dispatch_mode,\n"
             f"  job_type::text AS job_type, '{kind}' AS kind, {bucket} AS bucket, count(*) AS n\n"
-            f"FROM jobs WHERE {seconds} IS NOT NULL\n"
+            f"FROM jobs WHERE {seconds} >= 0\n"
             "GROUP BY 1, 2, 3, 5"
         )
 
@@ -227,7 +271,7 @@ class _Query:
     def enqueues(self) -> str:
         assert self.shapes.dispatch is not None
         events = self.shapes.dispatch
-        cohort = "coalesce(cohort::text, 'none')" if "cohort" in events.types else "'all'"
+        cohort = "coalesce(cohort::text, 'none')" if self.split else "'all'"
         client = (
             f" AND client_id = {events.cast('client_id', '$3::text')}" if len(self.args) > 2 else ""
         )
@@ -263,77 +307,67 @@ class _Query:
         )
 
 
-def _rate(part: int, whole: int) -> float:
-    return round(part / whole, 4) if whole else 0.0
-
-
-def _seconds(value: Any) -> float | None:
-    return None if value is None else round(float(value), 3)
-
-
 def _with_percentiles(
-    rows: list[asyncpg.Record], histograms: list[asyncpg.Record]
+    rows: list[asyncpg.Record], histograms: list[asyncpg.Record], absent: dict[str, str]
 ) -> list[GroupStats]:
-    """Group rows and each cohort's total, with percentiles read off the log histograms."""
+    """Each cohort's total, then its group rows, with percentiles read off the log histograms."""
     buckets: dict[tuple[str, str, str, str], Counter[int]] = {}
     for row in histograms:
         key = (row["cohort"], row["dispatch_mode"], row["job_type"], row["kind"])
         buckets.setdefault(key, Counter())[row["bucket"]] += row["n"]
-    stats: list[GroupStats] = []
     by_cohort: dict[str, list[asyncpg.Record]] = {}
     for row in rows:
         by_cohort.setdefault(row["cohort"], []).append(row)
-    counted = ("jobs", "succeeded", "failed", "dead_letter", "retried", "timeouts", "pending")
-    for cohort, members in by_cohort.items():
-        totals = {name: sum(row[name] for row in members) for name in counted}
-        merged = {kind: Counter[int]() for kind in ("dispatch", "processing")}
-        for row in members:
-            for kind in merged:
-                merged[kind] += buckets.get(
-                    (cohort, row["dispatch_mode"], row["job_type"], kind), Counter()
-                )
-        maxima = {
-            kind: max((row[f"{kind}_max"] for row in members if row[f"{kind}_max"] is not None),
-                      default=None)
-            for kind in merged
-        }  # fmt: skip
-        stats.append(_stats(cohort, None, None, totals, merged, maxima))
-        for row in members:
-            histogram = {
-                kind: buckets.get((cohort, row["dispatch_mode"], row["job_type"], kind), Counter())
-                for kind in merged
-            }
-            maxima = {kind: row[f"{kind}_max"] for kind in merged}
-            values = {name: row[name] for name in counted}
-            stats.append(
-                _stats(cohort, row["dispatch_mode"], row["job_type"], values, histogram, maxima)
-            )
-    return stats
+    return [
+        _stats(group, buckets, absent, whole=whole)
+        for members in by_cohort.values()
+        for whole, group in ((True, members), *((False, [row]) for row in members))
+    ]
 
 
 def _stats(
-    cohort: str,
-    mode: str | None,
-    job_type: str | None,
-    counts: dict[str, int],
-    histograms: dict[str, Counter[int]],
-    maxima: dict[str, Any],
+    rows: list[asyncpg.Record],
+    buckets: dict[tuple[str, str, str, str], Counter[int]],
+    absent: dict[str, str],
+    *,
+    whole: bool,
 ) -> GroupStats:
-    jobs = counts["jobs"]
+    """The figures of `rows` together; each one the views or the data cannot give is None."""
+    counts = {name: sum(row[name] for row in rows) for name in (*COUNTED, *INVALID)}
+    values: dict[str, Any] = {name: counts[name] for name in COUNTED} | dict.fromkeys(absent)
+    why = dict(absent)
+    for rate, part in RATES:
+        measured = values[part] is not None and counts["jobs"] > 0
+        values[rate] = round(values[part] / counts["jobs"], 4) if measured else None
+        if not measured:
+            why[rate] = absent.get(part, "no jobs")
+    latency = {
+        kind: sum(
+            (buckets.get((r["cohort"], r["dispatch_mode"], r["job_type"], kind), Counter())
+             for r in rows),
+            Counter[int](),
+        )
+        for kind in BROKEN
+    }  # fmt: skip
+    longest = max((row["dispatch_max"] for row in rows if row["dispatch_max"] is not None),
+                  default=None)  # fmt: skip
+    figures = {
+        f"{kind}_{name}_s": percentile(latency[kind], fraction)
+        for kind in BROKEN
+        for name, fraction in (("p50", 0.50), ("p95", 0.95))
+    } | {"dispatch_max_s": None if longest is None else round(float(longest), 3)}
+    for name, value in figures.items():
+        kind = "dispatch" if name.startswith("dispatch") else "processing"
+        if value is None:
+            why[name] = f"no valid {kind} time" if counts[f"{kind}_invalid"] else UNTIMED[kind]
+    values |= figures
+    first = rows[0]
     return GroupStats(
-        cohort=cohort,
-        dispatch_mode=mode,
-        job_type=job_type,
-        **counts,
-        success_rate=_rate(counts["succeeded"], jobs),
-        failure_rate=_rate(counts["failed"], jobs),
-        retry_rate=_rate(counts["retried"], jobs),
-        timeout_rate=_rate(counts["timeouts"], jobs),
-        dispatch_p50_s=percentile(histograms["dispatch"], 0.50),
-        dispatch_p95_s=percentile(histograms["dispatch"], 0.95),
-        dispatch_max_s=_seconds(maxima["dispatch"]),
-        processing_p50_s=percentile(histograms["processing"], 0.50),
-        processing_p95_s=percentile(histograms["processing"], 0.95),
+        cohort=first["cohort"],
+        dispatch_mode=None if whole else first["dispatch_mode"],
+        job_type=None if whole else first["job_type"],
+        not_measured=why,
+        **values,
     )
 
 
@@ -351,69 +385,64 @@ def percentile(histogram: Counter[int], fraction: float) -> float | None:
     return None  # unreachable: the ranks add up to the total
 
 
-def _report(
-    config: SignalsConfig,
-    start: datetime,
-    end: datetime,
-    source: Literal["column", "predicate", "none"],
-    windows: int,
-    parsed: list[GroupStats],
-    duplicates: list[asyncpg.Record],
-    drafts: list[asyncpg.Record],
-    enqueues: list[asyncpg.Record],
-    backlog: list[asyncpg.Record],
-) -> SignalsReport:
-    totals = {group.cohort: group for group in parsed if group.dispatch_mode is None}
+def _cohorts(
+    query: _Query, parsed: list[GroupStats], rows: dict[str, list[asyncpg.Record]]
+) -> dict[str, CohortSignals]:
+    """Each cohort's total, duplicates, enqueues and backlog; what was not measured, and why."""
     extra: dict[tuple[str, str], int] = {}
-    for row in [*duplicates, *drafts]:
+    for row in [*rows["duplicates"], *rows["drafts"]]:
         extra[(row["cohort"], row["kind"])] = int(row["extra"] or 0)
-    events = {row["cohort"]: row for row in enqueues}
+    events = {row["cohort"]: row for row in rows["enqueues"]}
     waits: dict[str, dict[int, asyncpg.Record]] = {}
-    for row in backlog:
+    for row in rows["backlog"]:
         waits.setdefault(row["cohort"], {})[row["k"]] = row
+    unsplit, types = query.unsplit, query.shapes.jobs.types
+    absent = {
+        "dedupe_collisions": None if "dedupe_key" in types else "no dedupe_key column",
+        "duplicate_drafts": None if query.shapes.drafts else "no drafts view",
+        "backlog_growing_windows": "one window only" if query.windows < 2 else None,
+    } | dict.fromkeys(("enqueue_attempts", "enqueue_failures", "inline_fallbacks"), unsplit)
     cohorts = {}
-    for name, total in totals.items():
+    for total in (group for group in parsed if group.dispatch_mode is None):
+        name = total.cohort
         series = []
-        for k in range(1, windows + 1):
-            window_end = min(start + timedelta(seconds=k * config.window_s), end)
+        for k, window_end in enumerate(query.ends, start=1):
             wait = waits.get(name, {}).get(k)
             age = None if wait is None else round((window_end - wait["oldest"]).total_seconds(), 3)
-            series.append(
-                BacklogPoint(
-                    window_end=window_end, pending=wait["pending"] if wait else 0, oldest_age_s=age
-                )
-            )
+            pending = wait["pending"] if wait else 0
+            series.append(BacklogPoint(window_end=window_end, pending=pending, oldest_age_s=age))
         event = events.get(name)
-        attempts = (event["enqueued"] + event["failed"]) if event else 0
-        cohorts[name] = CohortSignals(
-            total=total,
-            duplicate_executions=extra.get((name, "trigger"), 0),
-            dedupe_collisions=extra.get((name, "dedupe"), 0),
-            duplicate_drafts=extra.get((name, "drafts"), 0),
-            enqueue_attempts=attempts,
-            enqueue_failures=event["failed"] if event else 0,
-            enqueue_failure_rate=_rate(event["failed"], attempts) if event else 0.0,
-            inline_fallbacks=event["fallbacks"] if event else 0,
-            backlog=series,
-            backlog_growing_windows=_growing(series),
-        )
-    return SignalsReport(
-        start=start,
-        end=end,
-        window_s=config.window_s,
-        client_id=config.client_id,
-        cohort_source=source,
-        groups=[group for group in parsed if group.dispatch_mode is not None],
-        cohorts=cohorts,
-    )
+        failed = event["failed"] if event else 0
+        attempts = (event["enqueued"] + failed) if event else 0
+        values: dict[str, Any] = {
+            "duplicate_executions": extra.get((name, "trigger"), 0),
+            "dedupe_collisions": extra.get((name, "dedupe"), 0),
+            "duplicate_drafts": extra.get((name, "drafts"), 0),
+            "enqueue_attempts": attempts,
+            "enqueue_failures": failed,
+            "enqueue_failure_rate": round(failed / attempts, 4) if attempts else None,
+            "inline_fallbacks": event["fallbacks"] if event else 0,
+            "backlog_growing_windows": _growing(series),
+        }
+        why = {field: reason for field, reason in absent.items() if reason is not None}
+        if values["enqueue_failure_rate"] is None:
+            why["enqueue_failure_rate"] = unsplit or "no enqueue attempts"
+        values |= dict.fromkeys(why)
+        cohorts[name] = CohortSignals(total=total, backlog=series, not_measured=why, **values)
+    return cohorts
 
 
 def _growing(series: list[BacklogPoint]) -> int:
     """Windows in a row, ending with the last, whose backlog grew over the window before."""
     count = 0
-    for before, after in zip(reversed(series[:-1]), reversed(series[1:]), strict=True):
-        if after.pending > before.pending:
-            count += 1
-        else:
-            break
+    while count < len(series) - 1 and series[-1 - count].pending > series[-2 - count].pending:
+        count += 1
     return count
+
+
+def _warning(kind: Literal["dispatch", "processing"], count: int, first: list[str]) -> DataWarning:
+    """Jobs whose `kind` time is negative: how many, the first ids, what they are left out of."""
+    check, one, many, figures = BROKEN[kind]
+    did = f"1 job {one}" if count == 1 else f"{count} jobs {many}"
+    message = f"{did} (first: {', '.join(first)}); left out of {figures}"
+    return DataWarning(check=check, jobs=count, first=first, message=message)

@@ -138,6 +138,23 @@ _CSP: Final = (
 )
 
 
+_FIGURES = {
+    "similarity": "similarity_mean",
+    "latency-p50": "latency_ms_p50",
+    "latency-p95": "latency_ms_p95",
+    "tokens": "prompt_tokens",
+    "cost": "cost_usd",
+}
+"""A stat's test id → the summary figure whose reason it shows."""
+
+
+def _unmeasured(why: dict[str, str], tid: str, dry: bool) -> str:
+    """A figure left None: `not measured`, with the reason on hover; never a zero."""
+    figure = "estimated_cost_usd" if dry and tid == "cost" else _FIGURES.get(tid, tid)
+    reason = why.get(figure, "no data")
+    return f'<abbr title="{esc(reason)}">not measured</abbr> <small>({esc(reason)})</small>'
+
+
 def _verdict_class(verdict: object) -> str:
     return str(verdict) if verdict in VERDICTS else "other"
 
@@ -187,16 +204,18 @@ def _header(artifact: RunArtifact) -> str:
     )
     counts = _verdict_counts(artifact)
     dry = artifact.mode == "dry"
+    tokens: int | None
     if summary is None:
-        tokens, cost = 0, None
+        tokens, cost = None, None
     elif dry:
         tokens = summary.estimated_input_tokens + summary.estimated_output_tokens
         cost = summary.estimated_cost_usd
+    elif summary.prompt_tokens is None or summary.completion_tokens is None:
+        tokens, cost = None, summary.cost_usd
     else:
         tokens, cost = summary.prompt_tokens + summary.completion_tokens, summary.cost_usd
-    stats = [
-        ("cases", num(summary.cases if summary else len(artifact.cases), "d"), "cases"),
-        *((esc(v), num(n, "d"), f"count-{esc(v)}") for v, n in counts),
+    why = summary.not_measured if summary is not None else {}
+    live_only = [
         ("similarity mean", num(summary.similarity_mean if summary else None), "similarity"),
         (
             "latency p50",
@@ -208,11 +227,17 @@ def _header(artifact: RunArtifact) -> str:
             num(summary.latency_ms_p95 if summary else None, ",.0f", " ms"),
             "latency-p95",
         ),
+    ]
+    stats = [
+        ("cases", num(summary.cases if summary else len(artifact.cases), "d"), "cases"),
+        *((esc(v), num(n, "d"), f"count-{esc(v)}") for v, n in counts),
+        *([] if dry else live_only),
         ("estimated tokens" if dry else "tokens", num(tokens, ",d"), "tokens"),
         ("estimated cost" if dry else "cost", money(cost), "cost"),
     ]
     strip = "".join(
-        f'<div class="stat {_verdict_class(label)}"><b data-testid="{tid}">{value}</b>'
+        f'<div class="stat {_verdict_class(label)}"><b data-testid="{tid}">'
+        f"{_unmeasured(why, tid, dry) if value == '—' else value}</b>"
         f"<span>{label}</span></div>"
         for label, value, tid in stats
     )

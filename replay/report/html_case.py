@@ -50,7 +50,7 @@ def detail(case: CaseResult) -> str:
         + _drafts(case)
         + _checks(case.invariants)
         + _thread(case)
-        + _plan(case.plan)
+        + _plan(case.plan, sent=bool(case.attempts))
         + _judge(case.judge)
         + _attempts(case.attempts)
     )
@@ -152,7 +152,8 @@ def _thread(case: CaseResult) -> str:
     )
 
 
-def _plan(plan: RequestPlan | None) -> str:
+def _plan(plan: RequestPlan | None, *, sent: bool) -> str:
+    """The request: planned in a dry run, as sent in a live one."""
     if plan is None:
         return ""
     request = plan.request
@@ -171,7 +172,8 @@ def _plan(plan: RequestPlan | None) -> str:
         f"{esc(c if isinstance(c := m.content, str) else orjson.dumps(c).decode())}</pre>"
         for m in request.messages
     )
-    return f"<h3>Request plan</h3>{meta}<details><summary>messages</summary>{messages}</details>"
+    title = "Request sent" if sent else "Request plan"
+    return f"<h3>{title}</h3>{meta}<details><summary>messages</summary>{messages}</details>"
 
 
 def _judge(judge: Judgement | None) -> str:

@@ -1,8 +1,31 @@
-"""Job signals and canary decisions as terminal tables and Markdown."""
+"""Job signals and canary decisions as terminal tables and Markdown.
+
+A figure that was not measured reads "not measured (<reason>)", never 0 or a dash: a missing
+view and a quiet system must not look alike.
+"""
 
 from __future__ import annotations
 
-from replay.models import CanaryDecision, GroupStats, SignalsReport
+from collections.abc import Callable
+from typing import Any
+
+from replay.models import CanaryDecision, CanaryRule, CohortSignals, GroupStats, SignalsReport
+
+
+def measured(model: GroupStats | CohortSignals, field: str, form: Callable[[Any], str]) -> str:
+    """`field` of `model` shown by `form`, or "not measured (<reason>)" when it is None."""
+    value = getattr(model, field)
+    if value is None:
+        return f"not measured ({model.not_measured.get(field, 'no reason recorded')})"
+    return form(value)
+
+
+def _seconds(value: float) -> str:
+    return f"{value:.2f} s"
+
+
+def _percent(value: float) -> str:
+    return f"{value:.1%}"
 
 
 def signals_text(report: SignalsReport) -> str:
@@ -25,10 +48,8 @@ def signals_text(report: SignalsReport) -> str:
                   in enumerate(zip(row, widths, strict=True))).rstrip()
         for row in rows
     ]  # fmt: skip
-    lines = [
-        f"jobs enqueued {report.start:%Y-%m-%d %H:%M} to {report.end:%Y-%m-%d %H:%M} UTC",
-        *table,
-    ]
+    lines = [f"jobs enqueued {report.start:%Y-%m-%d %H:%M} to {report.end:%Y-%m-%d %H:%M} UTC"]
+    lines += table if report.cohorts else ["no jobs enqueued in the range"]
     for name, cohort in report.cohorts.items():
         backlog = cohort.backlog[-1] if cohort.backlog else None
         waiting = (
@@ -41,25 +62,33 @@ def signals_text(report: SignalsReport) -> str:
             if backlog
             else "no backlog"
         )
+        growing = measured(cohort, "backlog_growing_windows", lambda n: f"{n} windows")
         lines.append(
             f"{name}: duplicates {cohort.duplicate_executions} · dedupe collisions "
-            f"{cohort.dedupe_collisions} · duplicate drafts {cohort.duplicate_drafts} · enqueue "
-            f"failures {cohort.enqueue_failures}/{cohort.enqueue_attempts} · dead letter "
-            f"{cohort.total.dead_letter} · backlog {waiting}, growing "
-            f"{cohort.backlog_growing_windows} windows"
+            f"{measured(cohort, 'dedupe_collisions', str)} · duplicate drafts "
+            f"{measured(cohort, 'duplicate_drafts', str)} · enqueue failures "
+            f"{_enqueues(cohort)} · dead letter {cohort.total.dead_letter} · backlog {waiting}, "
+            f"growing {growing}"
         )
+    lines += [f"warning: {warning.message}" for warning in report.warnings]
     return "\n".join(lines)
 
 
-def _signal_row(group: GroupStats, cohort: str, mode: str, kind: str) -> tuple[str, ...]:
-    def seconds(value: float | None) -> str:
-        return "-" if value is None else f"{value:.2f} s"
+def _enqueues(cohort: CohortSignals) -> str:
+    """Failures/attempts, or why the dispatch events could not say."""
+    return measured(cohort, "enqueue_failures", lambda n: f"{n}/{cohort.enqueue_attempts}")
 
+
+def _signal_row(group: GroupStats, cohort: str, mode: str, kind: str) -> tuple[str, ...]:
+    figures = (
+        ("success_rate", _percent), ("failure_rate", _percent), ("retry_rate", _percent),
+        ("timeout_rate", _percent), ("dispatch_p50_s", _seconds), ("dispatch_p95_s", _seconds),
+        ("dispatch_max_s", _seconds), ("processing_p50_s", _seconds),
+        ("processing_p95_s", _seconds),
+    )  # fmt: skip
     return (
-        cohort, mode, kind, f"{group.jobs:,}", f"{group.success_rate:.1%}",
-        f"{group.failure_rate:.1%}", f"{group.retry_rate:.1%}", f"{group.timeout_rate:.1%}",
-        seconds(group.dispatch_p50_s), seconds(group.dispatch_p95_s), seconds(group.dispatch_max_s),
-        seconds(group.processing_p50_s), seconds(group.processing_p95_s),
+        cohort, mode, kind, f"{group.jobs:,}",
+        *(measured(group, field, form) for field, form in figures),
     )  # fmt: skip
 
 
@@ -71,32 +100,56 @@ def signals_markdown(report: SignalsReport, decision: CanaryDecision | None) -> 
     ]
     if decision is not None:
         lines += [f"**{decision.action.upper()}** — {decision.message}", ""]
-        lines += ["| rule | result | value | limit | detail |", "|---|---|---|---|---|"]
+        lines += [
+            "| rule | result | required | value | limit | detail |",
+            "|---|---|---|---|---|---|",
+        ]
         for rule in decision.rules:
-            result = "pass" if rule.passed else "**stop**"
             lines.append(
-                f"| {rule.rule} | {result} | {rule.value} | {rule.limit} | {rule.detail} |"
+                f"| {rule.rule} | {_result(rule, '**stop**')} | {'yes' if rule.required else 'no'}"
+                f" | {_number(rule.value)} | {_number(rule.limit)} | {rule.detail} |"
             )
         lines.append("")
+    lines += [f"> **warning:** {warning.message}" for warning in report.warnings]
+    lines += [""] if report.warnings else []
+    if not report.cohorts:
+        return "\n".join([*lines, "No jobs enqueued in the range."]) + "\n"
     lines += [
-        "| cohort | jobs | fail % | timeout % | dispatch p95 | duplicates | enqueue failures |",
-        "|---|---|---|---|---|---|---|",
+        "| cohort | jobs | fail % | timeout % | dispatch p95 | duplicates | dedupe collisions "
+        "| duplicate drafts | enqueue failures |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for name, cohort in report.cohorts.items():
         total = cohort.total
-        p95 = "-" if total.dispatch_p95_s is None else f"{total.dispatch_p95_s:.2f} s"
-        lines.append(
-            f"| {name} | {total.jobs} | {total.failure_rate:.1%} | {total.timeout_rate:.1%} | "
-            f"{p95} | {cohort.duplicate_executions + cohort.dedupe_collisions} | "
-            f"{cohort.enqueue_failures}/{cohort.enqueue_attempts} |"
-        )
+        cells = (
+            name, str(total.jobs), measured(total, "failure_rate", _percent),
+            measured(total, "timeout_rate", _percent),
+            measured(total, "dispatch_p95_s", _seconds), str(cohort.duplicate_executions),
+            measured(cohort, "dedupe_collisions", str), measured(cohort, "duplicate_drafts", str),
+            _enqueues(cohort),
+        )  # fmt: skip
+        lines.append(f"| {' | '.join(cells)} |")
     return "\n".join(lines) + "\n"
+
+
+def _result(rule: CanaryRule, failed: str) -> str:
+    """passed, failed, or not evaluated with its reason."""
+    if rule.result == "not_evaluated":
+        return f"not evaluated ({rule.reason})"
+    return "pass" if rule.result == "passed" else failed
+
+
+def _number(value: float | None) -> str:
+    return "-" if value is None else f"{value:g}"
 
 
 def decision_text(decision: CanaryDecision) -> str:
     """The canary decision: one line per rule, then what to do."""
+    marks = {"passed": "ok  ", "failed": "STOP", "not_evaluated": "--  "}
     lines = [
-        f"{'ok  ' if rule.passed else 'STOP'}  {rule.rule:<20} {rule.detail}"
+        f"{marks[rule.result]}  {rule.rule:<20} "
+        + (rule.detail if rule.result != "not_evaluated" else _result(rule, ""))
+        + ("" if rule.required else " (not required)")
         for rule in decision.rules
     ]
     stage = f"stage {decision.stage}%: " if decision.stage else ""

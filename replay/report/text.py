@@ -28,6 +28,7 @@ def run_text(
     selection: Selection | None,
     summary: Summary | None,
     artifact: Path | None,
+    dry: bool = False,
 ) -> str:
     """A few lines: what was selected, what it would cost, where the artifact is."""
     lines = [f"preflight {entry.check}: {entry.message}" for entry in preflight if not entry.ok]
@@ -44,14 +45,12 @@ def run_text(
         )
         if selection.not_found:
             lines.append(f"not found: {', '.join(selection.not_found)}")
-        if summary.by_request_source and not (
-            summary.prompt_tokens or summary.by_error_class or summary.by_change_class
-        ):
+        if dry and summary.by_request_source:
             sources = ", ".join(f"{n} {k}" for k, n in summary.by_request_source.items())
             cost = (
                 f"${summary.estimated_cost_usd:.4f}"
                 if summary.estimated_cost_usd is not None
-                else f"unknown (no price for {', '.join(summary.unpriced_models)})"
+                else f"unknown ({summary.not_measured.get('estimated_cost_usd', 'no price')})"
             )
             lines.append(
                 f"requests: {sources}; estimated {summary.estimated_input_tokens:,} input + "
@@ -164,6 +163,7 @@ def summary_lines(summary: Summary, gate: Gate | None) -> list[tuple[str, str]]:
                 + judge_cost,
             )
         )
+    why = summary.not_measured
     if summary.similarity_mean is not None:
         rows.append(
             (
@@ -172,6 +172,8 @@ def summary_lines(summary: Summary, gate: Gate | None) -> list[tuple[str, str]]:
                 f"p50 {summary.similarity_p50:.2f} (new draft vs original)",
             )
         )
+    else:
+        rows.append(("similarity", _unmeasured(why, "similarity_mean")))
     if summary.sent_pairs:
         rows.append(
             (
@@ -181,6 +183,8 @@ def summary_lines(summary: Summary, gate: Gate | None) -> list[tuple[str, str]]:
                 f"closer {summary.closer_to_sent} · further {summary.further_from_sent}",
             )
         )
+    else:
+        rows.append(("sent reply", _unmeasured(why, "sent_similarity_new_mean")))
     if summary.latency_ms_p50 is not None:
         rows.append(
             (
@@ -189,17 +193,26 @@ def summary_lines(summary: Summary, gate: Gate | None) -> list[tuple[str, str]]:
                 f" · max {summary.latency_ms_max or 0:,.0f} ms",
             )
         )
-    cost = f"${summary.cost_usd:.4f}" if summary.cost_usd is not None else "cost unknown"
-    rows.append(
-        (
-            "tokens",
-            f"{summary.prompt_tokens:,} prompt + {summary.completion_tokens:,} completion · {cost}"
-            f" · retries {summary.retries}",
-        )
+    else:
+        rows.append(("latency", _unmeasured(why, "latency_ms_p50")))
+    if summary.prompt_tokens is not None and summary.completion_tokens is not None:
+        tokens = f"{summary.prompt_tokens:,} prompt + {summary.completion_tokens:,} completion"
+    else:
+        tokens = _unmeasured(why, "prompt_tokens")
+    cost = (
+        f"${summary.cost_usd:.4f}"
+        if summary.cost_usd is not None
+        else "cost " + _unmeasured(why, "cost_usd")
     )
+    rows.append(("tokens", f"{tokens} · {cost} · retries {summary.retries}"))
     if gate is not None:
         rows.append(("gate", gate_text(gate)))
     return rows
+
+
+def _unmeasured(why: Mapping[str, str], key: str) -> str:
+    """`not measured (reason)`: a figure left None is never shown as zero."""
+    return f"not measured ({why.get(key, 'no data')})"
 
 
 def gate_text(gate: Gate) -> str:
@@ -317,6 +330,7 @@ def history_text(rows: Sequence[Mapping[str, Any]]) -> str:
     header = (
         "time",
         "client",
+        "pipeline",
         "model",
         "cases",
         "regressed",
@@ -332,7 +346,8 @@ def history_text(rows: Sequence[Mapping[str, Any]]) -> str:
             (
                 str(row.get("time") or "")[:19].replace("T", " "),
                 str(row.get("client_id") or ""),
-                str(row.get("model") or "recorded"),
+                str(row.get("pipeline") or "—"),
+                str(row.get("model") or "—"),  # a model the run's head does not name
                 str(row.get("cases") or 0),
                 _cell(row.get("regressed"), "d"),
                 _cell(row.get("error_rate"), ".1%"),

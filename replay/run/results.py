@@ -19,13 +19,31 @@ def planned(item: Case | InvalidCase, config: RunConfig) -> CaseResult:
     """A dry run's result: the request the openai pipeline would send, and its estimate."""
     if isinstance(item, InvalidCase):
         return invalid(item)
-    summary = input_summary(item)
-    try:
-        planned = openai_pipeline.plan_request(item.input, config.request)
-    except openai_pipeline.NoRecording:
+    plan = request_plan(item, config)
+    if plan is None:
         return skipped(item, 0, "no_recorded_request")
-    estimate = pricing.estimate(planned.request, item.original.draft, config.prices)
-    plan = RequestPlan(
+    return CaseResult(
+        case_id=item.input.case_id,
+        verdict="selected",
+        input=input_summary(item),
+        original=item.original,
+        plan=plan,
+    )
+
+
+def request_plan(case: Case, config: RunConfig) -> RequestPlan | None:
+    """The request the openai pipeline sends for `case`, whole, with its estimate.
+
+    A dry run shows it; a live run keeps it beside the answer, inline, so the report shows what
+    was sent (its hash is the outcome's `request_hash`). None when the case has no recorded
+    request and `--request-source recorded` asks for one.
+    """
+    try:
+        planned = openai_pipeline.plan_request(case.input, config.request)
+    except openai_pipeline.NoRecording:
+        return None
+    estimate = pricing.estimate(planned.request, case.original.draft, config.prices)
+    return RequestPlan(
         source=planned.source,
         request=planned.request,
         request_hash=openai_pipeline.request_hash(planned.request),
@@ -33,22 +51,12 @@ def planned(item: Case | InvalidCase, config: RunConfig) -> CaseResult:
         estimated_output_tokens=estimate.output_tokens,
         estimated_cost_usd=estimate.cost_usd,
     )
-    return CaseResult(
-        case_id=item.input.case_id,
-        verdict="selected",
-        input=summary,
-        original=item.original,
-        plan=plan,
-    )
 
 
 def estimate(case: Case, config: RunConfig) -> float | None:
     """Estimated cost of a case's request, for --max-cost; None when unpriced."""
-    try:
-        planned = openai_pipeline.plan_request(case.input, config.request)
-    except openai_pipeline.NoRecording:
-        return None
-    return pricing.estimate(planned.request, case.original.draft, config.prices).cost_usd
+    plan = request_plan(case, config)
+    return None if plan is None else plan.estimated_cost_usd
 
 
 def finished(
@@ -101,6 +109,7 @@ def finished(
         verdict=decision.verdict,
         input=input_summary(case),
         original=case.original,
+        plan=request_plan(case, config) if config.request.pipeline == "openai" else None,
         outcome=outcome,
         comparison=comparison,
         invariants=found,

@@ -138,6 +138,11 @@ class Session:
         cases = case_selection.load(conn, checked.shapes, config.selection, planned.remaining)
         if self.pipeline is None:
             await self._dry(cases)
+            # A dry run is the live run's preflight: too few cases it could compare fails here.
+            self.gate = stages.decide(self.gate_input, config, None)
+            if not self.gate.passed:
+                message = stages.gate_message(self.gate, Budget(None))
+                return await self.finish("complete", ExitCode.GATE_FAILED, message)
             return await self.finish("complete", ExitCode.OK, None)
         runner = await self._live(self.pipeline, cases, total=len(plan.case_ids) * config.repeats)
         self.selection = self._selection(plan)  # the baseline comparison reads it before `finish`
@@ -319,7 +324,7 @@ class Session:
             config=self.config.redacted(),
             config_hash=self.config.identity_hash(),
             selection=self.selection,
-            summary=self.tally.summary(),
+            summary=self.tally.summary(live=not self.config.dry_run),
             cases=[CaseResult.model_validate_json(line) for line in self.log.cases()],
         )
         report = pairing.compare(
@@ -366,7 +371,7 @@ class Session:
             for part in parts
             if part.finished_at is not None
         )
-        summary = self.tally.summary(duration_s=duration)
+        summary = self.tally.summary(duration_s=duration, live=not self.config.dry_run)
         if self.repeats is not None:
             cases = dict(sorted(self.gate_input.by_verdict.items()))
             summary = summary.model_copy(update={"by_case_verdict": cases})

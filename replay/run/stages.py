@@ -132,6 +132,13 @@ def manifest_of(client_id: str, case_ids: tuple[str, ...], created: datetime) ->
 def decide(counted: gate.GateInput, config: RunConfig, report: BaselineReport | None) -> Gate:
     """The gate over the whole run: every rule with its threshold, value and cases."""
     thresholds = config.gate
+    if config.dry_run:
+        return gate.evaluate_dry(
+            counted,
+            max_invalid_rate=thresholds.max_invalid_rate,
+            enforced=thresholds.enforced,
+            min_evidence=thresholds.min_evidence,
+        )
     return gate.evaluate(
         counted,
         max_error_rate=thresholds.max_error_rate,
@@ -158,9 +165,12 @@ def gate_message(result: Gate, budget: Budget) -> str:
                 f"{len(rule.cases)} skipped"
             )
         elif rule.rule == "min_evidence":
+            causes = ", ".join(f"{count} {cause}" for cause, count in (rule.causes or {}).items())
+            count = len(rule.cases)
             parts.append(
-                f"min_evidence {rule.value:g} < {rule.threshold:g} ({len(rule.cases)} cases "
-                "without a comparable verdict: skipped, invalid or errored)"
+                f"min_evidence {rule.value:g} < {rule.threshold:g} ({count} "
+                f"case{'' if count == 1 else 's'} without a comparable verdict: "
+                f"{causes or 'skipped, invalid or errored'})"
             )
         else:
             parts.append(f"{rule.rule} {rule.value:g} > {rule.threshold:g}")

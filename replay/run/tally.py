@@ -25,6 +25,8 @@ class Tally:
     unpriced_models: set[str] = field(default_factory=set)
     prompt_tokens: int = 0
     completion_tokens: int = 0
+    outcomes: int = 0
+    reported_usage: int = 0
     cost_usd: float = 0.0
     unpriced_outcomes: int = 0
     latencies_ms: list[float] = field(default_factory=list)
@@ -71,11 +73,14 @@ class Tally:
         if result.latency_ms is not None:
             self.latencies_ms.append(result.latency_ms)
         outcome = result.outcome
+        plan = result.plan
         if outcome is not None:
             source = outcome.metadata.get("request_source")
-            if isinstance(source, str):
-                self.by_request_source[source] += 1
+            if plan is None and isinstance(source, str):
+                self.by_request_source[source] += 1  # a live case with a plan counts below
+            self.outcomes += 1
             if outcome.usage is not None:
+                self.reported_usage += 1
                 self.prompt_tokens += outcome.usage.prompt_tokens
                 self.completion_tokens += outcome.usage.completion_tokens
             if result.cost_usd is None:
@@ -83,7 +88,6 @@ class Tally:
                 self.unpriced_models.add(outcome.model or "<none>")
             else:
                 self.cost_usd += result.cost_usd
-        plan = result.plan
         if plan is None:
             return
         self.by_request_source[plan.source] += 1
@@ -106,11 +110,12 @@ class Tally:
             else:
                 self.judge_cost_usd += judgement.cost_usd
 
-    def summary(self, duration_s: float | None = None) -> Summary:
-        """The totals as the artifact's summary."""
+    def summary(self, duration_s: float | None = None, *, live: bool = True) -> Summary:
+        """The totals as the artifact's summary; what could not be measured is None, with why."""
         latencies = sorted(self.latencies_ms)
         planned = sum(self.by_request_source.values()) > 0 and self.input_tokens > 0
         return Summary(
+            not_measured=self._not_measured(live=live, planned=planned),
             cases=self.cases,
             by_verdict=dict(sorted(self.by_verdict.items())),
             by_channel=dict(sorted(self.by_channel.items())),
@@ -123,9 +128,11 @@ class Tally:
             estimated_cost_usd=(
                 round(self.estimated_cost_usd, 6) if planned and not self.unpriced_models else None
             ),
-            prompt_tokens=self.prompt_tokens,
-            completion_tokens=self.completion_tokens,
-            cost_usd=None if self.unpriced_outcomes else round(self.cost_usd, 6),
+            prompt_tokens=self.prompt_tokens if self.reported_usage else None,
+            completion_tokens=self.completion_tokens if self.reported_usage else None,
+            cost_usd=None
+            if self.unpriced_outcomes or not self.outcomes
+            else round(self.cost_usd, 6),
             latency_ms_p50=percentile(latencies, 0.50),
             latency_ms_p95=percentile(latencies, 0.95),
             latency_ms_max=latencies[-1] if latencies else None,
@@ -151,6 +158,38 @@ class Tally:
                 None if self.judge_unpriced or not self.by_judge else round(self.judge_cost_usd, 6)
             ),
         )
+
+    def _not_measured(self, *, live: bool, planned: bool) -> dict[str, str]:
+        """Why each figure the summary leaves None is None, in words a report can show."""
+        why: dict[str, str] = {}
+        unpriced = f"no price for {', '.join(sorted(self.unpriced_models))}"
+        if not live:
+            if planned and self.unpriced_models:
+                why["estimated_cost_usd"] = unpriced
+            elif not planned:
+                why["estimated_cost_usd"] = "no request was planned"
+            return why
+        if not self.outcomes:
+            for key in ("prompt_tokens", "completion_tokens", "cost_usd"):
+                why[key] = "no draft came back"
+        else:
+            if not self.reported_usage:
+                for key in ("prompt_tokens", "completion_tokens"):
+                    why[key] = "the pipeline reported no token usage"
+            if self.unpriced_outcomes:
+                why["cost_usd"] = unpriced
+        if not self.latencies_ms:
+            for key in ("latency_ms_p50", "latency_ms_p95", "latency_ms_max"):
+                why[key] = "no draft came back"
+        if not self.similarities:
+            for key in ("similarity_mean", "similarity_p10", "similarity_p50"):
+                why[key] = "no case had both an original and a new draft"
+        if not self.sent_new:
+            for key in ("sent_similarity_new_mean", "sent_similarity_original_mean"):
+                why[key] = "no case had both drafts and a reply a human sent"
+        if self.by_judge and self.judge_unpriced:
+            why["judge_cost_usd"] = "no price for the judge model"
+        return why
 
 
 def _mean(values: list[float]) -> float | None:

@@ -46,6 +46,10 @@ class GateInput:
     budget_skipped: list[str] = field(default_factory=list)
     without_evidence: list[str] = field(default_factory=list)
     """Cases with no comparable verdict (skipped, invalid, errored, only selected)."""
+    without_by_cause: Counter[str] = field(default_factory=Counter)
+    """`without_evidence` by cause: the verdict, or `skipped: <reason>`."""
+    runnable: list[str] = field(default_factory=list)
+    """Cases a live run would send to the pipeline (a dry run's `selected`)."""
     by_verdict: Counter[str] = field(default_factory=Counter)
     """Cases by the verdict the gate counts them with (a repeated case once, by majority)."""
 
@@ -55,6 +59,11 @@ class GateInput:
         self.by_verdict[result.verdict] += 1
         if result.verdict not in COMPARABLE:
             self.without_evidence.append(result.case_id)
+            skipped = result.verdict == "skipped"
+            cause = f"skipped: {result.skipped_reason}" if skipped else str(result.verdict)
+            self.without_by_cause[cause] += 1
+        if result.verdict == "selected":
+            self.runnable.append(result.case_id)
         if result.verdict not in ("invalid_case", "skipped"):
             self.ran += 1
         if result.verdict == "regressed":
@@ -124,6 +133,7 @@ def evaluate(
             value=round(evidence, 4),
             passed=evidence >= min_evidence,
             cases=data.without_evidence,
+            causes=dict(data.without_by_cause.most_common()),
         )
     )
     if on_stats:
@@ -137,5 +147,47 @@ def evaluate(
                 cases=data.quality,
             )
         )
+    failed = [rule.rule for rule in rules if not rule.passed]
+    return Gate(passed=not failed or not enforced, enforced=enforced, failed=failed, rules=rules)
+
+
+def evaluate_dry(
+    data: GateInput,
+    *,
+    max_invalid_rate: float,
+    enforced: bool = True,
+    min_evidence: float = MIN_EVIDENCE,
+) -> Gate:
+    """The gate of a dry run: would a live run of this selection have enough to compare?
+
+    Only the rules a dry run can measure: `invalid_rate`, and `min_evidence` over the cases a
+    live run would send to the pipeline (a case without the recorded request `--request-source
+    recorded` needs is no evidence). Regressions, errors and budget are not measured, so they
+    are not listed rather than shown as passed.
+    """
+    invalid_rate = len(data.invalid) / data.cases if data.cases else 0.0
+    evidence = len(data.runnable) / data.cases if data.cases else 0.0
+    runnable = set(data.runnable)
+    rules = [
+        GateRule(
+            rule="invalid_rate",
+            threshold=max_invalid_rate,
+            value=round(invalid_rate, 4),
+            passed=invalid_rate <= max_invalid_rate,
+            cases=data.invalid,
+        ),
+        GateRule(
+            rule="min_evidence",
+            threshold=min_evidence,
+            value=round(evidence, 4),
+            passed=evidence >= min_evidence,
+            cases=[case_id for case_id in data.without_evidence if case_id not in runnable],
+            causes={
+                cause: count
+                for cause, count in data.without_by_cause.most_common()
+                if cause != "selected"
+            },
+        ),
+    ]
     failed = [rule.rule for rule in rules if not rule.passed]
     return Gate(passed=not failed or not enforced, enforced=enforced, failed=failed, rules=rules)
