@@ -14,6 +14,7 @@ from replay.artifacts import history
 from replay.artifacts.load import load_run
 from replay.models import Gate, Mode, RunArtifact, Selection, Summary
 from replay.report import trend
+from tests.helpers import run_cli
 
 START = datetime(2026, 11, 26, 19, 0, tzinfo=UTC)
 CLIENT = "client-a"
@@ -29,6 +30,8 @@ def artifact(
     sent: float | None = 0.5,
     cost: float | None = 0.004,
     gate: bool | None = False,
+    request: dict[str, Any] | None = None,
+    sources: dict[str, int] | None = None,
 ) -> RunArtifact:
     """A run of 4 cases (1 invalid) started `minute` minutes after START."""
     created = START + timedelta(minutes=minute)
@@ -45,14 +48,14 @@ def artifact(
         mode=mode,
         status="complete",
         exit_code=0 if gate else 1,
-        config={"request": {"pipeline": "openai", "model": "m-1"}},
+        config={"request": request or {"pipeline": "openai", "model": "m-1"}},
         identity={"selection": {"client_id": client}},
         selection=Selection(client_id=client, requested=4, found=4),
         summary=Summary(
             cases=4,
             by_verdict=by_verdict,
             by_channel={},
-            by_request_source={},
+            by_request_source=sources or {},
             estimated_input_tokens=0,
             estimated_output_tokens=0,
             estimated_cost_usd=None,
@@ -128,6 +131,60 @@ def test_entry_of_old_artifact_without_identity_or_summary(tmp_path: Path) -> No
     entry = history.entry_of(data, tmp_path / "run-x.json")
     assert (entry["client_id"], entry["pipeline"], entry["model"]) == (None, None, None)
     assert (entry["cases"], entry["by_verdict"], entry["regressed"]) == (0, {}, None)
+
+
+OPENAI = {"pipeline": "openai", "request_source": "auto", "default_model": "gpt-4o-mini"}
+
+
+@pytest.mark.parametrize(
+    ("config", "model"),
+    [
+        pytest.param(OPENAI | {"model": "m-1"}, "m-1", id="openai-model"),
+        pytest.param(OPENAI, None, id="openai-each-case-its-own"),
+        pytest.param({"pipeline": "python:team.pipe:draft"}, None, id="python"),
+        pytest.param(
+            {"pipeline": "python:team.pipe:draft", "model": "gpt-5.1"}, "gpt-5.1", id="python-model"
+        ),
+        pytest.param(OPENAI | {"pipeline": "https://d.example/draft"}, None, id="http"),
+    ],
+)
+def test_entry_model_is_the_model_the_run_recorded(
+    tmp_path: Path, config: dict[str, Any], model: str | None
+) -> None:
+    """`--model` when the run had one, else None: the default or a request source never is."""
+    entry = index_entry(tmp_path, artifact(1, request=config, sources={"rendered": 3}))
+    assert (entry["pipeline"], entry["model"]) == (config["pipeline"], model)
+
+
+def test_history_shows_the_pipeline_and_never_a_request_source_as_model(
+    capsys: pytest.CaptureFixture[str], workdir: Path
+) -> None:
+    """The table has a pipeline column; a model the run does not name is a dash, an URL safe."""
+    folder = workdir / "arts"
+    folder.mkdir()
+    secret = "https://bot:tok3n@drafts.example.com/v1/draft?key=SEKRET"
+    for minute, request in enumerate(
+        [
+            OPENAI | {"model": "gpt-4o"},
+            {"pipeline": "python:team.pipe:draft"},
+            {"pipeline": secret, "model": "gpt-5.1"},
+        ]
+    ):
+        save(folder, artifact(minute, request=request))
+    result = run_cli(capsys, "history", "--artifacts-dir", "arts", "--out", "h.html")
+    assert result.code == 0, result.err
+    table = [line.split() for line in result.out.splitlines()[:4]]
+    assert table[0] == [
+        "time", "client", "pipeline", "model", "cases", "regressed", "errors", "sent", "sim",
+        "$/case", "gate",
+    ]  # fmt: skip
+    assert [row[3:5] for row in table[1:]] == [
+        ["openai", "gpt-4o"],
+        ["python:team.pipe:draft", "\N{EM DASH}"],
+        ["https://drafts.example.com/v1/draft", "gpt-5.1"],
+    ]
+    assert "recorded" not in result.out
+    assert "tok3n" not in result.out and "SEKRET" not in result.out
 
 
 def test_append_then_read(tmp_path: Path) -> None:

@@ -45,9 +45,10 @@ def test_every_run_writes_its_report_and_a_history_line(
     assert history.code == 0, history.err
     table = history.out.splitlines()
     assert table[0].split() == [
-        "time", "client", "model", "cases", "regressed", "errors", "sent", "sim", "$/case", "gate",
+        "time", "client", "pipeline", "model", "cases", "regressed", "errors", "sent", "sim",
+        "$/case", "gate",
     ]  # fmt: skip
-    assert client in table[1] and "replay-variant" in table[1]
+    assert table[1].split()[2:5] == [client, "openai", "replay-variant"]
     assert table[-1] == f"page: {ARTIFACTS / 'history.html'}"
     assert "<svg" in (ARTIFACTS / "history.html").read_text()
     typo = run_cli(capsys, "history", "--artifacts-dir", "artefacts")

@@ -144,6 +144,31 @@ async def test_original_reproduces_the_recorded_draft(client: AsyncOpenAI, inbou
     assert response.choices[0].finish_reason == "stop"
 
 
+@pytest.mark.parametrize("name", ["Łukasz", "李", "José", "Émile", "Zoë-Anne"])
+@pytest.mark.parametrize(
+    "lead",
+    [
+        pytest.param("Lead: {name} Reyes (Acme)", id="production"),
+        pytest.param("Lead: company: Acme, first name: {name}, last name: Reyes", id="rendered"),
+    ],
+)
+async def test_a_lead_is_greeted_by_a_name_in_any_script(
+    client: AsyncOpenAI, name: str, lead: str
+) -> None:
+    """A first name outside ASCII is the lead's name, not a word of the line it stands on."""
+    system = "\n".join(
+        ["You write reply drafts.", lead.format(name=name), "Channel: email", "Signature: Ann"]
+    )
+    sent: list[Any] = [
+        {"role": "system", "content": system},
+        {"role": "user", "content": INBOUNDS[0]},
+    ]
+    response = await client.chat.completions.create(model="replay-original", messages=sent)
+    greeting = (response.choices[0].message.content or "").splitlines()[0]
+    assert name in greeting, greeting
+    assert not {"company", "first", "Acme", "there"} & set(re.findall(r"\w+", greeting))
+
+
 async def test_usage_counts_characters_over_four(client: AsyncOpenAI) -> None:
     """Usage is characters / 4, rounded up, of the prompt and of the reply."""
     sent = messages(INBOUNDS[0])

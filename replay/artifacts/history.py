@@ -41,10 +41,9 @@ def entry_of(artifact: RunArtifact, path: Path) -> dict[str, Any]:
     The artifact's head is enough (its cases are only counted when it has no summary), so the
     record a run keeps of itself, without its cases, indexes it as well as the file. Older
     artifacts lack `identity`, so the client and request are looked up where they live now and
-    where they lived before, and are None when absent. `model` is the run's `--model` override:
-    None means each case used its recorded model or the configured default. `regressed`,
-    `error_rate` and `cost_per_case` are over the cases that ran, and None when none did (a dry
-    or blocked run).
+    where they lived before, and are None when absent. `model` is the model the run used, as
+    `model_of` reads it. `regressed`, `error_rate` and `cost_per_case` are over the cases that
+    ran, and None when none did (a dry or blocked run).
     """
     config, identity, summary = artifact.config, artifact.identity, artifact.summary
     request = _section(config, "request") or _section(identity, "request")
@@ -65,7 +64,7 @@ def entry_of(artifact: RunArtifact, path: Path) -> dict[str, Any]:
         or _section(identity, "selection").get("client_id")
         or _section(config, "selection").get("client_id"),
         "pipeline": request.get("pipeline"),
-        "model": request.get("model"),
+        "model": model_of(request),
         "mode": artifact.mode,
         "status": artifact.status,
         "exit_code": artifact.exit_code,
@@ -82,6 +81,18 @@ def entry_of(artifact: RunArtifact, path: Path) -> dict[str, Any]:
     # Through JSON and back: the entry is exactly what a reader of the index will see.
     result: dict[str, Any] = orjson.loads(dumps(entry))
     return result
+
+
+def model_of(request: Mapping[str, Any]) -> str | None:
+    """The model a run recorded as its own (`--model`), or None when it names none.
+
+    With `--model` the `openai` pipeline sends every request to that model, and a run of
+    another pipeline records it as the model its budget is estimated at. Without it each case
+    goes to the model its own request names, which only the cases hold, and a `python:` or
+    `http:` pipeline reports a model per answer: the index line says None, never a guess.
+    """
+    model = request.get("model")
+    return model if isinstance(model, str) and model else None
 
 
 def case_counts(summary: Summary | None) -> dict[str, int]:

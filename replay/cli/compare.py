@@ -30,6 +30,7 @@ from replay.cli.flags import (
 from replay.config import inputs, resolve, rules
 from replay.config.file import load_toml
 from replay.config.models import CompareConfig, GateConfig
+from replay.config.secrets import safe_pipeline
 from replay.errors import ExitCode, UsageError
 from replay.models import RunArtifact
 from replay.ops import compare
@@ -187,6 +188,9 @@ def history_command(
             f"--artifacts-dir {str(artifacts_dir)!r} is not a directory of run artifacts"
         )
     rows = history.trend(history.read(folder), client_id=client_id, last=last)
+    for row in rows:  # an index line of an artifact from before pipelines were redacted
+        if isinstance(row.get("pipeline"), str):
+            row["pipeline"] = safe_pipeline(row["pipeline"])
     print(text.history_text(rows))
     title = f"replay history · {client_id}" if client_id else "replay history"
     page = inputs.writable_file("--out", out) if out else folder / "history.html"

@@ -72,6 +72,7 @@ DatabaseUrl = Annotated[
     str | None,
     option(
         "--database-url",
+        rule=rules.database_url,
         env="DATABASE_URL",
         metavar="URL",
         help="Postgres URL of the source database (opened read-only).",

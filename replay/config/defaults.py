@@ -31,15 +31,5 @@ CHARS_PER_TOKEN: Final = 4
 MAX_ANSWER_CHARS: Final = 100_000
 """The longest draft kept: far above any reply draft, far below a runaway answer."""
 
-PRICES_USD_PER_MTOK: Final[dict[str, tuple[float, float]]] = {
-    # model: (input, output), USD per one million tokens; override with [prices."MODEL"].
-    "gpt-4o": (2.50, 10.00),
-    "gpt-4o-mini": (0.15, 0.60),
-    "gpt-4.1": (2.00, 8.00),
-    "gpt-4.1-mini": (0.40, 1.60),
-    "gpt-4.1-nano": (0.10, 0.40),
-    "o4-mini": (1.10, 4.40),
-}
-
 REPORT_AUTO_MAX_CASES = 5_000
 """Runs up to this size get their HTML report written automatically (it reads the whole run)."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from datetime import datetime
+from importlib import metadata
 from pathlib import Path
 from typing import Any, Literal, get_args
 
@@ -361,9 +362,18 @@ class RunConfig(Frozen):
             if view is not None
         }
         data["prices"] = {name: price.model_dump() for name, price in sorted(self.prices.items())}
+        data["price_data"] = price_data()
         if self.judge is not None:
             data["judge"] = self.judge.model_dump(mode="json", exclude={"endpoint"})
             data["judge"]["endpoint"] = self.judge.endpoint.target
         if self.request.system_prompt is not None:
             data["request"]["system_prompt"] = f"<{len(self.request.system_prompt)} characters>"
         return data
+
+
+def price_data() -> str:
+    """Where prices not in `[prices]` come from, with its version: costs change when it does."""
+    try:
+        return f"genai-prices {metadata.version('genai-prices')}"
+    except metadata.PackageNotFoundError:
+        return "genai-prices (version unknown)"

@@ -175,7 +175,6 @@ def run_config(flags: RunFlags, toml: LoadedToml) -> RunConfig:
         config = config.model_copy(
             update={"gate": config.gate.model_copy(update={"on_stats": False})}
         )
-    _priced_for_budget(config)
     return config
 
 
@@ -230,25 +229,6 @@ def _selection(flags: RunFlags, toml: LoadedToml) -> SelectionConfig:
         max_body_chars=file.max_body_chars or defaults.MAX_BODY_CHARS,
         allow_empty=flags.allow_empty,
     )
-
-
-def _priced_for_budget(config: RunConfig) -> None:
-    """`--max-cost` can bind only when every model it pays for has a price."""
-    if config.live.max_cost_usd is None or config.dry_run:
-        return
-    request, prices_ = config.request, config.prices
-    model = request.model or request.default_model
-    if request.pipeline == "openai" and model not in prices_:
-        raise UsageError(
-            f"--max-cost needs a price for model {model!r}; add "
-            f'[prices."{model}"] input = …, output = … (USD per 1M tokens) to replay.toml'
-        )
-    if config.judge is not None and config.judge.model not in prices_:
-        name = config.judge.model
-        raise UsageError(
-            f"--max-cost needs a price for the judge model {name!r}; add "
-            f'[prices."{name}"] input = …, output = … (USD per 1M tokens) to replay.toml'
-        )
 
 
 def judge(
@@ -373,12 +353,8 @@ def checks(toml: LoadedToml) -> ChecksConfig:
 
 
 def prices(toml: LoadedToml) -> dict[str, Price]:
-    """Built-in prices, overridden and extended by `[prices."MODEL"]`."""
-    table = {
-        model: Price(input=i, output=o) for model, (i, o) in defaults.PRICES_USD_PER_MTOK.items()
-    }
-    table.update(toml.config.prices)
-    return table
+    """`[prices."MODEL"]`: what overrides and extends the prices `genai-prices` ships."""
+    return dict(toml.config.prices)
 
 
 def canary_thresholds(toml: LoadedToml, **flags: Any) -> CanaryThresholds:

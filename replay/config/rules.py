@@ -17,7 +17,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Final, TypeVar
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 from replay.config.secrets import describe_url
 
@@ -29,6 +29,7 @@ MAX_SECONDS: Final = 86_400.0
 """No deadline of one attempt or one case is longer than a day; more is a typo or `inf`."""
 MAX_USD: Final = 1_000_000.0
 """A budget above a million dollars is a typo, not a budget."""
+MAX_PORT: Final = 65_535
 
 
 class Rejected(Exception):
@@ -248,6 +249,37 @@ def http_url(value: object) -> str:
         shown = describe_url(text) if "@" in text else text  # never a user or password
         raise Rejected("an http(s):// URL with a host", shown)
     return text
+
+
+def database_url(value: object) -> str:
+    """A Postgres URL whose ports are TCP ports; a wrong one is shown alone, never the URL.
+
+    The driver would wrap a port past 65535 around (99999 is 34463) and connect elsewhere.
+    """
+    text = _text(value)
+    for port in _ports(text):
+        if not 1 <= int(port) <= MAX_PORT:
+            template = f"{{source}} port must be 1–{MAX_PORT}, got {port}"
+            raise Rejected(f"a port from 1 to {MAX_PORT}", port, template=template)
+    return text
+
+
+def _ports(url: str) -> list[str]:
+    """The numeric ports of a URL's hosts (`h1:5432,h2:5433`) and of its `port` parameter.
+
+    None of a URL whose user or password holds an unencoded `/`, `?` or `#`: what a parser
+    takes for its port may then be a piece of the password.
+    """
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return []
+    if "#" in url or "@" in parts.path + parts.query:
+        return []
+    hosts = [host.rpartition("]")[2] for host in parts.netloc.rpartition("@")[2].split(",")]
+    found = [host.rpartition(":")[2] for host in hosts if ":" in host]
+    found += [port for ports in parse_qs(parts.query).get("port", []) for port in ports.split(",")]
+    return [port for port in found if port.isascii() and port.isdigit()]
 
 
 def env_name(value: object) -> str:

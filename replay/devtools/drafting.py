@@ -72,10 +72,11 @@ _JSON_FIELD = re.compile(
 _JSON_PRICE = re.compile(
     r'"item"\s*:\s*"(?P<item>[^"\n]+)"\s*,\s*"price"\s*:\s*"(?P<price>\$[^"\n]+)"'
 )
+# A name starts with a letter of any script (Łukasz, 李, Émile): `[^\W\d_]` is one.
 _FIRST_NAME = re.compile(
-    r"first[ _]name[\"']?\s*[:=]\s*[\"']?(?P<v>[A-Za-z][\w'-]*)", re.IGNORECASE
+    r"first[ _]name[\"']?\s*[:=]\s*[\"']?(?P<v>[^\W\d_][\w'-]*)", re.IGNORECASE
 )
-_WORD = re.compile(r"[A-Za-z][\w'-]*")
+_WORD = re.compile(r"[^\W\d_][\w'-]*")
 # What a "Key: value" line states, by its key: tried in order, the first match wins.
 _KEY_FACTS = (
     (re.compile(r"\bsign"), "signature"),  # signature, sign off with, sign-off, sign as

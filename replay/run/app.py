@@ -185,6 +185,7 @@ async def run(config: RunConfig, progress: Progress | None = None) -> Finished:
     so nothing is read from a partial log or drafted unless this process alone holds the run.
     """
     started = datetime.now(UTC)
+    pricing.require_for_budget(config)
     if config.resume is not None:
         if config.dry_run or config.out is not None:
             flag = "--dry-run" if config.dry_run else "--out"

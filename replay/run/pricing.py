@@ -1,13 +1,26 @@
-"""Token and cost estimates for a dry run: characters / 4, no tokenizer download."""
+"""Token and cost estimates: characters / 4, no tokenizer download; prices from `genai-prices`.
+
+A model's price is its `[prices."MODEL"]` entry when replay.toml has one, else the one the
+`genai-prices` package ships. Only the data bundled in the installed package is read, never its
+auto-update, so pricing works offline and a run's costs change only when the package does.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import NamedTuple
+from datetime import UTC, datetime
+from decimal import Decimal
+from functools import cache
+from typing import TYPE_CHECKING, NamedTuple
 
 from replay.config.defaults import CHARS_PER_TOKEN, DEFAULT_OUTPUT_TOKENS
-from replay.config.models import Price
+from replay.config.models import Price, RunConfig
+from replay.errors import UsageError
 from replay.models import ChatRequest
+
+if TYPE_CHECKING:
+    from genai_prices.data_snapshot import DataSnapshot
+    from genai_prices.types import TieredPrices
 
 
 class Estimate(NamedTuple):
@@ -62,10 +75,88 @@ def _content_chars(content: str | list[dict[str, object]]) -> int:
 
 
 def price_of(model: str | None, prices: Mapping[str, Price]) -> Price | None:
-    """The price of `model`; a dated snapshot (`gpt-4o-mini-2024-07-18`) takes its family's."""
+    """The price of `model`: its `prices` entry, else the bundled `genai-prices` one, else None.
+
+    `model` is the name as sent or answered: a dated snapshot (`gpt-4o-2024-08-06`) or a
+    provider prefix (`openai/gpt-4o`) is resolved to its model by `genai-prices`, and an entry
+    of `prices` for that model wins over the package. A model the package does not know takes
+    the entry of its family (`replay-original-2` is priced as `replay-original`), else none:
+    an unknown price is None, never zero.
+    """
     if not model:
         return None
-    if model in prices:
-        return prices[model]
-    family = max((name for name in prices if model.startswith(name + "-")), key=len, default=None)
-    return prices[family] if family is not None else None
+    provider, _, bare = model.rpartition("/")
+    names = (model, bare) if provider else (model,)
+    for name in names:
+        if name in prices:
+            return prices[name]
+    known = _bundled(model)
+    if known is not None:
+        model_id, price = known
+        return prices.get(model_id, price)
+    for name in names:
+        family = max((key for key in prices if name.startswith(key + "-")), key=len, default=None)
+        if family is not None:
+            return prices[family]
+    return None
+
+
+@cache
+def _bundled(model: str) -> tuple[str, Price | None] | None:
+    """The model id `genai-prices` knows `model` as, and its price per 1M tokens now.
+
+    None when the package knows no such model; a price of None when it knows the model but not
+    both of its token prices (an audio model). A price that rises past a number of input tokens
+    is taken at its base rate: the tiers start far above a reply's prompt.
+    """
+    snapshot = _snapshot()
+    provider, _, bare = model.rpartition("/")
+    # As written, then with a `provider/` prefix taken as the provider (`openai/gpt-4o`).
+    attempts = [(model, None)] + ([(bare, provider)] if provider and bare else [])
+    for name, provider_id in attempts:
+        try:
+            _, info = snapshot.find_provider_model(name, None, provider_id, None)
+        except LookupError:
+            continue
+        found = info.get_prices(datetime.now(tz=UTC))
+        rates = (found.input_mtok, found.output_mtok)
+        if rates[0] is None or rates[1] is None:
+            return info.id, None
+        return info.id, Price(input=_per_mtok(rates[0]), output=_per_mtok(rates[1]))
+    return None
+
+
+def _per_mtok(rate: Decimal | TieredPrices) -> float:
+    return float(rate if isinstance(rate, Decimal) else rate.base)
+
+
+@cache
+def _snapshot() -> DataSnapshot:
+    """The price data bundled in the package, read once: never the package's auto-update."""
+    from genai_prices.data import providers  # on first use: a large table, only runs need it
+    from genai_prices.data_snapshot import DataSnapshot
+
+    return DataSnapshot(providers=providers, from_auto_update=False)
+
+
+def require_for_budget(config: RunConfig) -> None:
+    """`--max-cost` can bind only when every model it pays for has a price.
+
+    Raises:
+        UsageError: the model or the judge model has no price (exit 2, before anything runs).
+    """
+    if config.live.max_cost_usd is None or config.dry_run:
+        return
+    request, prices = config.request, config.prices
+    model = request.model or request.default_model
+    if request.pipeline == "openai" and price_of(model, prices) is None:
+        raise UsageError(
+            f"--max-cost needs a price for model {model!r}; add "
+            f'[prices."{model}"] input = …, output = … (USD per 1M tokens) to replay.toml'
+        )
+    if config.judge is not None and price_of(config.judge.model, prices) is None:
+        name = config.judge.model
+        raise UsageError(
+            f"--max-cost needs a price for the judge model {name!r}; add "
+            f'[prices."{name}"] input = …, output = … (USD per 1M tokens) to replay.toml'
+        )

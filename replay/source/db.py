@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from urllib.parse import parse_qs, urlsplit
 
 import anyio
 import asyncpg
 import orjson
 
+from replay.config import rules
 from replay.config.models import DatabaseConfig
+from replay.errors import UsageError
 from replay.source import preflight
 
 SERVER_SETTINGS = {
@@ -18,6 +22,7 @@ SERVER_SETTINGS = {
     "TimeZone": "UTC",
     "application_name": "draft-replay",
 }
+_SSL_MODES = ("disable", "allow", "prefer", "require", "verify-ca", "verify-full")
 
 
 async def _init_connection(conn: asyncpg.Connection) -> None:
@@ -30,14 +35,36 @@ async def _init_connection(conn: asyncpg.Connection) -> None:
         )
 
 
+def _sslmode(dsn: str) -> str | None:
+    """Where the driver's `sslmode` came from, for a message: the URL's, else PGSSLMODE.
+
+    Only a known mode is named: text in the query of a URL whose password holds an unencoded
+    `?` may be a piece of that password.
+    """
+    try:
+        modes = parse_qs(urlsplit(dsn).query).get("sslmode")
+    except ValueError:
+        return None
+    if modes:
+        mode = modes[-1]  # the driver takes the last
+        return f"sslmode={mode}" if mode in _SSL_MODES else None
+    variable = os.environ.get("PGSSLMODE")
+    return f"PGSSLMODE={variable}" if variable in _SSL_MODES else None
+
+
 @asynccontextmanager
 async def connect(database: DatabaseConfig) -> AsyncIterator[asyncpg.Connection]:
     """Open one read-only connection to the source database.
 
     Raises:
         DatabaseUnavailable: it cannot be reached or refuses us (message without credentials).
-        UsageError: the URL is malformed.
+        UsageError: the URL is malformed, or names a port that is not one (checked first: the
+            driver would connect to the port modulo 65536).
     """
+    try:
+        rules.database_url(database.dsn)
+    except rules.Rejected as exc:
+        raise UsageError(exc.message("--database-url")) from None
     timeout_s = database.connect_timeout_s
     try:
         with anyio.fail_after(timeout_s):
@@ -46,7 +73,8 @@ async def connect(database: DatabaseConfig) -> AsyncIterator[asyncpg.Connection]
             )
             await _init_connection(conn)
     except Exception as exc:  # classified by type in preflight; anything else is a bug there
-        raise preflight.database_failure(exc, database.target, timeout_s) from None
+        sslmode = _sslmode(database.dsn)
+        raise preflight.database_failure(exc, database.target, timeout_s, sslmode=sslmode) from None
     try:
         yield conn
     finally:

@@ -15,13 +15,20 @@ if TYPE_CHECKING:
     import openai
 
 
-def database_failure(exc: BaseException, target: str, timeout_s: float) -> DatabaseUnavailable:
+_NO_TLS = "rejected SSL upgrade"
+"""What asyncpg says when a server answers its TLS request with "no" (its `sslmode` requires it)."""
+
+
+def database_failure(
+    exc: BaseException, target: str, timeout_s: float, *, sslmode: str | None = None
+) -> DatabaseUnavailable:
     """Classify a failed connection by exception type; the message is ours, never the driver's.
 
     Args:
         exc: what connecting raised.
         target: the database described without user or password (`config.secrets.describe_dsn`).
         timeout_s: the connect timeout, for the message.
+        sslmode: where TLS was asked for (`sslmode=require`, `PGSSLMODE=require`), if known.
 
     Raises:
         UsageError: the URL itself is malformed (exit 2, not a blocked run).
@@ -53,6 +60,14 @@ def database_failure(exc: BaseException, target: str, timeout_s: float) -> Datab
             "--database-url is not a valid Postgres URL; expected "
             "postgresql://USER:PASSWORD@HOST:PORT/DATABASE"
         ) from None
+    if type(exc) is ConnectionError and _NO_TLS in str(exc):
+        # asyncpg's only sign of a server without TLS is this text on a bare ConnectionError.
+        asked = f" ({sslmode})" if sslmode else ""
+        return DatabaseUnavailable(
+            f"database {target} does not accept TLS connections{asked}; use sslmode=disable, "
+            "or sslmode=prefer to use TLS only where a server offers it",
+            code="db_no_tls",
+        )
     if isinstance(exc, OSError):
         return DatabaseUnavailable(
             f"database {target} is unreachable: connection refused or no server listening",
