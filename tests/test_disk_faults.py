@@ -22,7 +22,7 @@ import pytest
 
 from replay.devtools.generator import FixtureSummary
 from replay.devtools.stub_model import StubOptions, StubServer, running
-from tests.helpers import STUB_KEY
+from tests.helpers import STUB_KEY, run_cli
 
 pytestmark = pytest.mark.skipif(
     os.geteuid() != 0 or shutil.which("mount") is None,
@@ -138,3 +138,40 @@ def test_a_folder_made_read_only_mid_run_keeps_the_partial_log(
     assert resumed.returncode == 0, resumed.stderr.decode()
     ids = [case["case_id"] for case in _cases(_only(folder, "run-*.json"))]
     assert len(ids) == len(set(ids)) == 8
+
+
+@pytest.fixture
+def read_only(workdir: Path) -> Iterator[Path]:
+    """A read-only tmpfs: every file made in it fails, as on a volume remounted read-only."""
+    folder = workdir / "ro"
+    folder.mkdir()
+    _mount(folder, "ro,size=64k")
+    yield folder
+    _umount(folder)
+
+
+def test_outputs_that_cannot_be_written_exit_3_naming_the_file(
+    capsys: pytest.CaptureFixture[str],
+    read_only: Path,
+    fixture_db: str,
+    fixtures: FixtureSummary,
+) -> None:
+    """report, compare, history, --write-manifest: one line naming the file, exit 3."""
+    client = fixtures.clients[0].id
+    dry = run_cli(capsys, "--client-id", client, "--database-url", fixture_db, "--dry-run")
+    assert dry.code == 0, dry.err
+    artifact = str(_only(Path(".artifacts/ai-replay"), "run-*.json"))
+    commands = {
+        "report.html": ("report", artifact, "--out", "ro/report.html"),
+        "compare.json": ("compare", artifact, artifact, "--out", "ro/compare.json"),
+        "history.html": ("history", "--out", "ro/history.html"),
+        "manifest.json": (
+            "--client-id", client, "--database-url", fixture_db, "--dry-run",
+            "--write-manifest", "ro/manifest.json",
+        ),
+    }  # fmt: skip
+    for name, command in commands.items():
+        result = run_cli(capsys, *command)
+        assert result.code == 3, (name, result.err)
+        assert result.err == f"replay: ro/{name}: Read-only file system (EROFS)\n", name
+    assert list(read_only.iterdir()) == []

@@ -108,7 +108,7 @@ def test_a_port_out_of_range_is_a_usage_error(
     capsys: pytest.CaptureFixture[str], workdir: Path, url: str, port: str
 ) -> None:
     """The driver would wrap 99999 to 34463: exit 2 naming the port, never the password."""
-    for command in (("preflight",), ("--client-id", "c", "--dry-run")):
+    for command in (("preflight",), ("--client-id", "c", "--dry-run"), ("fixtures",)):
         result = run_cli(capsys, *command, "--database-url", url)
         assert (result.code, result.out) == (2, "")
         assert result.err == f"replay: --database-url port must be 1–65535, got {port}\n"

@@ -312,3 +312,23 @@ def test_a_live_case_keeps_the_request_it_sent(
         assert plan["request"]["model"] == "replay-original"
     report = next(ARTIFACTS.glob("run-*.html")).read_text()
     assert report.count("<h3>Request sent</h3>") == len(artifact["cases"])
+
+
+def test_a_clients_view_that_fails_on_its_rows_names_itself(
+    capsys: pytest.CaptureFixture[str], example: Path
+) -> None:
+    """A clients view that parses but fails as it runs: exit 2 naming it, in every command."""
+    Path("clients.sql").write_text(
+        'SELECT "id" AS client_id, "name" FROM "Workspace" '
+        'WHERE 1 / (length("name") - length("name")) = 0'
+    )
+    listing = run_cli(capsys, "clients")
+    assert (listing.code, listing.out) == (2, "")
+    assert listing.err.startswith("replay: cases.sql or clients.sql: listing clients failed: ")
+    assert listing.err.endswith("division by zero (SQLSTATE 22012)\n")
+    for command in (("preflight", "--client-id", CUID_CLIENT), ("--client-id", CUID_CLIENT)):
+        result = run_cli(capsys, *command, *(("--dry-run",) if command[0] != "preflight" else ()))
+        assert result.code == 2, result.err
+        assert result.err == (
+            "replay: clients.sql: the clients view failed: division by zero (SQLSTATE 22012)\n"
+        )

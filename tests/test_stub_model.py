@@ -6,6 +6,7 @@ import json
 import math
 import re
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -493,3 +494,15 @@ def test_main_serves_until_sigterm() -> None:
 def test_fault_names_are_the_header_values() -> None:
     """Every fault has a fail-* model of the same name."""
     assert {f"fail-{fault}" for fault in FAULTS} <= set(MODELS)
+
+
+def test_replay_stub_model_on_a_taken_port_exits_3_in_one_line() -> None:
+    """Another process on the port: `replay stub-model` says so in one line, no traceback."""
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        command = [sys.executable, "-m", "replay.cli", "stub-model", "--port", str(port)]
+        done = subprocess.run(command, capture_output=True, text=True, timeout=30, check=False)
+    assert (done.returncode, done.stdout) == (3, "")
+    assert done.stderr == "replay: Address already in use (EADDRINUSE)\n"

@@ -213,16 +213,24 @@ def atomic(target: Path) -> Iterator[IO[bytes]]:
     history index, the judge cache, the nightly summary) goes through it, so none can tear.
     """
     make_dirs(target.parent)
-    fd, temp_name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    try:
+        fd, temp_name = tempfile.mkstemp(
+            dir=target.parent, prefix=f".{target.name}.", suffix=".tmp"
+        )
+    except OSError as exc:
+        exc.filename = str(target)  # the file the user asked for, not our temporary name
+        raise
     try:
         with os.fdopen(fd, "wb") as handle:
             yield handle
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(temp_name, target)
-    except BaseException:
+    except BaseException as exc:
         with contextlib.suppress(OSError):
             os.unlink(temp_name)
+        if isinstance(exc, OSError) and exc.filename == temp_name:
+            exc.filename = str(target)
         raise
     _fsync_dir(target.parent)
 

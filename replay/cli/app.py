@@ -6,6 +6,7 @@ print. `replay --client-id X …` means `replay run --client-id X …`.
 
 from __future__ import annotations
 
+import errno
 import signal
 import sys
 import threading
@@ -105,13 +106,22 @@ def main(argv: list[str] | None = None) -> None:
         print(group.get_help(typer.Context(group, info_name="replay")), file=sys.stderr)
         sys.exit(ExitCode.USAGE)
     try:
-        code: Any = cli(args=args, prog_name="replay", standalone_mode=False)
+        try:
+            code: Any = cli(args=args, prog_name="replay", standalone_mode=False)
+        except BaseExceptionGroup as group:
+            raise _alone(group) from None  # a task group's one failure is that failure
     except (typer.Abort, KeyboardInterrupt):
         print("replay: interrupted", file=sys.stderr)
         code = ExitCode.INTERRUPTED
     except ReplayError as exc:
         print(f"replay: {exc.message}", file=sys.stderr)
         code = exc.exit_code
+    except OSError as exc:
+        if isinstance(exc, BrokenPipeError):
+            raise  # stdout closed by a reader that has seen enough; nothing to say to it
+        # A file the machine would not let us write (or read): the environment, not a bug.
+        print(f"replay: {_os_error(exc)}", file=sys.stderr)
+        code = ExitCode.BLOCKED
     except Exception as exc:
         if not isinstance(exc, _CommandLineError):
             traceback.print_exc()
@@ -127,3 +137,26 @@ def main(argv: list[str] | None = None) -> None:
         # The command is over and has said how it ended: a Ctrl-C now changes nothing.
         signal.signal(signal.SIGINT, signal.SIG_IGN)
     sys.exit(int(code) if isinstance(code, int) else ExitCode.OK)
+
+
+def _os_error(exc: OSError) -> str:
+    """One line naming the file and the system's reason, e.g. `… Permission denied (EACCES)`."""
+    name = errno.errorcode.get(exc.errno or 0, "")
+    reason = (exc.strerror or type(exc).__name__) + (f" ({name})" if name else "")
+    path = exc.filename
+    return f"{path}: {reason}" if path else reason
+
+
+def _alone(group: BaseExceptionGroup[BaseException]) -> BaseException:
+    """The one exception a group holds, however nested; the group itself when it holds more."""
+    leaves: list[BaseException] = []
+
+    def walk(exc: BaseException) -> None:
+        if isinstance(exc, BaseExceptionGroup):
+            for inner in exc.exceptions:
+                walk(inner)
+        else:
+            leaves.append(exc)
+
+    walk(group)
+    return leaves[0] if len(leaves) == 1 else group

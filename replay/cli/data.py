@@ -59,6 +59,7 @@ def fixtures_command(
         str | None,
         typer.Option(
             "--database-url",
+            parser=rules.database_url,
             metavar="URL",
             help="Database to fill (required; never read from DATABASE_URL).",
         ),

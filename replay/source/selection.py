@@ -351,8 +351,13 @@ async def client_exists(conn: asyncpg.Connection, shapes: Shapes, client_id: str
         f"SELECT 1 FROM (\n{shapes.clients.view.sql}\n) AS clients "
         f"WHERE client_id::text = $1 LIMIT 1"
     )
-    async with conn.transaction(readonly=True):
-        return await conn.fetchval(sql, client_id) is not None
+    try:
+        async with conn.transaction(readonly=True):
+            return await conn.fetchval(sql, client_id) is not None
+    except asyncpg.PostgresError as exc:
+        if preflight.connection_lost(exc):
+            raise
+        raise _view_failed(shapes.clients.view, exc) from None
 
 
 async def list_clients(conn: asyncpg.Connection, shapes: Shapes) -> list[ClientRow]:
@@ -371,6 +376,17 @@ async def list_clients(conn: asyncpg.Connection, shapes: Shapes) -> list[ClientR
             f"LEFT JOIN ({jobs}) AS j ON j.client_id = c.client_id::text"
         )
     sql += "\nORDER BY jobs DESC, client_id"
-    async with conn.transaction(readonly=True, isolation="repeatable_read"):
-        rows = await conn.fetch(sql)
+    try:
+        async with conn.transaction(readonly=True, isolation="repeatable_read"):
+            rows = await conn.fetch(sql)
+    except asyncpg.PostgresError as exc:
+        if preflight.connection_lost(exc):
+            raise
+        # Either view may be the one that failed; Postgres names the cause, we name both files.
+        views_ = [shapes.cases.view] + ([shapes.clients.view] if shapes.clients else [])
+        origins = " or ".join(view.origin for view in views_)
+        raise ViewError(
+            f"{origins}: listing clients failed: {exc.message} (SQLSTATE {exc.sqlstate})",
+            view="clients",
+        ) from None
     return [ClientRow(r["client_id"], r["name"], r["jobs"], r["last_job_at"]) for r in rows]
