@@ -375,3 +375,26 @@ def test_junit_escapes_what_strangers_wrote(tmp_path: Path) -> None:
     assert failure.get("message") == 'new unsupported_link: "><img src=x onerror=alert(1)>'
     assert "<script>alert('x')</script> & bye" in (failure.text or "")
     assert "<script>" not in xml
+
+
+def test_junit_leaves_out_a_time_it_did_not_measure() -> None:
+    """An errored case and a run without a duration have no `time`, never `time="0.000"`."""
+    from xml.etree import ElementTree
+
+    from replay.models import RunArtifact
+    from replay.report import junit
+
+    artifact = RunArtifact.model_validate({
+        "run_id": "r", "created_at": "2026-11-26T19:00:00Z", "tool_version": "0", "mode": "live",
+        "status": "complete", "exit_code": 1, "config": {},
+        "cases": [
+            {"case_id": "ok", "verdict": "changed", "input": {"channel": "sms"},
+             "latency_ms": 812.9},
+            {"case_id": "down", "verdict": "error", "input": {"channel": "sms"},
+             "error": {"error_class": "model_connection", "message": "no answer"}},
+        ],
+    })  # fmt: skip
+    root = ElementTree.fromstring(junit.render(artifact).split("\n", 1)[1])
+    assert root.get("time") is None
+    times = {case.get("name"): case.get("time") for case in root.iter("testcase")}
+    assert times == {"ok#0": "0.813", "down#0": None}

@@ -31,8 +31,9 @@ def render(artifact: RunArtifact) -> str:
         "failures": str(sum(case.verdict in FAILED for case in cases)),
         "errors": str(sum(case.verdict in ERRORED for case in cases)),
         "skipped": str(sum(case.verdict in SKIPPED for case in cases)),
-        "time": f"{duration or 0:.3f}",
     }
+    if duration is not None:  # not measured is left out, never written as 0
+        counts["time"] = f"{duration:.3f}"
     client = artifact.selection.client_id if artifact.selection is not None else "?"
     # The time as the artifact writes it (ISO 8601, UTC as Z).
     created = artifact.model_dump(mode="json", include={"created_at"})["created_at"]
@@ -54,15 +55,10 @@ def render(artifact: RunArtifact) -> str:
 
 def _testcase(case: CaseResult) -> ElementTree.Element:
     channel = case.input.channel or "unknown"
-    latency = case.latency_ms or 0
-    element = ElementTree.Element(
-        "testcase",
-        {
-            "classname": f"replay.{channel}",
-            "name": f"{case.case_id}#{case.repeat}",
-            "time": f"{latency / 1000:.3f}",
-        },
-    )
+    attributes = {"classname": f"replay.{channel}", "name": f"{case.case_id}#{case.repeat}"}
+    if case.latency_ms is not None:  # an errored, skipped or invalid case took no measured time
+        attributes["time"] = f"{case.latency_ms / 1000:.3f}"
+    element = ElementTree.Element("testcase", attributes)
     verdict = case.verdict
     reasons = "; ".join(case.reasons)
     if verdict in FAILED:
