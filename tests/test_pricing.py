@@ -179,3 +179,11 @@ def test_a_budget_refuses_a_model_nobody_prices(
         "replay: --max-cost needs a price for model 'in-house-drafter'; add "
         '[prices."in-house-drafter"] input = …, output = …'
     )
+
+
+def test_a_family_override_covers_the_snapshots_the_package_prices_apart() -> None:
+    """`[prices."gpt-4o"]` is what the team pays for gpt-4o, its dated snapshots included."""
+    own = Price(input=1.0, output=2.0)
+    assert package_price("gpt-4o-2024-05-13") != own
+    assert price_of("gpt-4o-2024-05-13", {"gpt-4o": own}) == own
+    assert price_of("openai/gpt-4o-2024-05-13", {"gpt-4o": own}) == own

@@ -332,3 +332,70 @@ def test_a_clients_view_that_fails_on_its_rows_names_itself(
         assert result.err == (
             "replay: clients.sql: the clients view failed: division by zero (SQLSTATE 22012)\n"
         )
+
+
+def test_a_view_failing_on_its_rows_is_named_even_when_a_label_was_fitted(
+    capsys: pytest.CaptureFixture[str], example: Path
+) -> None:
+    """`--channel email` fitted to `EMAIL`, then the view's own cast fails: the view is named."""
+    view = _view(
+        "cases.sql",
+        'lower(m."channel"::text)   AS channel',
+        'm."channel" AS channel',
+    )
+    Path(view).write_text(
+        Path(view)
+        .read_text()
+        .replace(
+            "WHERE j.\"type\" = 'GENERATE_AI_DRAFT'",
+            "WHERE (j.\"payload\" ->> 'messageId')::int > 0",
+        )
+    )
+    result = _replay(capsys, "--dry-run", "--source-sql", view, "--channel", "email")
+    assert result.code == 2
+    assert result.err.startswith(f"replay: {view}: the cases view failed: invalid input syntax")
+
+
+def test_a_view_without_job_status_failing_on_its_rows_is_named(
+    capsys: pytest.CaptureFixture[str], example: Path
+) -> None:
+    """The default status is not applied without a job_status column, so it is never blamed."""
+    view = _view("cases.sql", 'j."status"                 AS job_status,\n', "")
+    Path(view).write_text(
+        Path(view)
+        .read_text()
+        .replace(
+            "WHERE j.\"type\" = 'GENERATE_AI_DRAFT'",
+            "WHERE (j.\"payload\" ->> 'messageId')::int > 0",
+        )
+    )
+    Path("replay.toml").write_text(Path("replay.toml").read_text().replace('status = "', "# "))
+    result = _replay(capsys, "--dry-run", "--source-sql", view)
+    assert result.code == 2, result.err
+    assert result.err.startswith(f"replay: {view}: the cases view failed: invalid input syntax")
+
+
+def test_a_dry_run_with_repeats_plans_each_case_once_and_passes(
+    capsys: pytest.CaptureFixture[str], example: Path
+) -> None:
+    """`--repeats` is for live runs: a dry run plans each case once and its gate counts them."""
+    result = _replay(capsys, "--dry-run", "--repeats", "3")
+    assert result.code == 0, result.err
+    gate = only_artifact(ARTIFACTS)["gate"]
+    assert gate["passed"] and gate["rules"][1] == {
+        "rule": "min_evidence",
+        "threshold": 0.8,
+        "value": 1.0,
+        "passed": True,
+        "cases": [],
+        "causes": {},
+    }
+
+
+def test_show_sql_prints_the_label_the_query_used(
+    capsys: pytest.CaptureFixture[str], example: Path
+) -> None:
+    """`--show-sql` shows what ran: `SUCCEEDED`, the enum's label, not the `succeeded` asked."""
+    result = _replay(capsys, "--dry-run", "--show-sql", "--status", "succeeded")
+    assert result.code == 0, result.err
+    assert "--   $2 = 'SUCCEEDED'" in result.out

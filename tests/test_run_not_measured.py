@@ -30,6 +30,27 @@ def plain(case):
 
 def broken(case):
     raise RuntimeError("the drafting service is down")
+
+
+def priced(case):
+    """A priced model, but no usage: its cost cannot be told from its price alone."""
+    return {"text": "Thanks for reaching out! When suits you for a call?", "model": "gpt-4o"}
+
+
+calls = {"n": 0}
+
+
+def some_usage(case):
+    """Every other draft reports its tokens: a sum over half would pass for the whole."""
+    calls["n"] += 1
+    usage = {"prompt_tokens": 40, "completion_tokens": 12} if calls["n"] % 2 else None
+    return {"text": "Thanks! When suits you?", "model": "gpt-4o", "usage": usage}
+
+
+def unpriced(case):
+    """Tokens reported, but a model nobody prices."""
+    usage = {"prompt_tokens": 40, "completion_tokens": 12}
+    return {"text": "Thanks! When suits you?", "model": "in-house", "usage": usage}
 '''
 
 
@@ -66,7 +87,7 @@ def _live(
 def test_no_usage_and_no_price_are_not_measured_never_zero(
     capsys: pytest.CaptureFixture[str], pipelines: str, fixture_db: str, fixtures: FixtureSummary
 ) -> None:
-    """Tokens and cost are null with their reasons in the JSON, and said so in every rendering."""
+    """No usage: tokens and cost are null with the reason in the JSON and in every rendering."""
     result, artifact = _live(capsys, fixture_db, fixtures.clients[0].id, f"{pipelines}:plain")
     summary = artifact["summary"]
     assert (summary["prompt_tokens"], summary["completion_tokens"], summary["cost_usd"]) == (
@@ -75,10 +96,10 @@ def test_no_usage_and_no_price_are_not_measured_never_zero(
         None,
     )
     assert summary["not_measured"]["prompt_tokens"] == "the pipeline reported no token usage"
-    assert summary["not_measured"]["cost_usd"] == "no price for in-house"
+    assert summary["not_measured"]["cost_usd"] == "the pipeline reported no token usage"
     line = (
         "not measured (the pipeline reported no token usage) · cost not measured "
-        "(no price for in-house) · retries 0"
+        "(the pipeline reported no token usage) · retries 0"
     )
     assert f"tokens      {line}" in result.out
     assert f"| tokens | {line} |" in Path("summary.md").read_text()
@@ -87,7 +108,48 @@ def test_no_usage_and_no_price_are_not_measured_never_zero(
         '<b data-testid="tokens"><abbr title="the pipeline reported no token usage">not measured'
         in report
     )
-    assert '<b data-testid="cost"><abbr title="no price for in-house">not measured' in report
+    assert '<b data-testid="cost"><abbr title="the pipeline reported no token usage">' in report
+
+
+@pytest.mark.parametrize(
+    ("pipeline", "tokens", "cost"),
+    [
+        pytest.param(
+            "priced",
+            "the pipeline reported no token usage",
+            "the pipeline reported no token usage",
+            id="priced-model-without-usage",
+        ),
+        pytest.param(
+            "some_usage",
+            "2 of 5 drafts reported no token usage",
+            "2 of 5 drafts reported no token usage",
+            id="partial-usage",
+        ),
+        pytest.param("unpriced", None, "no price for in-house", id="usage-without-price"),
+    ],
+)
+def test_cost_names_what_it_lacked_usage_or_price(
+    capsys: pytest.CaptureFixture[str],
+    pipelines: str,
+    fixture_db: str,
+    fixtures: FixtureSummary,
+    pipeline: str,
+    tokens: str | None,
+    cost: str,
+) -> None:
+    """A priced model without usage is not 'no price'; a partial token sum is not the whole."""
+    _, artifact = _live(
+        capsys, fixture_db, fixtures.clients[0].id, f"{pipelines}:{pipeline}", "--concurrency", "1"
+    )
+    summary = artifact["summary"]
+    assert summary["cost_usd"] is None
+    assert summary["not_measured"]["cost_usd"] == cost
+    assert summary["not_measured"].get("prompt_tokens") == tokens
+    if tokens is None:
+        assert (summary["prompt_tokens"], summary["completion_tokens"]) == (200, 60)
+    else:
+        assert summary["prompt_tokens"] is None
 
 
 def test_a_view_without_original_drafts_or_sent_replies_measures_no_similarity(
@@ -142,4 +204,9 @@ def test_what_was_measured_has_no_reason(
     _, artifact = _live(capsys, fixture_db, fixtures.clients[0].id, f"{pipelines}:plain")
     summary = artifact["summary"]
     assert summary["latency_ms_p50"] is not None and summary["similarity_mean"] is not None
-    assert set(summary["not_measured"]) == {"prompt_tokens", "completion_tokens", "cost_usd"}
+    assert summary["not_measured"] == {
+        "prompt_tokens": "the pipeline reported no token usage",
+        "completion_tokens": "the pipeline reported no token usage",
+        "cost_usd": "the pipeline reported no token usage",
+        "estimated_cost_usd": "no request was planned",  # a python pipeline plans no request
+    }

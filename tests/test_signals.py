@@ -10,7 +10,7 @@ import asyncpg
 import orjson
 import pytest
 
-from replay.config.models import CANARY_RULES
+from replay.config.models import CANARY_RULES, DEFAULT_REQUIRED
 from replay.devtools.rollout import RolloutSummary, install_rollout
 from tests.helpers import Result, run_cli
 
@@ -70,7 +70,7 @@ def test_a_clean_rollout_continues_to_the_next_stage(
     assert _failed(artifact) == {}
     rules = artifact["decision"]["rules"]
     assert [(rule["rule"], rule["result"], rule["required"]) for rule in rules] == [
-        (name, "passed", True) for name in CANARY_RULES
+        (name, "passed", name in DEFAULT_REQUIRED) for name in CANARY_RULES
     ]
     assert artifact["read_only"] is True and artifact["kind"] == "signals"
 

@@ -210,6 +210,12 @@ CanaryRuleName = Literal[
 ]  # fmt: skip
 CANARY_RULES: tuple[CanaryRuleName, ...] = get_args(CanaryRuleName)
 """Every stop rule of `ops.canary`, in the order a decision lists them."""
+DEFAULT_REQUIRED: tuple[CanaryRuleName, ...] = tuple(
+    rule for rule in CANARY_RULES if rule != "p95_vs_previous"
+)
+"""Every rule but `p95_vs_previous`, which a first stage cannot evaluate (the canary has no
+previous range yet): requiring it would answer "not enough data" to every first stage. It is
+still evaluated when it can be, still stops on failure, and is named when not evaluated."""
 
 
 class CanaryThresholds(Frozen):
@@ -234,7 +240,7 @@ class CanaryThresholds(Frozen):
     stages: tuple[int, ...] = (5, 25, 100)
     rollback: str = "switch the dispatch flag back to inline for every client"
     """What to pull when the check says stop."""
-    required: tuple[CanaryRuleName, ...] = Field(default=CANARY_RULES, min_length=1)
+    required: tuple[CanaryRuleName, ...] = Field(default=DEFAULT_REQUIRED, min_length=1)
     """Rules that must be evaluated, and pass, for "continue"; one not evaluated (too little
     data, a view or column missing) makes the answer "not enough data"."""
 

@@ -79,9 +79,9 @@ def price_of(model: str | None, prices: Mapping[str, Price]) -> Price | None:
 
     `model` is the name as sent or answered: a dated snapshot (`gpt-4o-2024-08-06`) or a
     provider prefix (`openai/gpt-4o`) is resolved to its model by `genai-prices`, and an entry
-    of `prices` for that model wins over the package. A model the package does not know takes
-    the entry of its family (`replay-original-2` is priced as `replay-original`), else none:
-    an unknown price is None, never zero.
+    of `prices` for that model, or else for its family (`gpt-4o` for `gpt-4o-2024-05-13`,
+    `replay-original` for `replay-original-2`), wins over the package. Else the package's
+    price, else none: an unknown price is None, never zero.
     """
     if not model:
         return None
@@ -91,14 +91,20 @@ def price_of(model: str | None, prices: Mapping[str, Price]) -> Price | None:
         if name in prices:
             return prices[name]
     known = _bundled(model)
-    if known is not None:
-        model_id, price = known
-        return prices.get(model_id, price)
+    if known is not None and known[0] in prices:
+        return prices[known[0]]
+    # A team's price for a family (`gpt-4o`) covers its snapshots (`gpt-4o-2024-05-13`) before
+    # the package's: the override says what this team pays.
     for name in names:
-        family = max((key for key in prices if name.startswith(key + "-")), key=len, default=None)
+        family = max((key for key in prices if _snapshot_of(name, key)), key=len, default=None)
         if family is not None:
             return prices[family]
-    return None
+    return known[1] if known is not None else None
+
+
+def _snapshot_of(name: str, family: str) -> bool:
+    """`name` is `family` plus a version (`-2024-05-13`, `-2`), not another model (`-mini`)."""
+    return name.startswith(family + "-") and name[len(family) + 1 :].replace("-", "").isdigit()
 
 
 @cache

@@ -91,7 +91,9 @@ class Session:
         self.report: BaselineReport | None = None
         """This run against `--baseline`, once the cases are in."""
         self.judge = judge
-        self.repeats = noise.Repeats(config.repeats) if config.repeats > 1 else None
+        # A dry run plans each case once, whatever --repeats says: nothing to group.
+        repeated = config.repeats > 1 and not config.dry_run
+        self.repeats = noise.Repeats(config.repeats) if repeated else None
         self.runner: Runner | None = None
         """The live runner while it runs: what a signal should stop."""
 

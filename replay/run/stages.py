@@ -20,8 +20,8 @@ from replay.models import BaselineReport, Gate, PreflightEntry
 from replay.run import judge as judging
 from replay.run import resume
 from replay.run.runner import Budget
+from replay.source import params, selection
 from replay.source import preflight as preflight_checks
-from replay.source import selection
 from replay.verdict import gate
 
 if TYPE_CHECKING:
@@ -56,8 +56,9 @@ async def preflight(
     entries = [preflight_checks.passed("views", "every view has the contract's columns")]
     sql: tuple[str, ...] = ()
     if config.show_sql:
+        fitted = await params.fitted(conn, shapes.cases, config.selection)
         sql = (
-            selection.plan_statement(shapes, config.selection).show(),
+            selection.plan_statement(shapes, fitted).show(),
             selection.thread_statement(shapes) + ";",
         )
     client_id = config.selection.client_id

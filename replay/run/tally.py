@@ -29,6 +29,8 @@ class Tally:
     reported_usage: int = 0
     cost_usd: float = 0.0
     unpriced_outcomes: int = 0
+    """Drafts whose tokens are known but whose model has no price."""
+    unpriced_answers: set[str] = field(default_factory=set)
     latencies_ms: list[float] = field(default_factory=list)
     similarities: list[float] = field(default_factory=list)
     sent_new: list[float] = field(default_factory=list)
@@ -83,10 +85,10 @@ class Tally:
                 self.reported_usage += 1
                 self.prompt_tokens += outcome.usage.prompt_tokens
                 self.completion_tokens += outcome.usage.completion_tokens
-            if result.cost_usd is None:
-                self.unpriced_outcomes += 1
-                self.unpriced_models.add(outcome.model or "<none>")
-            else:
+                if result.cost_usd is None:  # tokens known, price not
+                    self.unpriced_outcomes += 1
+                    self.unpriced_answers.add(outcome.model or "<none>")
+            if result.cost_usd is not None:
                 self.cost_usd += result.cost_usd
         if plan is None:
             return
@@ -128,11 +130,9 @@ class Tally:
             estimated_cost_usd=(
                 round(self.estimated_cost_usd, 6) if planned and not self.unpriced_models else None
             ),
-            prompt_tokens=self.prompt_tokens if self.reported_usage else None,
-            completion_tokens=self.completion_tokens if self.reported_usage else None,
-            cost_usd=None
-            if self.unpriced_outcomes or not self.outcomes
-            else round(self.cost_usd, 6),
+            prompt_tokens=self.prompt_tokens if self._usage_whole else None,
+            completion_tokens=self.completion_tokens if self._usage_whole else None,
+            cost_usd=round(self.cost_usd, 6) if self._cost_whole else None,
             latency_ms_p50=percentile(latencies, 0.50),
             latency_ms_p95=percentile(latencies, 0.95),
             latency_ms_max=latencies[-1] if latencies else None,
@@ -159,25 +159,37 @@ class Tally:
             ),
         )
 
+    @property
+    def _usage_whole(self) -> bool:
+        """Every draft reported its tokens: a sum over some would pass for the whole."""
+        return self.outcomes > 0 and self.reported_usage == self.outcomes
+
+    @property
+    def _cost_whole(self) -> bool:
+        return self._usage_whole and not self.unpriced_outcomes
+
     def _not_measured(self, *, live: bool, planned: bool) -> dict[str, str]:
         """Why each figure the summary leaves None is None, in words a report can show."""
         why: dict[str, str] = {}
-        unpriced = f"no price for {', '.join(sorted(self.unpriced_models))}"
+        if planned and self.unpriced_models:
+            why["estimated_cost_usd"] = f"no price for {', '.join(sorted(self.unpriced_models))}"
+        elif not planned:
+            why["estimated_cost_usd"] = "no request was planned"
         if not live:
-            if planned and self.unpriced_models:
-                why["estimated_cost_usd"] = unpriced
-            elif not planned:
-                why["estimated_cost_usd"] = "no request was planned"
             return why
+        usage = "the pipeline reported no token usage"
+        if 0 < self.reported_usage < self.outcomes:
+            missing = self.outcomes - self.reported_usage
+            usage = f"{missing} of {self.outcomes} drafts reported no token usage"
         if not self.outcomes:
             for key in ("prompt_tokens", "completion_tokens", "cost_usd"):
                 why[key] = "no draft came back"
         else:
-            if not self.reported_usage:
-                for key in ("prompt_tokens", "completion_tokens"):
-                    why[key] = "the pipeline reported no token usage"
+            if not self._usage_whole:
+                for key in ("prompt_tokens", "completion_tokens", "cost_usd"):
+                    why[key] = usage
             if self.unpriced_outcomes:
-                why["cost_usd"] = unpriced
+                why["cost_usd"] = f"no price for {', '.join(sorted(self.unpriced_answers))}"
         if not self.latencies_ms:
             for key in ("latency_ms_p50", "latency_ms_p95", "latency_ms_max"):
                 why[key] = "no draft came back"

@@ -82,6 +82,8 @@ async def blame(conn: asyncpg.Connection, cases: Shape, selection: SelectionConf
     order a user would check them, so the message names the value that failed and why.
     """
     for item in _filters(selection):
+        if item.column not in cases.types:
+            continue  # a filter the query did not apply (no job_status column) cannot fail it
         type_name = cases.types[item.column]
         values = item.value if isinstance(item.value, tuple) else (item.value,)
         for value in values[:_MAX_IDS_TRIED]:

@@ -125,12 +125,13 @@ async def plan(conn: asyncpg.Connection, shapes: Shapes, selection: SelectionCon
         UsageError: a filter's value does not fit its column's type (the message names which).
         ViewError: the view itself failed on its data.
     """
-    statement = plan_statement(shapes, await params.fitted(conn, shapes.cases, selection))
+    fitted = await params.fitted(conn, shapes.cases, selection)
+    statement = plan_statement(shapes, fitted)
     try:
         async with conn.transaction(readonly=True, isolation="repeatable_read"):
             rows = await conn.fetch(statement.sql, *statement.args)
     except (asyncpg.InvalidTextRepresentationError, asyncpg.DataError) as exc:
-        culprit = await params.blame(conn, shapes.cases, selection)
+        culprit = await params.blame(conn, shapes.cases, fitted)
         if culprit is not None:
             raise UsageError(culprit) from None
         raise _view_failed(shapes.cases.view, exc) from None  # the view's own data failed
