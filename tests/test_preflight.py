@@ -171,3 +171,17 @@ def test_a_port_out_of_range_from_database_url_names_the_variable(
         2,
         "replay: DATABASE_URL port must be 1–65535, got 99999\n",
     )
+
+
+def test_a_port_out_of_range_from_url_env_names_that_variable(
+    capsys: pytest.CaptureFixture[str], workdir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`[database] url_env` names the variable: its port error names it, never `--database-url`."""
+    (workdir / "replay.toml").write_text('[database]\nurl_env = "SALES_DB"\n')
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    monkeypatch.setenv("SALES_DB", f"postgresql://u:{SECRET}@localhost:99999/db")
+    result = run_cli(capsys, "--client-id", "c", "--dry-run")
+    assert (result.code, result.err) == (
+        2,
+        "replay: $SALES_DB ([database] url_env) port must be 1–65535, got 99999\n",
+    )

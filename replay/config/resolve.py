@@ -16,7 +16,7 @@ from typing import Any, Literal, TypeVar
 
 from pydantic import SecretStr
 
-from replay.config import defaults, inputs
+from replay.config import defaults, inputs, rules
 from replay.config.file import InvariantValues, LoadedToml
 from replay.config.models import (
     CanaryThresholds,
@@ -273,6 +273,11 @@ def database(
     if not resolved:
         where = f" or ${url_env} ([database] url_env)" if url_env else ""
         raise UsageError(f"no database URL: pass --database-url or set DATABASE_URL{where}")
+    if not url:  # a flag or DATABASE_URL was checked as it was parsed; name this source
+        try:
+            rules.database_url(resolved)
+        except rules.Rejected as exc:
+            raise UsageError(exc.message(f"${url_env} ([database] url_env)")) from None
     return DatabaseConfig(
         url=SecretStr(resolved),
         source=views(toml, cases_sql, thread_sql),
