@@ -505,4 +505,4 @@ def test_replay_stub_model_on_a_taken_port_exits_3_in_one_line() -> None:
         command = [sys.executable, "-m", "replay.cli", "stub-model", "--port", str(port)]
         done = subprocess.run(command, capture_output=True, text=True, timeout=30, check=False)
     assert (done.returncode, done.stdout) == (3, "")
-    assert done.stderr == "replay: Address already in use (EADDRINUSE)\n"
+    assert done.stderr == f"replay: cannot listen on 127.0.0.1:{port}: Address already in use\n"

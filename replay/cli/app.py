@@ -18,6 +18,7 @@ from typer.core import TyperGroup
 
 from replay import __version__
 from replay.cli import compare, data, nightly, run, signals
+from replay.cli import help as help_text
 from replay.cli.flags import Command
 from replay.errors import ExitCode, ReplayError
 
@@ -33,6 +34,10 @@ class _RunByDefault(TyperGroup):
         if args and args[0].startswith("-") and args[0] not in ("--help", "-h", "--version"):
             args = ["run", *args]
         return super().parse_args(ctx, args)
+
+    def format_commands(self, ctx: Any, formatter: Any) -> None:
+        """The commands a team runs, then the developer ones."""
+        help_text.format_commands(self, ctx, formatter)
 
 
 @runtime_checkable
@@ -73,14 +78,23 @@ def _root(
     """Replay historical AI draft jobs; see `replay run --help`."""
 
 
-# The order here is the order `replay --help` lists the commands in.
-cli.command("run", cls=Command)(run.run_command)
-cli.command("clients", cls=Command)(data.clients_command)
-cli.command("preflight", cls=Command)(data.preflight_command)
-cli.command("fixtures", cls=Command)(data.fixtures_command)
+# The order here is the order `replay --help` lists the commands in (developer ones apart).
+cli.command("run", cls=Command, short_help="Replay a client's last N draft jobs, or dry-run them.")(
+    run.run_command
+)
+cli.command("clients", cls=Command, short_help="List clients with their job counts.")(
+    data.clients_command
+)
+cli.command("preflight", cls=Command, short_help="Check the database, views, client, model.")(
+    data.preflight_command
+)
+cli.command("fixtures", cls=Command, short_help="Fill an empty database with demo fixtures.")(
+    data.fixtures_command
+)
 # stub-model hands every argument, --help included, to the server's own parser.
 cli.command(
     "stub-model",
+    short_help="Run the local OpenAI-compatible model server.",
     context_settings={
         "allow_extra_args": True,
         "ignore_unknown_options": True,
@@ -88,14 +102,30 @@ cli.command(
     },
     add_help_option=False,
 )(data.stub_model_command)
-cli.command("compare", cls=Command)(compare.compare_command)
-cli.command("signals", cls=Command)(signals.signals_command)
-cli.command("canary-check", cls=Command)(signals.canary_check_command)
-cli.command("report", cls=Command)(compare.report_command)
-cli.command("rejudge", cls=Command)(compare.rejudge_command)
-cli.command("nightly", cls=Command)(nightly.nightly_command)
-cli.command("history", cls=Command)(compare.history_command)
-cli.command("schema", cls=Command)(data.schema_command)
+cli.command("compare", cls=Command, short_help="Compare two runs case by case, and gate.")(
+    compare.compare_command
+)
+cli.command(
+    "signals", cls=Command, short_help="Job health per cohort: latency, failures, backlog."
+)(signals.signals_command)
+cli.command("canary-check", cls=Command, short_help="Continue or stop a staged rollout.")(
+    signals.canary_check_command
+)
+cli.command("report", cls=Command, short_help="Write the HTML report of a run.")(
+    compare.report_command
+)
+cli.command("rejudge", cls=Command, short_help="Score a run's drafts again with a judge.")(
+    compare.rejudge_command
+)
+cli.command("nightly", cls=Command, short_help="Replay every [nightly] client; compare.")(
+    nightly.nightly_command
+)
+cli.command("history", cls=Command, short_help="The trend of a client's runs, and its page.")(
+    compare.history_command
+)
+cli.command("schema", cls=Command, short_help="Print the JSON Schema of run artifacts.")(
+    data.schema_command
+)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -18,6 +18,7 @@ from typing import Annotated, Any
 import typer
 from typer.core import TyperCommand
 
+from replay.cli import help as help_text
 from replay.config import defaults, rules
 from replay.errors import UsageError
 
@@ -31,6 +32,10 @@ class Command(TyperCommand):
             return super().parse_args(ctx, args)
         except rules.Rejected as exc:
             raise UsageError(exc.message(_failing_source(self, ctx))) from None
+
+    def format_options(self, ctx: Any, formatter: Any) -> None:
+        """Options grouped into panels (selection, pipeline, runner, judge, gate, …)."""
+        help_text.format_options(self, ctx, formatter)
 
 
 def _failing_source(command: TyperCommand, ctx: Any) -> str:

@@ -298,20 +298,41 @@ def running(options: StubOptions) -> Iterator[StubServer]:
             future.cancel()
 
 
+_HELP = {
+    "host": "address to listen on (default: %(default)s)",
+    "port": "port to listen on; 0 picks a free one (default: %(default)s)",
+    "api_key": "bearer token every request must carry (default: any key)",
+    "latency_ms": "delay before each chat answer, in ms (default: %(default)s)",
+    "jitter_ms": "upper bound of a random delay added to the latency, in ms (default: %(default)s)",
+    "rate_429": "share of chat requests answered 429 with Retry-After (default: %(default)s)",
+    "rate_500": "share of chat requests answered 500 (default: %(default)s)",
+    "rate_hang": "share of chat requests never answered (default: %(default)s)",
+    "rate_malformed": "share answered with a body that is not JSON (default: %(default)s)",
+    "rate_truncated": "share answered with a body cut short (default: %(default)s)",
+    "rate_content_type": "share answered with a wrong content type (default: %(default)s)",
+    "retry_after_s": "Retry-After of a 429, in seconds (default: %(default)s)",
+    "seed": "seed of the fault draws: the same seed, the same faults (default: %(default)s)",
+}
+"""Help of each flag, by `StubOptions` field: `replay stub-model --help` explains every one."""
+
+
 def main(argv: list[str] | None = None) -> int:
     """Serve until SIGINT or SIGTERM, after printing `listening on BASE_URL` as the first line.
 
     Returns:
-        0 after a signal, 2 for a bad flag, 1 when the address cannot be bound.
+        0 after a signal, 2 for a bad flag, 3 when the address cannot be bound (as `replay`
+        exits for what the machine refuses).
     """
     parser = argparse.ArgumentParser(
-        prog="replay stub-model", description="Local OpenAI-compatible model server."
+        prog="replay stub-model",
+        description="Local OpenAI-compatible model server, with faults on demand "
+        "(model names select answers and faults: see the README).",
     )
     defaults = StubOptions()
     for option in fields(StubOptions):
         flag = "--" + option.name.replace("_", "-")
         kind = {"port": int, "seed": int, "host": str, "api_key": str}.get(option.name, float)
-        parser.add_argument(flag, dest=option.name, type=kind,
+        parser.add_argument(flag, dest=option.name, type=kind, help=_HELP[option.name],
                             default=getattr(defaults, option.name))  # fmt: skip
     try:
         args = parser.parse_args(argv)
@@ -321,11 +342,15 @@ def main(argv: list[str] | None = None) -> int:
             parser.error(str(exc))
     except SystemExit as exc:
         return exc.code if isinstance(exc.code, int) else 2
+    refused: list[OSError] = []
     try:
         anyio.run(_serve_until_signalled, options)
-    except OSError as exc:
-        sys.stderr.write(f"cannot listen on {options.host}:{options.port}: {exc.strerror}\n")
-        return 1
+    except* OSError as group:  # raised inside the server's task group
+        refused.extend(exc for exc in group.exceptions if isinstance(exc, OSError))
+    if refused:
+        reason = refused[0].strerror or type(refused[0]).__name__
+        sys.stderr.write(f"replay: cannot listen on {options.host}:{options.port}: {reason}\n")
+        return 3
     return 0
 
 
