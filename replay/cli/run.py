@@ -164,7 +164,8 @@ def run_command(
             rule=rules.text,
             env="REPLAY_MODEL",
             metavar="NAME",
-            help=f"Model to replay with. [default: the recorded one, else {defaults.MODEL}]",
+            help="Model to replay with. [default: the recorded request's, else the case's "
+            f"original_model, else {defaults.MODEL}]",
         ),
     ] = None,
     temperature: Annotated[

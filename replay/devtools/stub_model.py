@@ -316,14 +316,9 @@ _HELP = {
 """Help of each flag, by `StubOptions` field: `replay stub-model --help` explains every one."""
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Serve until SIGINT or SIGTERM, after printing `listening on BASE_URL` as the first line.
-
-    Returns:
-        0 after a signal, 2 for a bad flag, 3 when the address cannot be bound (as `replay`
-        exits for what the machine refuses).
-    """
-    parser = argparse.ArgumentParser(
+def parser() -> argparse.ArgumentParser:
+    """The server's flags, one per `StubOptions` field, each with its help."""
+    flags = argparse.ArgumentParser(
         prog="replay stub-model",
         description="Local OpenAI-compatible model server, with faults on demand "
         "(model names select answers and faults: see the README).",
@@ -332,14 +327,25 @@ def main(argv: list[str] | None = None) -> int:
     for option in fields(StubOptions):
         flag = "--" + option.name.replace("_", "-")
         kind = {"port": int, "seed": int, "host": str, "api_key": str}.get(option.name, float)
-        parser.add_argument(flag, dest=option.name, type=kind, help=_HELP[option.name],
-                            default=getattr(defaults, option.name))  # fmt: skip
+        flags.add_argument(flag, dest=option.name, type=kind, help=_HELP[option.name],
+                           default=getattr(defaults, option.name))  # fmt: skip
+    return flags
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Serve until SIGINT or SIGTERM, after printing `listening on BASE_URL` as the first line.
+
+    Returns:
+        0 after a signal, 2 for a bad flag, 3 when the address cannot be bound (as `replay`
+        exits for what the machine refuses).
+    """
+    flags = parser()
     try:
-        args = parser.parse_args(argv)
+        args = flags.parse_args(argv)
         try:
             options = StubOptions(**vars(args))
         except ValueError as exc:
-            parser.error(str(exc))
+            flags.error(str(exc))
     except SystemExit as exc:
         return exc.code if isinstance(exc.code, int) else 2
     refused: list[OSError] = []

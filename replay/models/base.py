@@ -32,4 +32,4 @@ Mode = Literal["dry", "live"]
 class Strict(BaseModel):
     """Base of every boundary model: unknown fields are an error, values never change."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
