@@ -67,6 +67,14 @@ class UsageError(ReplayError):
     exit_code = ExitCode.USAGE
 
 
+def missing_extra(what: str, exc: ModuleNotFoundError) -> UsageError:
+    """`what` needs a package of the `local` extra, which a production install leaves out."""
+    return UsageError(
+        f"{what} needs the local extra ({exc.name} is not installed): "
+        "pip install 'draft-replay[local]'"
+    )
+
+
 class ViewError(UsageError):
     """A view file (or `replay.toml` entry) breaks the view rules of the case contract."""
 

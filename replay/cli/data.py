@@ -18,7 +18,7 @@ from replay.cli.flags import (
 )
 from replay.config import resolve, rules
 from replay.config.file import load_toml
-from replay.errors import ExitCode, UsageError
+from replay.errors import ExitCode, UsageError, missing_extra
 from replay.models import RunArtifact
 from replay.ops import prepare
 from replay.report import text
@@ -95,8 +95,10 @@ def fixtures_command(
 
 def stub_model_command(ctx: typer.Context) -> int:
     """Run the local OpenAI-compatible model server for demos and tests (--help for flags)."""
-    from replay.devtools import stub_model  # only this command needs the server
-
+    try:
+        from replay.devtools import stub_model  # only this command needs the server
+    except ModuleNotFoundError as exc:
+        raise missing_extra("replay stub-model", exc) from None
     return stub_model.main(list(ctx.args))
 
 

@@ -8,6 +8,8 @@ from pathlib import Path
 from typing import Any, NamedTuple
 from urllib.parse import quote, urlsplit, urlunsplit
 
+from replay.errors import missing_extra
+
 
 class EmbeddedPostgres(NamedTuple):
     """A running embedded server."""
@@ -29,7 +31,10 @@ def start(pgdata: Path, *, keep_running: bool = False) -> EmbeddedPostgres:
     # pgserver asks platformdirs for a runtime directory; give it one rather than a warning.
     os.environ.setdefault("XDG_RUNTIME_DIR", str(_runtime_dir()))
     logging.getLogger("pgserver").setLevel(logging.WARNING)
-    import pgserver
+    try:
+        import pgserver
+    except ModuleNotFoundError as exc:
+        raise missing_extra("the embedded Postgres (scripts/demo, the tests)", exc) from None
 
     pgdata.mkdir(parents=True, exist_ok=True)
     cleanup = None if keep_running else "stop"
