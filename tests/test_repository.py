@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -40,3 +42,25 @@ def test_no_module_outgrows_its_job() -> None:
         if "devtools" not in path.parts
     }
     assert {name: size for name, size in sizes.items() if size > 450} == {}
+
+
+def _name(requirement: str) -> str:
+    """A requirement's project name, normalized as pip compares them."""
+    name = re.split(r"[\[<>=!~; ]", requirement.strip(), maxsplit=1)[0]
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def test_every_dependency_is_pinned_by_the_lock() -> None:
+    """constraints.txt pins every dependency pyproject names, base, local and dev alike."""
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    named = {_name(req) for req in project["dependencies"]}
+    for extra in project["optional-dependencies"].values():
+        named |= {_name(req) for req in extra}
+    pins = {}
+    for line in (ROOT / "constraints.txt").read_text(encoding="utf-8").splitlines():
+        if line and not line.startswith("#"):
+            name, _, version = line.partition("==")
+            pins[_name(name)] = version
+    assert sorted(named - set(pins)) == []
+    assert all(pins.values())  # each an exact version
+    assert "draft-replay" not in pins  # the project itself is never pinned
