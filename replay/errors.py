@@ -67,6 +67,10 @@ class UsageError(ReplayError):
     exit_code = ExitCode.USAGE
 
 
+LOCAL_EXTRA = frozenset({"h11", "pgserver"})
+"""The packages of the `local` extra (pyproject.toml), by import name."""
+
+
 def missing_extra(what: str, exc: ModuleNotFoundError) -> UsageError:
     """`what` needs a package of the `local` extra, which a production install leaves out."""
     return UsageError(

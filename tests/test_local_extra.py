@@ -66,3 +66,20 @@ def test_the_embedded_postgres_names_the_extra_it_needs(tmp_path: Path) -> None:
         "the embedded Postgres (scripts/demo, the tests) needs the local extra (pgserver is not "
         "installed): pip install 'draft-replay[local]'\n"
     )
+
+
+def test_a_missing_module_of_our_own_is_a_bug_not_an_extra(workdir: Path) -> None:
+    """Only the extra's packages are blamed on the install; our own module missing is exit 70."""
+    script = (
+        "import sys; sys.modules['replay.devtools.drafting'] = None; "
+        "from replay.cli.app import main; main(sys.argv[1:])"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script, "stub-model"],
+        capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert done.returncode == 70
+    assert "local extra" not in done.stderr
+    assert done.stderr.endswith(
+        "replay: internal error (a bug in replay; the traceback above helps fix it)\n"
+    )

@@ -18,7 +18,7 @@ from replay.cli.flags import (
 )
 from replay.config import resolve, rules
 from replay.config.file import load_toml
-from replay.errors import ExitCode, UsageError, missing_extra
+from replay.errors import LOCAL_EXTRA, ExitCode, UsageError, missing_extra
 from replay.models import RunArtifact
 from replay.ops import prepare
 from replay.report import text
@@ -98,6 +98,8 @@ def stub_model_command(ctx: typer.Context) -> int:
     try:
         from replay.devtools import stub_model  # only this command needs the server
     except ModuleNotFoundError as exc:
+        if exc.name not in LOCAL_EXTRA:
+            raise  # a module of our own: a bug, not an install choice
         raise missing_extra("replay stub-model", exc) from None
     return stub_model.main(list(ctx.args))
 

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 from urllib.parse import quote, urlsplit, urlunsplit
 
-from replay.errors import missing_extra
+from replay.errors import LOCAL_EXTRA, missing_extra
 
 
 class EmbeddedPostgres(NamedTuple):
@@ -34,6 +34,8 @@ def start(pgdata: Path, *, keep_running: bool = False) -> EmbeddedPostgres:
     try:
         import pgserver
     except ModuleNotFoundError as exc:
+        if exc.name not in LOCAL_EXTRA:
+            raise
         raise missing_extra("the embedded Postgres (scripts/demo, the tests)", exc) from None
 
     pgdata.mkdir(parents=True, exist_ok=True)
