@@ -103,3 +103,42 @@ def test_every_input_the_script_reads_is_passed_by_the_action() -> None:
         assert f"INPUT_{name}: ${{{{ inputs.{key} }}}}" in action, name
         assert f"\n  {key}:\n" in action, key
     assert 'run: "$GITHUB_ACTION_PATH/scripts/ci-replay"' in action
+
+
+def test_extra_args_split_as_typed_and_show_sql_leaves_the_artifact_output_whole(
+    workdir: Path, stub: StubServer, fixture_db: str, fixtures: FixtureSummary
+) -> None:
+    """`args` keeps a quoted name whole and expands no wildcard.
+
+    `--show-sql` output stays in the log while the `artifact` output is still the path alone.
+    """
+    Path("my prompt.txt").write_text("You write short, kind replies.")
+    Path("a1").write_text("")
+    done, summary, outputs = _action(
+        workdir, fixture_db, stub, client_id=fixtures.clients[0].id, limit="3",
+        args='--model replay-original --system-prompt-file "my prompt.txt" --show-sql '
+        "--thread-limit 20",
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "SELECT" in done.stdout
+    artifact = workdir / outputs["artifact"]
+    assert "\n" not in outputs["artifact"] and artifact.exists()
+    config = orjson.loads(artifact.read_bytes())["config"]
+    assert config["request"]["system_prompt_file"] == "my prompt.txt"
+    star, _, _ = _action(
+        workdir, fixture_db, stub, client_id=fixtures.clients[0].id, args="--case-ids a*"
+    )
+    assert (star.returncode, star.stderr) == (  # `a*` reached replay as typed, not as `a1`
+        2,
+        "replay: --case-ids holds 'a*', which is not a uuid (the case view's case_id type)\n",
+    )
+
+
+def test_an_empty_client_id_is_a_usage_error(workdir: Path, stub: StubServer) -> None:
+    """No client-id input: exit 2 (a usage error, not a failed gate) and a summary line."""
+    done, summary, _ = _action(workdir, "postgresql://unused@127.0.0.1:1/x", stub, client_id="")
+    assert done.returncode == 2
+    assert done.stderr == (
+        "replay: the action's client-id input is empty; expected the client whose jobs to replay\n"
+    )
+    assert summary == "### replay: exit 2 (no client-id input)\n"

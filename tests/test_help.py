@@ -70,3 +70,12 @@ def test_run_groups_its_options_into_panels_in_order(
     assert {panel_of(p) for p in run.params if p.param_type_name == "option"} - {"Options"} == set(
         PANELS
     )
+
+
+def test_arguments_come_first_in_a_commands_help(capsys: pytest.CaptureFixture[str]) -> None:
+    """`compare`'s two artifacts are listed, with their help, before its options."""
+    result = run_cli(capsys, "compare", "--help")
+    assert result.code == 0
+    arguments = result.out.split("\nArguments:\n")[1].split("\n\n")[0]
+    assert "OLD.json <path>  The baseline run artifact." in arguments
+    assert "NEW.json <path>  The run to judge." in arguments

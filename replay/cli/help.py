@@ -55,14 +55,15 @@ def panel_of(param: Any) -> str:
 
 
 def format_options(command: Any, ctx: Any, formatter: Any) -> None:
-    """Write a command's options panel by panel, in `PANELS` order, then the others."""
+    """Write a command's arguments, then its options panel by panel in `PANELS` order."""
     grouped: dict[str, list[tuple[str, str]]] = {}
     for param in command.get_params(ctx):
         record = param.get_help_record(ctx)
-        if record is None or param.param_type_name == "argument":
+        if record is None:
             continue
-        grouped.setdefault(panel_of(param), []).append(record)
-    for panel in [*PANELS, "Options"]:
+        panel = "Arguments" if param.param_type_name == "argument" else panel_of(param)
+        grouped.setdefault(panel, []).append(record)
+    for panel in ["Arguments", *PANELS, "Options"]:
         if panel in grouped:
             with formatter.section(panel):
                 formatter.write_dl(grouped[panel])

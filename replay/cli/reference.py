@@ -66,7 +66,9 @@ def cli_reference() -> str:
 def _stub_help() -> str:
     from replay.devtools.stub_model import parser
 
-    return parser().format_help()
+    flags = parser()
+    flags.color = False  # type: ignore[attr-defined]  # Python 3.14 colours help by default
+    return flags.format_help()
 
 
 def artifact_reference() -> str:
