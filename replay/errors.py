@@ -118,11 +118,26 @@ class SchemaMismatch(BlockedError):
         self.view = view
 
 
+def os_reason(error: OSError) -> str:
+    """The system's reason for an OSError in words, with its errno name: `… (EACCES)`."""
+    name = errno.errorcode.get(error.errno or 0, "")
+    return (error.strerror or type(error).__name__) + (f" ({name})" if name else "")
+
+
 class ArtifactDirUnwritable(BlockedError):
     """The artifact directory cannot be created or written."""
 
     def __init__(self, message: str) -> None:
         super().__init__(message, check="artifact_dir", code="artifact_dir_unwritable")
+
+    @classmethod
+    def of(cls, directory: object, error: OSError) -> ArtifactDirUnwritable:
+        """The error for `directory`, with the system's reason and what to pass instead."""
+        reason = error.strerror or type(error).__name__
+        return cls(
+            f"artifact directory {str(directory)!r} is not writable ({reason}); "
+            "pass --artifacts-dir or --out with a writable path"
+        )
 
 
 class ArtifactWriteFailed(BlockedError):
@@ -132,8 +147,7 @@ class ArtifactWriteFailed(BlockedError):
     """
 
     def __init__(self, path: str, error: OSError, *, partial: str | None = None) -> None:
-        name = errno.errorcode.get(error.errno or 0, "")
-        reason = f"{error.strerror or type(error).__name__}" + (f" ({name})" if name else "")
+        reason = os_reason(error)
         kept = (
             f"; every finished case is kept in {partial!r}: free the space or fix the folder, "
             f"then --resume {partial}"

@@ -71,11 +71,7 @@ def ensure_writable(directory: Path) -> None:
         with tempfile.NamedTemporaryFile(dir=directory, prefix=".probe-"):
             pass
     except OSError as exc:
-        reason = exc.strerror or type(exc).__name__
-        raise ArtifactDirUnwritable(
-            f"artifact directory {str(directory)!r} is not writable ({reason}); "
-            "pass --artifacts-dir or --out with a writable path"
-        ) from None
+        raise ArtifactDirUnwritable.of(directory, exc) from None
 
 
 def dumps(value: Any) -> bytes:

@@ -6,7 +6,6 @@ print. `replay --client-id X …` means `replay run --client-id X …`.
 
 from __future__ import annotations
 
-import errno
 import signal
 import sys
 import threading
@@ -20,7 +19,7 @@ from replay import __version__
 from replay.cli import compare, data, nightly, run, signals
 from replay.cli import help as help_text
 from replay.cli.flags import Command
-from replay.errors import ExitCode, ReplayError
+from replay.errors import ExitCode, ReplayError, os_reason
 
 
 class _RunByDefault(TyperGroup):
@@ -171,8 +170,7 @@ def main(argv: list[str] | None = None) -> None:
 
 def _os_error(exc: OSError) -> str:
     """One line naming the file and the system's reason, e.g. `… Permission denied (EACCES)`."""
-    name = errno.errorcode.get(exc.errno or 0, "")
-    reason = (exc.strerror or type(exc).__name__) + (f" ({name})" if name else "")
+    reason = os_reason(exc)
     path = exc.filename
     return f"{path}: {reason}" if path else reason
 

@@ -260,11 +260,7 @@ def _lock(target: Path) -> RunLock:
     try:
         return RunLock.acquire(target, what=f"run {str(target)!r}")
     except OSError as exc:
-        reason = exc.strerror or type(exc).__name__
-        raise ArtifactDirUnwritable(
-            f"artifact directory {str(target.parent)!r} is not writable ({reason}); "
-            "pass --artifacts-dir or --out with a writable path"
-        ) from None
+        raise ArtifactDirUnwritable.of(target.parent, exc) from None
 
 
 async def _run(state: Session, config: RunConfig) -> Finished:
