@@ -94,7 +94,6 @@ def evaluate(
         quality = set(data.quality)
         regressed = [case_id for case_id in regressed if case_id not in quality]
     error_rate = len(data.errors) / data.ran if data.ran else 0.0
-    invalid_rate = len(data.invalid) / data.cases if data.cases else 0.0
     rules = [
         GateRule(
             rule="regressions",
@@ -110,13 +109,7 @@ def evaluate(
             passed=error_rate <= max_error_rate,
             cases=data.errors,
         ),
-        GateRule(
-            rule="invalid_rate",
-            threshold=max_invalid_rate,
-            value=round(invalid_rate, 4),
-            passed=invalid_rate <= max_invalid_rate,
-            cases=data.invalid,
-        ),
+        _invalid_rate(data, max_invalid_rate),
         GateRule(
             rule="budget",
             threshold=0,
@@ -125,17 +118,8 @@ def evaluate(
             cases=data.budget_skipped,
         ),
     ]
-    evidence = (data.cases - len(data.without_evidence)) / data.cases if data.cases else 0.0
-    rules.append(
-        GateRule(
-            rule="min_evidence",
-            threshold=min_evidence,
-            value=round(evidence, 4),
-            passed=evidence >= min_evidence,
-            cases=data.without_evidence,
-            causes=dict(data.without_by_cause.most_common()),
-        )
-    )
+    compared = data.cases - len(data.without_evidence)
+    rules.append(_evidence(data, min_evidence, compared, data.without_evidence))
     if on_stats:
         worse = stats is not None and stats.worse is True
         rules.append(
@@ -147,8 +131,7 @@ def evaluate(
                 cases=data.quality,
             )
         )
-    failed = [rule.rule for rule in rules if not rule.passed]
-    return Gate(passed=not failed or not enforced, enforced=enforced, failed=failed, rules=rules)
+    return _decided(rules, enforced)
 
 
 def evaluate_dry(
@@ -165,29 +148,41 @@ def evaluate_dry(
     recorded` needs is no evidence). Regressions, errors and budget are not measured, so they
     are not listed rather than shown as passed.
     """
-    invalid_rate = len(data.invalid) / data.cases if data.cases else 0.0
-    evidence = len(data.runnable) / data.cases if data.cases else 0.0
     runnable = set(data.runnable)
+    without = [case_id for case_id in data.without_evidence if case_id not in runnable]
     rules = [
-        GateRule(
-            rule="invalid_rate",
-            threshold=max_invalid_rate,
-            value=round(invalid_rate, 4),
-            passed=invalid_rate <= max_invalid_rate,
-            cases=data.invalid,
-        ),
-        GateRule(
-            rule="min_evidence",
-            threshold=min_evidence,
-            value=round(evidence, 4),
-            passed=evidence >= min_evidence,
-            cases=[case_id for case_id in data.without_evidence if case_id not in runnable],
-            causes={
-                cause: count
-                for cause, count in data.without_by_cause.most_common()
-                if cause != "selected"
-            },
-        ),
+        _invalid_rate(data, max_invalid_rate),
+        _evidence(data, min_evidence, len(data.runnable), without),
     ]
+    return _decided(rules, enforced)
+
+
+def _invalid_rate(data: GateInput, threshold: float) -> GateRule:
+    rate = len(data.invalid) / data.cases if data.cases else 0.0
+    return GateRule(
+        rule="invalid_rate",
+        threshold=threshold,
+        value=round(rate, 4),
+        passed=rate <= threshold,
+        cases=data.invalid,
+    )
+
+
+def _evidence(data: GateInput, threshold: float, compared: int, without: list[str]) -> GateRule:
+    """`min_evidence`: `compared` of the selected cases count; no case is no evidence (0)."""
+    share = compared / data.cases if data.cases else 0.0
+    causes = {cause: n for cause, n in data.without_by_cause.most_common() if cause != "selected"}
+    return GateRule(
+        rule="min_evidence",
+        threshold=threshold,
+        value=round(share, 4),
+        passed=share >= threshold,
+        cases=without,
+        causes=causes,
+    )
+
+
+def _decided(rules: list[GateRule], enforced: bool) -> Gate:
+    """The gate passes when no rule fails, or when it is not enforced (`--no-gate`)."""
     failed = [rule.rule for rule in rules if not rule.passed]
     return Gate(passed=not failed or not enforced, enforced=enforced, failed=failed, rules=rules)
