@@ -10,6 +10,7 @@ import signal
 import sys
 import threading
 import traceback
+from collections.abc import Callable
 from typing import Annotated, Any, Protocol, runtime_checkable
 
 import typer
@@ -77,54 +78,38 @@ def _root(
     """Replay historical AI draft jobs; see `replay run --help`."""
 
 
-# The order here is the order `replay --help` lists the commands in (developer ones apart).
-cli.command("run", cls=Command, short_help="Replay a client's last N draft jobs, or dry-run them.")(
-    run.run_command
+_COMMANDS: tuple[tuple[str, Callable[..., int], str], ...] = (
+    ("run", run.run_command, "Replay a client's last N draft jobs, or dry-run them."),
+    ("clients", data.clients_command, "List clients with their job counts."),
+    ("preflight", data.preflight_command, "Check the database, views, client, model."),
+    ("fixtures", data.fixtures_command, "Fill an empty database with demo fixtures."),
+    ("stub-model", data.stub_model_command, "Run the local OpenAI-compatible model server."),
+    ("compare", compare.compare_command, "Compare two runs case by case, and gate."),
+    ("signals", signals.signals_command, "Job health per cohort: latency, failures, backlog."),
+    ("canary-check", signals.canary_check_command, "Continue or stop a staged rollout."),
+    ("report", compare.report_command, "Write the HTML report of a run."),
+    ("rejudge", compare.rejudge_command, "Score a run's drafts again with a judge."),
+    ("nightly", nightly.nightly_command, "Replay every [nightly] client; compare."),
+    ("history", compare.history_command, "The trend of a client's runs, and its page."),
+    ("schema", data.schema_command, "Print the JSON Schema of run artifacts."),
 )
-cli.command("clients", cls=Command, short_help="List clients with their job counts.")(
-    data.clients_command
-)
-cli.command("preflight", cls=Command, short_help="Check the database, views, client, model.")(
-    data.preflight_command
-)
-cli.command("fixtures", cls=Command, short_help="Fill an empty database with demo fixtures.")(
-    data.fixtures_command
-)
-# stub-model hands every argument, --help included, to the server's own parser.
-cli.command(
-    "stub-model",
-    short_help="Run the local OpenAI-compatible model server.",
-    context_settings={
-        "allow_extra_args": True,
-        "ignore_unknown_options": True,
-        "help_option_names": [],
-    },
-    add_help_option=False,
-)(data.stub_model_command)
-cli.command("compare", cls=Command, short_help="Compare two runs case by case, and gate.")(
-    compare.compare_command
-)
-cli.command(
-    "signals", cls=Command, short_help="Job health per cohort: latency, failures, backlog."
-)(signals.signals_command)
-cli.command("canary-check", cls=Command, short_help="Continue or stop a staged rollout.")(
-    signals.canary_check_command
-)
-cli.command("report", cls=Command, short_help="Write the HTML report of a run.")(
-    compare.report_command
-)
-cli.command("rejudge", cls=Command, short_help="Score a run's drafts again with a judge.")(
-    compare.rejudge_command
-)
-cli.command("nightly", cls=Command, short_help="Replay every [nightly] client; compare.")(
-    nightly.nightly_command
-)
-cli.command("history", cls=Command, short_help="The trend of a client's runs, and its page.")(
-    compare.history_command
-)
-cli.command("schema", cls=Command, short_help="Print the JSON Schema of run artifacts.")(
-    data.schema_command
-)
+"""Every command, its function and its one-line summary, in `replay --help` order."""
+
+for _name, _function, _summary in _COMMANDS:
+    if _name == "stub-model":
+        # It hands every argument, --help included, to the server's own parser.
+        cli.command(
+            _name,
+            short_help=_summary,
+            context_settings={
+                "allow_extra_args": True,
+                "ignore_unknown_options": True,
+                "help_option_names": [],
+            },
+            add_help_option=False,
+        )(_function)
+    else:
+        cli.command(_name, cls=Command, short_help=_summary)(_function)
 
 
 def main(argv: list[str] | None = None) -> None:
