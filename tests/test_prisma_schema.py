@@ -92,6 +92,19 @@ def test_without_known_at_a_late_synced_message_reaches_the_thread(
     assert thread == ["cmsg0001", "cmsg0002", "cmsg0009"]
 
 
+def test_a_null_known_at_counts_as_known(capsys: pytest.CaptureFixture[str], example: Path) -> None:
+    """A message without a stored time (legacy rows) is cut by `sent_at` alone, as documented."""
+    view = _view(
+        "thread.sql",
+        '"createdAt"                AS known_at',
+        'CASE WHEN "id" = \'cmsg0009\' THEN NULL ELSE "createdAt" END AS known_at',
+    )
+    result = _replay(capsys, "--dry-run", "--thread-sql", view)
+    assert result.code == 0, result.err
+    thread = _cases(only_artifact(ARTIFACTS))["cjob0002"]["input"]["thread_message_ids"]
+    assert thread == ["cmsg0001", "cmsg0002", "cmsg0009"]
+
+
 def test_a_known_at_that_is_not_a_time_is_refused(
     capsys: pytest.CaptureFixture[str], example: Path
 ) -> None:
