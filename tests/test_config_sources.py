@@ -187,7 +187,7 @@ def test_help_never_shows_a_value_from_the_environment(
 
 def test_the_file_knows_every_check_code() -> None:
     """`[invariants] disabled` accepts exactly the codes the checks have: the two never drift."""
-    from replay.config.file import CHECK_CODES
+    from replay.config.keys import CHECK_CODES
     from replay.verdict.checks import CODES
 
     assert CHECK_CODES == CODES

@@ -58,3 +58,53 @@ def test_writing_the_pages_makes_them_current(tmp_path: Path) -> None:
     assert reference.main([str(tmp_path)]) == 0
     for page in reference.PAGES:
         assert (tmp_path / page).read_text(encoding="utf-8") == reference.render(page)
+
+
+def test_the_config_page_documents_every_key_of_replay_toml() -> None:
+    """Each table of `replay.toml` has a section and each key a row with its form."""
+    from pydantic import BaseModel
+
+    from replay.config.keys import InvariantValues, NightlyClient, TomlConfig
+
+    text = reference.config_reference()
+    for name, field in TomlConfig.model_fields.items():
+        section = field.annotation
+        if isinstance(section, type) and issubclass(section, BaseModel):
+            assert f"\n## `[{name}]`\n" in text
+            for key in set(section.model_fields) - {"clients"}:  # nested: a section of its own
+                assert f"| `{key}`" in text, (name, key)
+    for model in (InvariantValues, NightlyClient):
+        for key in model.model_fields:
+            assert f"| `{key}`" in text, key
+    assert "| `limit` | a positive integer | `20` | `--limit` / `REPLAY_LIMIT` |" in text
+    assert '\n## `[prices."MODEL"]`\n' in text and "\n## `[[nightly.clients]]`\n" in text
+
+
+def test_every_flag_a_key_names_is_a_real_option() -> None:
+    """A key's `Setting.flag` is an option of some command: a renamed flag fails here."""
+    import typer
+    from pydantic import BaseModel
+
+    from replay.cli.app import cli
+    from replay.config.keys import InvariantValues, NightlyClient, Setting, TomlConfig
+
+    group = typer.main.get_command(cli)
+    flags = {
+        param.opts[0]
+        for command in group.commands.values()  # type: ignore[attr-defined]
+        for param in command.params
+    }
+    models: list[type[BaseModel]] = [InvariantValues, NightlyClient]
+    models += [
+        field.annotation
+        for field in TomlConfig.model_fields.values()
+        if isinstance(field.annotation, type) and issubclass(field.annotation, BaseModel)
+    ]
+    named = {
+        setting.flag
+        for model in models
+        for field in model.model_fields.values()
+        for setting in field.metadata
+        if isinstance(setting, Setting) and setting.flag
+    }
+    assert named and named <= flags, sorted(named - flags)

@@ -21,7 +21,7 @@ RequestSourceChoice = Literal["auto", "recorded", "rendered"]
 class Frozen(BaseModel):
     """Base of config models: unknown fields are an error, values never change."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
 
 
 class ViewSql(Frozen):
@@ -89,7 +89,9 @@ class Price(Frozen):
     """USD per one million tokens."""
 
     input: float = Field(ge=0)
+    """USD per one million input (prompt) tokens."""
     output: float = Field(ge=0)
+    """USD per one million output (completion) tokens."""
 
 
 class DatabaseConfig(Frozen):

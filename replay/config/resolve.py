@@ -17,7 +17,8 @@ from typing import Any, Literal, TypeVar
 from pydantic import SecretStr
 
 from replay.config import defaults, inputs, rules
-from replay.config.file import InvariantValues, LoadedToml
+from replay.config.file import LoadedToml
+from replay.config.keys import InvariantValues
 from replay.config.models import (
     CanaryThresholds,
     ChecksConfig,

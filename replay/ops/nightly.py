@@ -22,7 +22,8 @@ import anyio
 from replay.artifacts import history, store
 from replay.artifacts.lock import RunLock
 from replay.config import resolve
-from replay.config.file import LoadedToml, NightlyClient
+from replay.config.file import LoadedToml
+from replay.config.keys import NightlyClient
 from replay.config.resolve import RunFlags, run_config
 from replay.errors import BlockedError, ExitCode, ReplayError
 from replay.run import app
