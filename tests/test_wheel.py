@@ -1,8 +1,9 @@
 """The built wheel, installed without extras into a fresh venv, is a working `replay`.
 
 This is the install a team makes for production use: no embedded Postgres, no local model
-server. It builds the wheel from this checkout, installs it under `constraints.txt`, and runs
-`replay --help` and a dry run against the test database.
+server. It builds the sdist of this checkout and the wheel from that sdist (`python -m build`, so
+a file the sdist forgets fails here), checks both with `twine check`, installs the wheel under
+`constraints.txt`, and runs `replay --help` and a dry run against the test database.
 """
 
 from __future__ import annotations
@@ -33,13 +34,19 @@ def _run(*command: str | Path, cwd: Path | None = None) -> subprocess.CompletedP
 
 
 @pytest.fixture(scope="module")
-def lean(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A fresh venv holding the wheel of this checkout and its base dependencies only."""
-    where = tmp_path_factory.mktemp("wheel")
-    built = _run(sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", where, ROOT)
+def dist(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The folder holding this checkout's sdist and the wheel built from it."""
+    where = tmp_path_factory.mktemp("dist")
+    built = _run(sys.executable, "-m", "build", "--outdir", where, ROOT)
     assert built.returncode == 0, built.stderr
-    (wheel,) = where.glob("draft_replay-*.whl")
-    venv = where / "venv"
+    return where
+
+
+@pytest.fixture(scope="module")
+def lean(dist: Path) -> Path:
+    """A fresh venv holding the wheel of this checkout and its base dependencies only."""
+    (wheel,) = dist.glob("draft_replay-*.whl")
+    venv = dist / "venv"
     assert _run(sys.executable, "-m", "venv", venv).returncode == 0
     pip: list[str | Path] = [venv / "bin" / "python", "-m", "pip", "install", "-q"]
     installed = _run(*pip, "-c", ROOT / "constraints.txt", wheel)
@@ -47,7 +54,17 @@ def lean(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return venv
 
 
-@pytest.mark.timeout(600)  # the first test builds the wheel and its venv
+@pytest.mark.timeout(600)  # the first test builds the sdist and the wheel
+def test_the_sdist_and_the_wheel_pass_twine_check(dist: Path) -> None:
+    """Both archives exist and their metadata (the README included) renders on an index."""
+    archives = sorted(dist.glob("draft_replay-*"))
+    assert sorted(path.suffix for path in archives) == [".gz", ".whl"]
+    checked = _run(sys.executable, "-m", "twine", "check", "--strict", *archives)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    assert checked.stdout.count("PASSED") == 2
+
+
+@pytest.mark.timeout(600)  # builds the wheel's venv
 def test_the_lean_install_leaves_out_the_local_extra(lean: Path) -> None:
     """No embedded Postgres; the project and its base dependencies are there.
 
