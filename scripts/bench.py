@@ -25,7 +25,8 @@ import openai
 import orjson
 from pydantic import SecretStr
 
-from replay.config.file import LoadedToml, TomlConfig
+from replay.config.file import LoadedToml
+from replay.config.keys import TomlConfig
 from replay.config.models import DatabaseConfig, SelectionConfig
 from replay.config.views import views
 from replay.devtools import generator, pg, stub_model
@@ -152,6 +153,10 @@ def _replay(args: list[str], env: dict[str, str]) -> tuple[int, float, float, in
     wall = time.perf_counter() - started
     if child.returncode not in (0, 1):
         print(err, file=sys.stderr)
+    elif child.returncode == 1 and not out.strip():
+        # A gate's 1 names its artifact; a 1 without one is Python failing before the CLI ran.
+        print(err, file=sys.stderr)
+        raise SystemExit(f"bench: `replay {' '.join(args[:4])} …` exited 1 without an artifact")
     return child.returncode, wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss, out.strip()
 
 

@@ -321,7 +321,7 @@ def parser() -> argparse.ArgumentParser:
     flags = argparse.ArgumentParser(
         prog="replay stub-model",
         description="Local OpenAI-compatible model server, with faults on demand "
-        "(model names select answers and faults: see the README).",
+        "(model names select answers and faults: see docs/how-to/local-model-server.md).",
     )
     defaults = StubOptions()
     for option in fields(StubOptions):
