@@ -20,8 +20,10 @@ from replay.errors import UsageError
 from replay.models import (
     SCHEMA_VERSION,
     BaselineReport,
+    CaseResult,
     CompareArtifact,
     Gate,
+    InputSummary,
     RunArtifact,
     Selection,
     SignalsArtifact,
@@ -254,5 +256,17 @@ def test_a_version_1_run_reads_as_the_current_version(tmp_path: Path) -> None:
         {"started_at": "2026-11-26T19:00:00Z", "finished_at": None, "cases": 2},
     ]
     loaded = load_run(write(tmp_path / "v1.json", old))
-    assert loaded.schema_version == SCHEMA_VERSION == 3
+    assert loaded.schema_version == SCHEMA_VERSION == 4
     assert [(p.duplicates_dropped, p.foreign_dropped) for p in loaded.parts] == [(0, 0)]
+
+
+def test_a_version_3_run_reads_with_its_case_context_not_recorded(tmp_path: Path) -> None:
+    """A run written before cases kept their lead and settings loads with both None."""
+    case = CaseResult(case_id="a", verdict="changed", input=InputSummary(channel="email"))
+    current = run_artifact().model_copy(update={"cases": [case]}).model_dump(mode="json")
+    old = current | {"schema_version": 3}
+    del old["cases"][0]["input"]["lead"], old["cases"][0]["input"]["client_settings"]
+    loaded = load_run(write(tmp_path / "v3.json", old))
+    assert loaded.schema_version == SCHEMA_VERSION == 4
+    assert loaded.cases and all(case.input.lead is None for case in loaded.cases)
+    assert all(case.input.client_settings is None for case in loaded.cases)

@@ -77,7 +77,16 @@ def _timed_v3(group: dict[str, Any]) -> None:
             why[field] = "no job finished"
 
 
-MIGRATIONS: dict[int, Migration] = {1: _v1_to_v2, 2: _v2_to_v3}
+def _v3_to_v4(data: dict[str, Any]) -> dict[str, Any]:
+    """Version 4 keeps each case's lead and client settings; a version-3 run kept neither.
+
+    They stay None, which `replay rescore` reads as "not recorded": it keeps such a case's
+    checks as they were rather than check it against a context it does not have.
+    """
+    return data
+
+
+MIGRATIONS: dict[int, Migration] = {1: _v1_to_v2, 2: _v2_to_v3, 3: _v3_to_v4}
 """Upgrades of older artifacts, keyed by the schema version each upgrades *from*.
 
 `MIGRATIONS[n]` receives the raw dict of a version-`n` artifact of any kind (branch on its

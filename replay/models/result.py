@@ -75,10 +75,15 @@ class InputSummary(Strict):
     thread_messages: int = 0
     thread_message_ids: list[str] = Field(default_factory=list)
     thread_last_at: datetime | None = None
+    """The newest thread message's time; always before `inbound_sent_at`."""
     thread: list[ThreadMessage] = Field(default_factory=list)
     """The point-in-time thread itself, oldest first: what the report shows beside the drafts."""
-    """The newest thread message's time; always before `inbound_sent_at`."""
     tags: list[str] = Field(default_factory=list)
+    lead: dict[str, Any] | None = None
+    """The lead as the run read it (today's row), so `replay rescore` can check drafts again
+    without the database; None in artifacts written before it was kept."""
+    client_settings: dict[str, Any] | None = None
+    """The client's settings as the run read them (today's row), for the same reason."""
 
 
 class RequestPlan(Strict):

@@ -179,4 +179,6 @@ def input_summary(case: Case) -> InputSummary:
         thread_last_at=data.thread[-1].sent_at if data.thread else None,
         thread=data.thread,
         tags=data.tags,
+        lead=data.lead,
+        client_settings=data.client_settings,
     )
