@@ -17,7 +17,7 @@ import typer
 from typer.core import TyperGroup
 
 from replay import __version__
-from replay.cli import compare, data, nightly, run, signals
+from replay.cli import compare, data, nightly, rescore, run, signals
 from replay.cli import help as help_text
 from replay.cli.flags import Command
 from replay.errors import ExitCode, ReplayError, os_reason
@@ -88,7 +88,8 @@ _COMMANDS: tuple[tuple[str, Callable[..., int], str], ...] = (
     ("signals", signals.signals_command, "Job health per cohort: latency, failures, backlog."),
     ("canary-check", signals.canary_check_command, "Continue or stop a staged rollout."),
     ("report", compare.report_command, "Write the HTML report of a run."),
-    ("rejudge", compare.rejudge_command, "Score a run's drafts again with a judge."),
+    ("rescore", rescore.rescore_command, "Decide a run again with today's checks and gate."),
+    ("rejudge", rescore.rejudge_command, "Score a run's drafts again with a judge."),
     ("nightly", nightly.nightly_command, "Replay every [nightly] client; compare."),
     ("history", compare.history_command, "The trend of a client's runs, and its page."),
     ("schema", data.schema_command, "Print the JSON Schema of run artifacts."),

@@ -1,41 +1,31 @@
-"""Commands over finished run artifacts: compare, report, rejudge, history."""
+"""Commands over finished run artifacts: compare, report, history."""
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Annotated
 
-import anyio
 import typer
-from pydantic import ValidationError
 
 from replay.artifacts import history, store
-from replay.artifacts.load import load_run
 from replay.cli.flags import (
     ArtifactsDir,
     ConfigFile,
     GateOnStats,
-    JudgeBaseUrl,
-    JudgeConcurrency,
-    JudgeRetries,
     MaxErrorRate,
     MaxInvalidRate,
     MinEvidence,
     NoGate,
-    NoJudgeCache,
     SummaryMd,
     option,
 )
 from replay.config import inputs, resolve, rules
 from replay.config.file import load_toml
-from replay.config.models import CompareConfig, GateConfig
+from replay.config.models import CompareConfig
 from replay.config.secrets import safe_pipeline
 from replay.errors import ExitCode, UsageError
-from replay.models import RunArtifact
 from replay.ops import compare
 from replay.report import html, text, trend
-from replay.run import app
 
 
 def compare_command(
@@ -92,77 +82,6 @@ def report_command(
         )
     print(html.write_report(Path(artifact), target))
     return ExitCode.OK
-
-
-def rejudge_command(
-    artifact: Annotated[
-        Path, typer.Argument(metavar="ARTIFACT", help="A judged live run (.json).")
-    ],
-    judge_model: Annotated[
-        str | None,
-        option(
-            "--judge-model",
-            rule=rules.text,
-            env="REPLAY_JUDGE_MODEL",
-            metavar="NAME",
-            help="The judge. [default: [judge] model, else the artifact's judge]",
-        ),
-    ] = None,
-    judge_base_url: JudgeBaseUrl = None,
-    judge_concurrency: JudgeConcurrency = None,
-    judge_retries: JudgeRetries = None,
-    no_judge_cache: NoJudgeCache = False,
-    out: Annotated[
-        Path | None, option("--out", metavar="FILE", help="New artifact path (must not exist).")
-    ] = None,
-    no_gate: NoGate = False,
-    artifacts_dir: ArtifactsDir = None,
-    config: ConfigFile = None,
-) -> int:
-    """Score a run's drafts again with a judge, without replaying; write a new, linked run."""
-    toml = load_toml(config)
-    path = artifact
-    old = load_run(path, role="ARTIFACT")
-    recorded = old.config.get("judge")  # `config` is free-form in the schema
-    earlier = recorded.get("model") if isinstance(recorded, dict) else None
-    flags = resolve.JudgeFlags(
-        judge_model, judge_base_url, judge_concurrency, judge_retries, no_judge_cache
-    )
-    judge = resolve.judge(toml, flags, fallback_model=earlier)
-    if judge is None:
-        raise UsageError("rejudge needs a judge: pass --judge-model NAME or set [judge] model")
-    folder = resolve.artifacts_dir(toml, artifacts_dir)
-    data, outcome = anyio.run(
-        lambda: app.rejudge_run(
-            path,
-            old,
-            judge,
-            artifacts_dir=folder,
-            out=out,
-            prices=resolve.prices(toml),
-            thresholds=_run_gate(old, resolve.gate(toml, no_gate=no_gate)),
-        )
-    )
-    if data.summary is not None:  # always: a rejudged run has its totals
-        print(text.summary_text(data.summary, data.gate))
-    print(f"artifact: {outcome.artifact}")
-    if outcome.report is not None:
-        print(f"report: {outcome.report}")
-    for warning in outcome.warnings:
-        print(f"replay: warning: {warning}", file=sys.stderr)
-    return outcome.exit_code
-
-
-def _run_gate(artifact: RunArtifact, fallback: GateConfig) -> GateConfig:
-    """The thresholds a run was made with, so re-scoring it applies the same gate."""
-    recorded = artifact.config.get("gate")
-    if not isinstance(recorded, dict):
-        return fallback
-    try:
-        found = GateConfig.model_validate(recorded)
-    except ValidationError:
-        return fallback
-    return found.model_copy(update={"enforced": fallback.enforced})  # --no-gate is this command's
 
 
 def history_command(

@@ -24,7 +24,7 @@ PANELS: dict[str, tuple[str, ...]] = {
     ),
     "Judge": (
         "--judge-model", "--judge-base-url", "--judge-concurrency", "--judge-retries",
-        "--no-judge-cache",
+        "--no-judge-cache", "--rejudge",
     ),
     "Gate": (
         "--no-gate", "--max-error-rate", "--max-invalid-rate", "--min-evidence", "--baseline",

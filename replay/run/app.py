@@ -20,6 +20,7 @@ from replay.artifacts.load import load_run
 from replay.artifacts.lock import RunLock
 from replay.config import defaults
 from replay.config.models import (
+    ChecksConfig,
     GateConfig,
     JudgeConfig,
     ModelEndpoint,
@@ -38,7 +39,7 @@ from replay.models import (
 )
 from replay.report import html
 from replay.run import judge as judging
-from replay.run import pricing, rejudge, resume
+from replay.run import pricing, rescore, resume
 from replay.run.finished import Finished
 from replay.run.pipelines import openai as openai_pipeline
 from replay.run.pipelines import python as python_pipeline
@@ -136,43 +137,46 @@ def judge_for(
     )
 
 
-async def rejudge_run(
+async def rescore_run(
     path: Path,
     old: RunArtifact,
-    settings: JudgeConfig,
     *,
+    checks: ChecksConfig,
+    thresholds: GateConfig,
+    judge: JudgeConfig | None,
     artifacts_dir: Path,
     out: Path | None,
     prices: Mapping[str, Price],
-    thresholds: GateConfig,
-) -> tuple[RunArtifact, Finished]:
-    """`replay rejudge ARTIFACT`: judge a run's drafts again and write a new, linked run.
+) -> tuple[rescore.Rescored, Finished]:
+    """`replay rescore` / `replay rejudge`: decide a run again and write a new, linked run.
 
-    Like a run, it is indexed in the history and gets its HTML report.
+    No pipeline request is made; the judge is asked again only when `judge` is given. Like a
+    run, the result is indexed in the history and gets its HTML report.
     """
-    judge = judge_for(settings, artifacts_dir, prices)
+    judging_again = judge_for(judge, artifacts_dir, prices) if judge is not None else None
     created = datetime.now(UTC)
     target = store.target_path(artifacts_dir, created, out)
     try:
         store.ensure_writable(target.parent)
-        with _lock(target):  # a second rejudge into the same --out exits 2 before judging
-            await preflight.model_endpoint(
-                judge.client,
-                judge.model,
-                settings.endpoint.target,
-                settings.request_timeout_s,
-                check="judge",
-            )
-            data, code = await rejudge.rejudge(
-                old, path, judge, target=target, thresholds=thresholds
-            )
-            record = data.model_dump(mode="json", exclude={"cases"})
-            outcome = Finished(exit_code=code, artifact=target, record=record)
+        with _lock(target):  # a second rescore into the same --out exits 2 before any work
+            if judging_again is not None and judge is not None:
+                await preflight.model_endpoint(
+                    judging_again.client,
+                    judging_again.model,
+                    judge.endpoint.target,
+                    judge.request_timeout_s,
+                    check="judge",
+                )
+            how = rescore.Rescoring(checks=checks, gate=thresholds, judge=judging_again)
+            done = await rescore.rescore(old, path, how, target=target)
+            record = done.artifact.model_dump(mode="json", exclude={"cases"})
+            outcome = Finished(exit_code=done.exit_code, artifact=target, record=record)
             await anyio.to_thread.run_sync(publish, outcome)
     finally:
-        with anyio.CancelScope(shield=True):
-            await judge.client.close()
-    return data, outcome
+        if judging_again is not None:
+            with anyio.CancelScope(shield=True):
+                await judging_again.client.close()
+    return done, outcome
 
 
 # --- run -----------------------------------------------------------------------------------------

@@ -6,8 +6,19 @@ stays small. Every function is pure but for the stages it calls.
 
 from __future__ import annotations
 
-from replay.config.models import RunConfig
-from replay.models import Case, CaseResult, InputSummary, InvalidCase, Judgement, RequestPlan
+from typing import NamedTuple
+
+from replay.config.models import ChecksConfig, RunConfig
+from replay.models import (
+    Case,
+    CaseResult,
+    Comparison,
+    InputSummary,
+    InvalidCase,
+    InvariantChanges,
+    Judgement,
+    RequestPlan,
+)
 from replay.run import pricing
 from replay.run.pipelines import openai as openai_pipeline
 from replay.run.runner import Execution
@@ -59,6 +70,46 @@ def estimate(case: Case, config: RunConfig) -> float | None:
     return None if plan is None else plan.estimated_cost_usd
 
 
+class Assessment(NamedTuple):
+    """What comparing and checking a new draft against the original decided."""
+
+    comparison: Comparison | None
+    invariants: InvariantChanges
+    decision: policy.Decision
+
+
+def assess(
+    case: Case,
+    draft: str,
+    checks: draft_checks.InvariantConfig,
+    judgement: Judgement | None,
+) -> Assessment:
+    """Compare `draft` with the original and the sent reply, check both drafts, decide.
+
+    The one place a verdict is worked out from a draft: a live case and `replay rescore` call
+    it alike, so a stored run decided again gets exactly the verdict a new run would.
+    """
+    original = case.original.draft
+    comparison = None
+    if original is not None:
+        signature = case.input.client_settings.get("signature")
+        comparison = textdiff.compare(
+            original,
+            draft,
+            sent_reply=case.original.sent_reply,
+            signature=signature if isinstance(signature, str) else None,
+        )
+    context = draft_checks.context_of(case.input)  # read once, used for both drafts
+    found = policy.changes(
+        draft_checks.check(original, case.input, checks, context=context)
+        if original is not None
+        else [],
+        draft_checks.check(draft, case.input, checks, context=context),
+    )
+    decision = policy.decide(comparison=comparison, invariants=found, judgement=judgement)
+    return Assessment(comparison, found, decision)
+
+
 def finished(
     execution: Execution, config: RunConfig, judgement: Judgement | None = None
 ) -> CaseResult:
@@ -68,22 +119,8 @@ def finished(
     found = None
     cost = None
     if outcome is not None:
-        original = case.original.draft
-        signature = case.input.client_settings.get("signature")
-        if original is not None:
-            comparison = textdiff.compare(
-                original,
-                outcome.text,
-                sent_reply=case.original.sent_reply,
-                signature=signature if isinstance(signature, str) else None,
-            )
-        checks = checks_for(config, case.input.client_id)
-        context = draft_checks.context_of(case.input)  # read once, used for both drafts
-        found = policy.changes(
-            draft_checks.check(original, case.input, checks, context=context)
-            if original is not None
-            else [],
-            draft_checks.check(outcome.text, case.input, checks, context=context),
+        comparison, found, decision = assess(
+            case, outcome.text, checks_for(config, case.input.client_id), judgement
         )
         if outcome.usage is not None:
             # The answer's model may be a dated snapshot; the requested one is priced then.
@@ -97,12 +134,11 @@ def finished(
                 outcome.usage.completion_tokens,
                 config.prices,
             )
+    else:
+        decision = policy.decide(errored=True, judgement=judgement)
     if cost is not None and judgement is not None and judgement.cost_usd is not None:
         # Only onto a known cost: the judge's alone would pass an unpriced model off as priced.
         cost += judgement.cost_usd
-    decision = policy.decide(
-        errored=outcome is None, comparison=comparison, invariants=found, judgement=judgement
-    )
     return CaseResult(
         case_id=case.input.case_id,
         repeat=execution.repeat,
@@ -127,7 +163,12 @@ def finished(
 
 def checks_for(config: RunConfig, client_id: str) -> draft_checks.InvariantConfig:
     """The check settings that apply to a client."""
-    settings = config.checks.for_client(client_id)
+    return checks_of(config.checks, client_id)
+
+
+def checks_of(checks: ChecksConfig, client_id: str) -> draft_checks.InvariantConfig:
+    """The check settings of `checks` that apply to a client."""
+    settings = checks.for_client(client_id)
     return draft_checks.InvariantConfig(
         sms_max_chars=settings.sms_max_chars,
         linkedin_max_chars=settings.linkedin_max_chars,
