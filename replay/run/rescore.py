@@ -19,7 +19,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, cast, get_args
+from typing import Any, NamedTuple, cast, get_args
 
 import anyio
 
@@ -56,13 +56,12 @@ class Rescoring:
     judge: judging.Judge | None = None
 
 
-class Rescored:
+class Rescored(NamedTuple):
     """The new artifact, its exit code, and what the command says besides the summary."""
 
-    def __init__(self, artifact: RunArtifact, exit_code: ExitCode, notes: list[str]) -> None:
-        self.artifact = artifact
-        self.exit_code = exit_code
-        self.notes = notes
+    artifact: RunArtifact
+    exit_code: ExitCode
+    notes: list[str]
 
 
 async def rescore(old: RunArtifact, source: Path, how: Rescoring, *, target: Path) -> Rescored:
