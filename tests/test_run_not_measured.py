@@ -204,9 +204,40 @@ def test_what_was_measured_has_no_reason(
     _, artifact = _live(capsys, fixture_db, fixtures.clients[0].id, f"{pipelines}:plain")
     summary = artifact["summary"]
     assert summary["latency_ms_p50"] is not None and summary["similarity_mean"] is not None
+    unused = "the response cache was not used (--cache off, or not the openai pipeline)"
     assert summary["not_measured"] == {
         "prompt_tokens": "the pipeline reported no token usage",
         "completion_tokens": "the pipeline reported no token usage",
         "cost_usd": "the pipeline reported no token usage",
         "estimated_cost_usd": "no request was planned",  # a python pipeline plans no request
+        **dict.fromkeys(("cache_hits", "cache_misses", "cache_saved_usd"), unused),
     }
+
+
+@pytest.mark.parametrize(
+    ("costs", "shown"),
+    [
+        pytest.param([0.002, 0.001], "$0.0030", id="all-priced"),
+        pytest.param([0.002, None], "$0.0020 + 1 unpriced", id="some-unpriced"),
+        pytest.param([None, None], "spend not measured (unpriced)", id="none-priced"),
+    ],
+)
+def test_the_progress_line_never_shows_an_unpriced_spend_as_zero(
+    costs: list[float | None], shown: str
+) -> None:
+    """A draft without a known cost is named in the live spend, never added as $0."""
+    from replay.cli.progress import _Counts
+    from replay.models import CaseResult, InputSummary, Outcome
+
+    counts = _Counts()
+    for index, cost in enumerate(costs):
+        counts.count(
+            CaseResult(
+                case_id=str(index),
+                verdict="changed",
+                input=InputSummary(),
+                outcome=Outcome(text="hi"),
+                cost_usd=cost,
+            )
+        )
+    assert counts.line().endswith(f"0 tokens, {shown}")

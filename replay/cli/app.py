@@ -81,7 +81,7 @@ def _root(
 _COMMANDS: tuple[tuple[str, Callable[..., int], str], ...] = (
     ("run", run.run_command, "Replay a client's last N draft jobs, or dry-run them."),
     ("clients", data.clients_command, "List clients with their job counts."),
-    ("preflight", data.preflight_command, "Check the database, views, client, model."),
+    ("preflight", data.preflight_command, "Check the database, views, client, artifact folder."),
     ("fixtures", data.fixtures_command, "Fill an empty database with demo fixtures."),
     ("stub-model", data.stub_model_command, "Run the local OpenAI-compatible model server."),
     ("compare", compare.compare_command, "Compare two runs case by case, and gate."),

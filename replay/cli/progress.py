@@ -23,6 +23,8 @@ class _Counts:
         self.errors = 0
         self.tokens = 0
         self.spend = 0.0
+        self.unpriced = 0
+        """Cases whose draft came back with no known cost: their spend is not in `spend`."""
 
     def count(self, result: CaseResult) -> None:
         self.done += 1
@@ -33,13 +35,24 @@ class _Counts:
         usage = result.outcome.usage if result.outcome else None
         if usage is not None:
             self.tokens += usage.prompt_tokens + usage.completion_tokens
-        self.spend += result.cost_usd or 0.0
+        if result.cost_usd is not None:
+            self.spend += result.cost_usd
+        elif result.outcome is not None:
+            self.unpriced += 1
 
     def line(self) -> str:
         return (
             f"{self.in_flight} in flight, {self.retries} retries, {self.errors} errors, "
-            f"{self.tokens:,} tokens, ${self.spend:.4f}"
+            f"{self.tokens:,} tokens, {self._spend()}"
         )
+
+    def _spend(self) -> str:
+        """The spend so far; a draft without a known cost is said, never counted as $0."""
+        if self.unpriced and not self.spend:
+            return "spend not measured (unpriced)"
+        if self.unpriced:
+            return f"${self.spend:.4f} + {self.unpriced} unpriced"
+        return f"${self.spend:.4f}"
 
 
 class BarProgress(_Counts):
