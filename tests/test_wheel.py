@@ -91,3 +91,15 @@ def test_the_lean_install_runs_a_dry_run(
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
     assert "5 of 5 requested" in done.stdout
+
+
+@pytest.mark.timeout(600)
+def test_the_lean_install_loads_fixtures(lean: Path, fixture_db: str) -> None:
+    """`replay fixtures` needs only the driver: it works without the local extra."""
+    replay = lean / "bin" / "replay"
+    loaded = _run(
+        replay, "fixtures", "--database-url", fixture_db, "--reset",
+        "--clients", "1", "--jobs-per-client", "40",
+    )  # fmt: skip
+    assert loaded.returncode == 0, loaded.stderr
+    assert ": 1 clients, 40 jobs," in loaded.stdout, loaded.stdout
