@@ -61,6 +61,14 @@ SOURCES = [
         "--channel", "REPLAY_CHANNEL", ("selection", "channel"), "fax",
         "one of email, sms, linkedin, any", id="channel",
     ),
+    pytest.param(
+        "--cache", "REPLAY_CACHE", ("run", "cache"), "sometimes",
+        "one of read-write, read, off", id="cache",
+    ),
+    pytest.param(
+        "--cache-max-mb", "REPLAY_CACHE_MAX_MB", ("run", "cache_max_mb"), "0",
+        "a positive integer", id="cache-max-mb",
+    ),
 ]  # fmt: skip
 
 

@@ -82,6 +82,9 @@ def _v3_to_v4(data: dict[str, Any]) -> dict[str, Any]:
 
     They stay None, which `replay rescore` reads as "not recorded": it keeps such a case's
     checks as they were rather than check it against a context it does not have.
+
+    Version 4 also says what the response cache did (a case's `cache` and `saved_usd`, the
+    summary's `cache_*` figures); a version-3 run had no response cache, so they stay None.
     """
     return data
 

@@ -20,7 +20,8 @@ PANELS: dict[str, tuple[str, ...]] = {
     ),
     "Runner": (
         "--dry-run", "--concurrency", "--retries", "--request-timeout", "--case-timeout",
-        "--max-cost", "--max-answer-chars", "--repeats", "--resume", "--retry-errors",
+        "--max-cost", "--max-answer-chars", "--cache", "--cache-max-mb", "--repeats", "--resume",
+        "--retry-errors",
     ),
     "Judge": (
         "--judge-model", "--judge-base-url", "--judge-concurrency", "--judge-retries",

@@ -33,6 +33,7 @@ from replay.cli.flags import (
 from replay.cli.progress import progress_for
 from replay.config import defaults, inputs, rules
 from replay.config.file import load_toml
+from replay.config.models import CacheMode
 from replay.config.resolve import ChannelChoice, RequestSourceChoice, RunFlags, run_config
 from replay.models import Noise
 from replay.report import junit as junit_xml
@@ -257,6 +258,28 @@ def run_command(
             metavar="N",
             help="Longer answers are a model_error naming their size, never kept. "
             f"[default: {defaults.MAX_ANSWER_CHARS:,}]",
+        ),
+    ] = None,
+    cache: Annotated[
+        CacheMode | None,
+        option(
+            "--cache",
+            rule=rules.cache_mode,
+            env="REPLAY_CACHE",
+            metavar="read-write|read|off",
+            help="Answer a request seen before from DIR/response-cache without a model call "
+            "(read-write keeps new answers, read does not). [default: off]",
+        ),
+    ] = None,
+    cache_max_mb: Annotated[
+        int | None,
+        option(
+            "--cache-max-mb",
+            rule=rules.count,
+            env="REPLAY_CACHE_MAX_MB",
+            metavar="MB",
+            help="Bound of each cache folder; the least recently used entries go first. "
+            f"[default: {defaults.CACHE_MAX_MB}]",
         ),
     ] = None,
     resume: Annotated[

@@ -30,6 +30,10 @@ DEFAULT_OUTPUT_TOKENS: Final = 256
 CHARS_PER_TOKEN: Final = 4
 MAX_ANSWER_CHARS: Final = 100_000
 """The longest draft kept: far above any reply draft, far below a runaway answer."""
+CACHE: Final = "off"
+"""The `openai` pipeline's response cache is a choice a run makes, never a surprise."""
+CACHE_MAX_MB: Final = 512
+"""The bound of each cache folder (the pipeline's and the judge's), in MB."""
 
 REPORT_AUTO_MAX_CASES = 5_000
 """Runs up to this size get their HTML report written automatically (it reads the whole run)."""

@@ -80,6 +80,7 @@ ChannelChoice = Annotated[
 RequestSourceChoice = Annotated[
     Literal["auto", "recorded", "rendered"], _checked(rules.choice("auto", "recorded", "rendered"))
 ]
+CacheChoice = Annotated[Literal["read-write", "read", "off"], _checked(rules.cache_mode)]
 CHECK_CODES: Final = (
     "empty_draft", "unresolved_placeholder", "channel_length", "unsupported_price",
     "unsupported_link", "unsupported_email", "unsupported_phone", "ignored_opt_out",
@@ -188,6 +189,13 @@ class RunSection(_Section):
     """Sampling temperature of the `openai` pipeline."""
     repeats: Annotated[Count | None, Setting("--repeats", 1)] = None
     """Times each case is replayed, to measure the noise."""
+    cache: Annotated[CacheChoice | None, Setting("--cache", defaults.CACHE)] = None
+    """The `openai` pipeline's response cache in the artifacts folder: `read-write` answers a
+    request seen before from it without a model call and keeps each new answer, `read` only
+    reads it, `off` neither."""
+    cache_max_mb: Annotated[Count | None, Setting("--cache-max-mb", defaults.CACHE_MAX_MB)] = None
+    """Bound of each cache folder (the pipeline's and the judge's), in MB: past it, the least
+    recently used entries are removed."""
 
 
 class GateSection(_Section):
@@ -318,7 +326,7 @@ class ArtifactsSection(_Section):
     """`[artifacts]`: where artifacts go."""
 
     dir: Annotated[Text | None, Setting("--artifacts-dir", str(defaults.ARTIFACTS_DIR))] = None
-    """Folder of run artifacts, reports, the history index and the judge cache."""
+    """Folder of run artifacts, reports, the history index and the caches."""
 
 
 class NightlyClient(_Section):

@@ -16,6 +16,7 @@ from replay.config.secrets import describe_dsn, describe_url, safe_pipeline
 from replay.models import Channel
 
 RequestSourceChoice = Literal["auto", "recorded", "rendered"]
+CacheMode = Literal["read-write", "read", "off"]
 
 
 class Frozen(BaseModel):
@@ -182,6 +183,16 @@ class JudgeConfig(Frozen):
     """Reuse answers to identical requests from `<artifacts dir>/judge-cache`."""
 
 
+class CacheConfig(Frozen):
+    """The `openai` pipeline's response cache (`--cache`) and the bound of every cache folder."""
+
+    mode: CacheMode = defaults.CACHE
+    """`read-write` answers a request seen before from `<artifacts dir>/response-cache` and
+    keeps each new answer; `read` only reads; `off` neither."""
+    max_mb: int = Field(default=defaults.CACHE_MAX_MB, gt=0)
+    """Each cache folder's bound (`--cache-max-mb`): past it, the least recently used go."""
+
+
 class LiveConfig(Frozen):
     """How a live run calls the pipeline."""
 
@@ -314,6 +325,8 @@ class RunConfig(Frozen):
     judge: JudgeConfig | None = None
     repeats: int = Field(default=1, gt=0)
     """`--repeats K`: each case is replayed K times to measure the noise."""
+    cache: CacheConfig = CacheConfig()
+    """The response cache: not part of `identity()`, since a hit answers the same request."""
     report: bool = True
     write_manifest: Path | None = None
     """`--write-manifest FILE`: freeze the selected case ids for later `--manifest` runs."""

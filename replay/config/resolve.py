@@ -20,6 +20,8 @@ from replay.config import defaults, inputs, rules
 from replay.config.file import LoadedToml
 from replay.config.keys import InvariantValues
 from replay.config.models import (
+    CacheConfig,
+    CacheMode,
     CanaryThresholds,
     ChecksConfig,
     DatabaseConfig,
@@ -103,6 +105,8 @@ class RunFlags(JudgeFlags):
     gate_on_stats: bool = False
     no_report: bool = False
     write_manifest: Path | None = None
+    cache: CacheMode | None = None
+    cache_max_mb: int | None = None
 
 
 def first(*values: T | None) -> T | None:
@@ -168,7 +172,17 @@ def run_config(flags: RunFlags, toml: LoadedToml) -> RunConfig:
         if flags.write_manifest
         else None,
         repeats=first(flags.repeats, file.run.repeats) or 1,
+        cache=CacheConfig(
+            mode=first(flags.cache, file.run.cache) or defaults.CACHE,
+            max_mb=first(flags.cache_max_mb, file.run.cache_max_mb) or defaults.CACHE_MAX_MB,
+        ),
     )
+    if config.cache.mode != "off" and config.repeats > 1 and not config.dry_run:
+        # Every repeat sends the same request: one stored answer would stand for them all.
+        raise UsageError(
+            f"--repeats {config.repeats} measures the model's own noise, but with --cache "
+            f"{config.cache.mode} every repeat would be the one stored answer: use --cache off"
+        )
     if config.gate.on_stats and flags.baseline is None:
         if flags.gate_on_stats:
             raise UsageError("--gate-on-stats compares with a baseline: add --baseline PATH|latest")

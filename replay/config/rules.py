@@ -164,6 +164,11 @@ def choice(*allowed: str) -> Callable[[object], str]:
     return rule
 
 
+CACHE_MODES: Final = ("read-write", "read", "off")
+cache_mode = choice(*CACHE_MODES)
+"""`--cache`: read and keep answers, only read them, or neither."""
+
+
 def timestamp(value: object) -> datetime:
     """An ISO 8601 time; one without an offset is UTC."""
     if isinstance(value, datetime):

@@ -164,3 +164,6 @@ class Outcome(Strict):
     usage: Usage | None = None
     request_hash: str | None = None
     metadata: dict[str, Any] = Field(default_factory=dict)
+    cached: bool = False
+    """Read from the response cache (`--cache`): no request reached the model, and `usage` is
+    what the stored answer reported when it was paid for."""

@@ -270,9 +270,17 @@ class CaseResult(Strict):
     started_at: datetime | None = None
     finished_at: datetime | None = None
     latency_ms: float | None = None
-    """Duration of the attempt that produced the draft."""
+    """Duration of the attempt that produced the draft; for a cache hit, the read of the cache."""
     cost_usd: float | None = None
-    """Actual cost from the reported usage, the judge's included; None when unpriced or not run."""
+    """Actual cost from the reported usage, the judge's included; None when unpriced or not run.
+    An answer from the response cache cost nothing: only its judge's cost is counted."""
+    cache: Literal["hit", "miss"] | None = None
+    """What the response cache (`--cache`) did for this case: `hit`, the answer came from it
+    and no request reached the model; `miss`, the model was asked. None when it was off or the
+    pipeline is not `openai`."""
+    saved_usd: float | None = None
+    """A hit: what its stored usage costs at today's prices, not paid and not in `cost_usd`;
+    None for any other case, or when the answer's model has no price or it reported no usage."""
     judge: Judgement | None = None
     regression_kind: Literal["invariant", "quality"] | None = None
     """Why a `regressed` case regressed: a new critical check, or the judge's preference."""

@@ -39,13 +39,23 @@ class Summary(Strict):
     estimated_cost_usd: float | None
     """None when some model of the run has no price."""
     prompt_tokens: int | None = 0
-    """Reported by the model, over all cases of a live run; None when no draft reported usage."""
+    """Reported by the model, over all cases of a live run; None when no draft reported usage.
+    Tokens paid for in this run only: an answer from the response cache adds none."""
     completion_tokens: int | None = 0
     cost_usd: float | None = None
     """Actual spend of a live run; None when some model has no price."""
     latency_ms_p50: float | None = None
+    """Over the answers a model sent: a cache hit's latency is a disk read, so hits are left out."""
     latency_ms_p95: float | None = None
     latency_ms_max: float | None = None
+    cache_hits: int | None = None
+    """Cases answered from the response cache (`--cache`); None when no case used it."""
+    cache_misses: int | None = None
+    """Cases run while the response cache was on that it did not answer: sent to the model,
+    errors included."""
+    cache_saved_usd: float | None = None
+    """What the hits' stored usage costs at today's prices: saved, not in `cost_usd`. None when
+    no case used the cache, or a hit's model has no price or its answer reported no usage."""
     duration_s: float | None = None
     """Wall time of the run (of every part, when resumed)."""
     by_invariant: dict[str, dict[str, int]] = Field(default_factory=dict)

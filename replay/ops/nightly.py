@@ -19,7 +19,7 @@ from pathlib import Path
 
 import anyio
 
-from replay.artifacts import history, store
+from replay.artifacts import cache, history, store
 from replay.artifacts.lock import RunLock
 from replay.config import resolve
 from replay.config.file import LoadedToml
@@ -62,6 +62,8 @@ class Night:
     started: datetime
     clients: list[ClientNight] = field(default_factory=list)
     deleted: list[str] = field(default_factory=list)
+    cache_entries_deleted: int = 0
+    """Entries of the judge's and the pipeline's caches not used for `--retention-days`."""
     interrupted: bool = False
     """Ctrl-C or SIGTERM stopped the night; the clients not reached did not run."""
     summary: Path | None = None
@@ -101,6 +103,7 @@ async def run(
     quiet = not night.interrupted and not any(c.status == "blocked" for c in night.clients)
     if retention_days is not None and quiet:
         night.deleted = prune(folder, retention_days, now=night.started)
+        night.cache_entries_deleted = prune_caches(folder, retention_days, now=night.started)
     night.summary = write_summary(night, folder)
     return night
 
@@ -271,6 +274,16 @@ def prune(folder: Path, days: int, *, now: datetime) -> list[str]:
     return deleted
 
 
+def prune_caches(folder: Path, days: int, *, now: datetime) -> int:
+    """Delete the cache entries (judge and pipeline) not used for `days`; return how many.
+
+    A hit touches its entry, so an entry a nightly run still reads is never old.
+    """
+    return sum(
+        cache.prune_unused(folder / name, days, now=now) for name in (cache.JUDGE, cache.RESPONSES)
+    )
+
+
 # --- the combined summary -------------------------------------------------------------------------
 
 
@@ -291,8 +304,16 @@ def text(night: Night) -> str:
             lines.append(f"  vs baseline: {client.comparison}")
         if client.report:
             lines.append(f"  report: {client.report}")
-    if night.deleted:
-        lines.append(f"retention: deleted {len(night.deleted)} old files")
+    if night.deleted or night.cache_entries_deleted:
+        entries = night.cache_entries_deleted
+        lines.append(
+            f"retention: deleted {len(night.deleted)} old files"
+            + (
+                f" and {entries} unused cache entr{'y' if entries == 1 else 'ies'}"
+                if entries
+                else ""
+            )
+        )
     verdict = {
         0: "every client passed",
         1: "a gate failed",
@@ -370,6 +391,7 @@ def write_summary(night: Night, folder: Path) -> Path:
                 for c in night.clients
             ],
             "deleted": night.deleted,
+            "cache_entries_deleted": night.cache_entries_deleted,
             "duration_s": round(time.time() - night.started.timestamp(), 3),
         },
     )

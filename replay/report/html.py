@@ -243,7 +243,8 @@ def _header(artifact: RunArtifact) -> str:
     )
     cases = artifact.cases
     similarity = [case.comparison.similarity for case in cases if case.comparison is not None]
-    latency = [case.latency_ms for case in cases if case.latency_ms is not None]
+    # A cache hit's latency is a disk read: the chart, like the summary, shows model answers.
+    latency = [c.latency_ms for c in cases if c.latency_ms is not None and c.cache != "hit"]
     bars = [charts.Bar("" if v is None else str(v), n, f"f-{_verdict_class(v)}") for v, n in counts]
     low, high = min(latency, default=0), max(latency, default=0)
     figures = (

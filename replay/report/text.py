@@ -186,11 +186,13 @@ def summary_lines(summary: Summary, gate: Gate | None) -> list[tuple[str, str]]:
     else:
         rows.append(("sent reply", _unmeasured(why, "sent_similarity_new_mean")))
     if summary.latency_ms_p50 is not None:
+        hits = summary.cache_hits or 0
         rows.append(
             (
                 "latency",
                 f"p50 {summary.latency_ms_p50:,.0f} ms · p95 {summary.latency_ms_p95 or 0:,.0f} ms"
-                f" · max {summary.latency_ms_max or 0:,.0f} ms",
+                f" · max {summary.latency_ms_max or 0:,.0f} ms"
+                + (f" (model answers only; {hits} from the cache left out)" if hits else ""),
             )
         )
     else:
@@ -205,9 +207,24 @@ def summary_lines(summary: Summary, gate: Gate | None) -> list[tuple[str, str]]:
         else "cost " + _unmeasured(why, "cost_usd")
     )
     rows.append(("tokens", f"{tokens} · {cost} · retries {summary.retries}"))
+    if summary.cache_hits is not None:
+        rows.append(("cache", cache_text(summary)))
     if gate is not None:
         rows.append(("gate", gate_text(gate)))
     return rows
+
+
+def cache_text(summary: Summary) -> str:
+    """`18 hits, 2 misses, saved $0.0123`: what the response cache did, and what it saved."""
+    hits, misses = summary.cache_hits or 0, summary.cache_misses or 0
+    saved = (
+        f"saved ${summary.cache_saved_usd:.4f}"
+        if summary.cache_saved_usd is not None
+        else "saved " + _unmeasured(summary.not_measured, "cache_saved_usd")
+    )
+    return (
+        f"{hits} hit{'' if hits == 1 else 's'}, {misses} miss{'' if misses == 1 else 'es'}, {saved}"
+    )
 
 
 def _unmeasured(why: Mapping[str, str], key: str) -> str:

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 import anyio
 
-from replay.artifacts import history, store
+from replay.artifacts import cache, history, store
 from replay.artifacts.load import load_run
 from replay.artifacts.lock import RunLock
 from replay.config import defaults
@@ -39,7 +39,7 @@ from replay.models import (
 )
 from replay.report import html
 from replay.run import judge as judging
-from replay.run import pricing, rescore, resume
+from replay.run import pricing, rescore, responses, resume
 from replay.run.finished import Finished
 from replay.run.pipelines import openai as openai_pipeline
 from replay.run.pipelines import python as python_pipeline
@@ -74,7 +74,8 @@ def _pipeline(config: RunConfig) -> tuple[Pipeline, openai.AsyncOpenAI | None]:
         if live.endpoint.api_key is None:
             raise UsageError("the openai pipeline needs an API key: set OPENAI_API_KEY")
         client = _model_client(live.endpoint, live.request_timeout_s)
-        return openai_pipeline.OpenAIPipeline(client, config.request), client
+        answers = responses.for_run(config, str(client.base_url))
+        return openai_pipeline.OpenAIPipeline(client, config.request, answers), client
     if spec.startswith("python:"):
         function = python_pipeline.load(spec)
         return python_pipeline.PythonPipeline(spec, function, config.concurrency), None
@@ -109,13 +110,19 @@ def _judge(config: RunConfig) -> judging.Judge | None:
     """The judge of a live run with `--judge-model`, on its own client and endpoint."""
     if config.judge is None or config.dry_run:
         return None
-    return judge_for(config.judge, config.artifacts_dir, config.prices)
+    return judge_for(
+        config.judge, config.artifacts_dir, config.prices, cache_max_mb=config.cache.max_mb
+    )
 
 
 def judge_for(
-    settings: JudgeConfig, artifacts_dir: Path, prices: Mapping[str, Price]
+    settings: JudgeConfig,
+    artifacts_dir: Path,
+    prices: Mapping[str, Price],
+    *,
+    cache_max_mb: int = defaults.CACHE_MAX_MB,
 ) -> judging.Judge:
-    """A judge on its own client, caching under the artifact directory.
+    """A judge on its own client, caching under the artifact directory (bounded in MB).
 
     Raises:
         UsageError: no API key for it.
@@ -129,7 +136,9 @@ def judge_for(
         base_url=str(client.base_url),
         retries=settings.retries,
         request_timeout_s=settings.request_timeout_s,
-        cache=judging.Cache(artifacts_dir / "judge-cache") if settings.cache else None,
+        cache=cache.Store(artifacts_dir / cache.JUDGE, max_bytes=cache_max_mb * cache.MB)
+        if settings.cache
+        else None,
         limiter=anyio.CapacityLimiter(settings.concurrency),
         price=lambda model, usage: pricing.cost(
             model, usage.prompt_tokens, usage.completion_tokens, prices

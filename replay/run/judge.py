@@ -16,16 +16,15 @@ import hashlib
 import random
 import re
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 import anyio
 import orjson
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from replay.artifacts.store import atomic
+from replay.artifacts.cache import Store, request_key
 from replay.errors import AttemptFailed
 from replay.models import (
     Attempt,
@@ -159,42 +158,6 @@ def parse(content: str) -> tuple[Answer | None, str | None]:
         return None, f"{len(errors)} schema error(s), the first at {where} ({errors[0]['type']})"
 
 
-class Cache:
-    """Judge answers on disk, keyed by the endpoint and the exact request.
-
-    Only answers that validated are kept, so a cache never replays a broken one. Entries are
-    written through `store.atomic`: a crash leaves no torn entry.
-    """
-
-    def __init__(self, directory: Path) -> None:
-        self.directory = directory
-
-    @staticmethod
-    def key(base_url: str, body: Mapping[str, Any]) -> str:
-        """SHA-256 of the base URL and the request as canonical JSON."""
-        canonical = orjson.dumps(body, option=orjson.OPT_SORT_KEYS)
-        return hashlib.sha256(base_url.encode() + b"\0" + canonical).hexdigest()
-
-    def _path(self, key: str) -> Path:
-        return self.directory / key[:2] / f"{key}.json"
-
-    def get(self, key: str) -> dict[str, Any] | None:
-        """The stored answer, or None (a missing or unreadable entry is a miss)."""
-        try:
-            data = orjson.loads(self._path(key).read_bytes())
-        except (OSError, orjson.JSONDecodeError):
-            return None
-        return data if isinstance(data, dict) and isinstance(data.get("content"), str) else None
-
-    def put(self, key: str, entry: Mapping[str, Any]) -> None:
-        """Store an answer; a cache that cannot be written is skipped, never fatal."""
-        try:
-            with atomic(self._path(key)) as out:
-                out.write(orjson.dumps(entry))
-        except OSError:
-            return
-
-
 @dataclass
 class _Reply:
     content: str
@@ -221,7 +184,9 @@ class Judge:
     """Part of the cache key: the same request to another endpoint is another answer."""
     retries: int = 3
     request_timeout_s: float = 60.0
-    cache: Cache | None = None
+    cache: Store | None = None
+    """Answers on disk (`<artifacts dir>/judge-cache`): only answers that validated are kept,
+    so a cache never replays a broken one."""
     limiter: anyio.CapacityLimiter = field(default_factory=lambda: anyio.CapacityLimiter(4))
     price: Callable[[str, Usage], float | None] = lambda model, usage: None
     retry_after_cap_s: float = 60.0
@@ -295,10 +260,10 @@ class Judge:
         self, body: dict[str, Any], attempts: list[Attempt], usage: list[Usage]
     ) -> _Reply:
         """One answer for `body`: from the cache, or from the endpoint with retries."""
-        key = Cache.key(self.base_url, body)
+        key = request_key(self.base_url, body)
         if self.cache is not None:
             hit = await anyio.to_thread.run_sync(self.cache.get, key)
-            if hit is not None:
+            if hit is not None and isinstance(hit.get("content"), str):
                 return _Reply(hit["content"], None, True, key)
         import openai  # only a judged run needs the SDK
         from openai.types.chat import ChatCompletion

@@ -6,7 +6,7 @@ stays small. Every function is pure but for the stages it calls.
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import Literal, NamedTuple
 
 from replay.config.models import ChecksConfig, RunConfig
 from replay.models import (
@@ -17,6 +17,7 @@ from replay.models import (
     InvalidCase,
     InvariantChanges,
     Judgement,
+    Outcome,
     RequestPlan,
 )
 from replay.run import pricing
@@ -117,7 +118,8 @@ def finished(
     case, outcome = execution.case, execution.outcome
     comparison = None
     found = None
-    cost = None
+    cost = saved = None
+    cache = cache_state(config, outcome)
     if outcome is not None:
         comparison, found, decision = assess(
             case, outcome.text, checks_for(config, case.input.client_id), judgement
@@ -134,6 +136,8 @@ def finished(
                 outcome.usage.completion_tokens,
                 config.prices,
             )
+        if cache == "hit":  # paid for when it was stored: today it only saves
+            cost, saved = 0.0, cost
     else:
         decision = policy.decide(errored=True, judgement=judgement)
     if cost is not None and judgement is not None and judgement.cost_usd is not None:
@@ -156,9 +160,18 @@ def finished(
         finished_at=execution.finished_at,
         latency_ms=execution.latency_ms,
         cost_usd=cost,
+        cache=cache,
+        saved_usd=saved,
         judge=judgement,
         regression_kind=decision.kind,
     )
+
+
+def cache_state(config: RunConfig, outcome: Outcome | None) -> Literal["hit", "miss"] | None:
+    """What the response cache did for a case run live: only the `openai` pipeline has one."""
+    if config.cache.mode == "off" or config.request.pipeline != "openai":
+        return None
+    return "hit" if outcome is not None and outcome.cached else "miss"
 
 
 def checks_for(config: RunConfig, client_id: str) -> draft_checks.InvariantConfig:

@@ -1,4 +1,9 @@
-"""Running totals of a run, kept case by case so a summary never needs every case in memory."""
+"""Running totals of a run, kept case by case so a summary never needs every case in memory.
+
+An answer from the response cache (`CaseResult.cache == "hit"`) was paid for when it was stored:
+here it adds no tokens and no cost (only what it saved, in `cache_saved_usd`), and no latency,
+since its latency is a disk read: the percentiles are of answers a model sent.
+"""
 
 from __future__ import annotations
 
@@ -44,6 +49,11 @@ class Tally:
     judge_completion_tokens: int = 0
     judge_cost_usd: float = 0.0
     judge_unpriced: int = 0
+    cache_hits: int = 0
+    cache_misses: int = 0
+    saved_usd: float = 0.0
+    saved_unknown: set[str] = field(default_factory=set)
+    """Why some hit's saving is unknown: its model has no price, or it reported no usage."""
 
     def add(self, result: CaseResult) -> None:
         """Count one finished case."""
@@ -72,7 +82,10 @@ class Tally:
         if result.judge is not None:
             self._judged(result)
         self.retries += max(len(result.attempts) - 1, 0)
-        if result.latency_ms is not None:
+        hit = result.cache == "hit"
+        if result.cache is not None:
+            self._cached(result)
+        if result.latency_ms is not None and not hit:
             self.latencies_ms.append(result.latency_ms)
         outcome = result.outcome
         plan = result.plan
@@ -81,7 +94,9 @@ class Tally:
             if plan is None and isinstance(source, str):
                 self.by_request_source[source] += 1  # a live case with a plan counts below
             self.outcomes += 1
-            if outcome.usage is not None:
+            if hit:
+                self.reported_usage += 1  # the tokens paid for it in this run are known: none
+            elif outcome.usage is not None:
                 self.reported_usage += 1
                 self.prompt_tokens += outcome.usage.prompt_tokens
                 self.completion_tokens += outcome.usage.completion_tokens
@@ -99,6 +114,19 @@ class Tally:
             self.unpriced_models.add(plan.request.model or "<none>")
         else:
             self.estimated_cost_usd += plan.estimated_cost_usd
+
+    def _cached(self, result: CaseResult) -> None:
+        if result.cache == "miss":
+            self.cache_misses += 1
+            return
+        self.cache_hits += 1
+        if result.saved_usd is not None:
+            self.saved_usd += result.saved_usd
+            return
+        outcome = result.outcome
+        usage = outcome.usage if outcome is not None else None
+        model = (outcome.model if outcome is not None else None) or "<none>"
+        self.saved_unknown.add(f"no price for {model}" if usage else "a hit reported no usage")
 
     def _judged(self, result: CaseResult) -> None:
         judgement = result.judge
@@ -136,6 +164,11 @@ class Tally:
             latency_ms_p50=percentile(latencies, 0.50),
             latency_ms_p95=percentile(latencies, 0.95),
             latency_ms_max=latencies[-1] if latencies else None,
+            cache_hits=self.cache_hits if self._cache_used else None,
+            cache_misses=self.cache_misses if self._cache_used else None,
+            cache_saved_usd=(
+                round(self.saved_usd, 6) if self._cache_used and not self.saved_unknown else None
+            ),
             duration_s=None if duration_s is None else round(duration_s, 3),
             by_invariant={
                 code: {kind: counts[kind] for kind in ("new", "fixed", "pre_existing")}
@@ -165,6 +198,10 @@ class Tally:
         return self.outcomes > 0 and self.reported_usage == self.outcomes
 
     @property
+    def _cache_used(self) -> bool:
+        return self.cache_hits + self.cache_misses > 0
+
+    @property
     def _cost_whole(self) -> bool:
         return self._usage_whole and not self.unpriced_outcomes
 
@@ -191,8 +228,16 @@ class Tally:
             if self.unpriced_outcomes:
                 why["cost_usd"] = f"no price for {', '.join(sorted(self.unpriced_answers))}"
         if not self.latencies_ms:
+            cached = self.cache_hits and self.outcomes
+            unsent = "every draft came from the response cache" if cached else "no draft came back"
             for key in ("latency_ms_p50", "latency_ms_p95", "latency_ms_max"):
-                why[key] = "no draft came back"
+                why[key] = unsent
+        if not self._cache_used:
+            off = "the response cache was not used (--cache off, or not the openai pipeline)"
+            for key in ("cache_hits", "cache_misses", "cache_saved_usd"):
+                why[key] = off
+        elif self.saved_unknown:
+            why["cache_saved_usd"] = "; ".join(sorted(self.saved_unknown))
         if not self.similarities:
             for key in ("similarity_mean", "similarity_p10", "similarity_p50"):
                 why[key] = "no case had both an original and a new draft"

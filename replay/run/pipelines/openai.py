@@ -1,4 +1,8 @@
-"""The built-in `openai` pipeline: which request it sends for a case, and sending it."""
+"""The built-in `openai` pipeline: which request it sends for a case, and sending it.
+
+With a response cache (`--cache`), a request sent before is answered from it, marked
+`cached`, without a model call; see `run/responses.py`.
+"""
 
 from __future__ import annotations
 
@@ -13,6 +17,7 @@ from replay.errors import AttemptFailed
 from replay.models import CaseInput, ChatMessage, ChatRequest, ErrorClass, Outcome, RequestSource
 from replay.run.endpoint import reported_usage, sdk_failure
 from replay.run.pipelines import prompt
+from replay.run.responses import ResponseCache, StoredAnswer
 
 if TYPE_CHECKING:
     from openai import AsyncOpenAI
@@ -81,9 +86,12 @@ class OpenAIPipeline:
     name = "openai"
     malformed: ErrorClass = "model_error"
 
-    def __init__(self, client: AsyncOpenAI, config: RequestConfig) -> None:
+    def __init__(
+        self, client: AsyncOpenAI, config: RequestConfig, cache: ResponseCache | None = None
+    ) -> None:
         self._client = client
         self._config = config
+        self._cache = cache
 
     async def draft(self, case: CaseInput) -> Outcome:
         """Send the planned request once and return the draft, or raise a classified failure."""
@@ -96,6 +104,12 @@ class OpenAIPipeline:
                 retryable=False,
             ) from None
         body = {**planned.request.to_api(), "stream": False}
+        cache, key = self._cache, ""
+        if cache is not None:
+            key = cache.key(body)
+            stored = await cache.recall(key)
+            if stored is not None:
+                return _recalled(stored, planned)
         import openai  # on first use: commands that never call a model start faster
         from openai.types.chat import ChatCompletion
 
@@ -109,7 +123,10 @@ class OpenAIPipeline:
         except (openai.OpenAIError, ValueError, TypeError) as exc:
             # A body that is not JSON surfaces as a ValueError or TypeError from the SDK.
             raise sdk_failure(exc) from None
-        return _outcome(response, planned)
+        outcome = _outcome(response, planned)
+        if cache is not None:
+            await cache.keep(key, outcome)
+        return outcome
 
     async def aclose(self) -> None:
         """Close the HTTP connections of the client."""
@@ -147,6 +164,19 @@ def _outcome(response: Any, planned: PlannedRequest) -> Outcome:
             f"the model endpoint sent a malformed response ({where})",
             retryable=False,
         ) from None
+
+
+def _recalled(stored: StoredAnswer, planned: PlannedRequest) -> Outcome:
+    """The outcome of an answer read from the response cache, as `_outcome` made it then."""
+    return Outcome(
+        text=stored.text,
+        model=stored.model,
+        finish_reason=stored.finish_reason,
+        usage=stored.usage,
+        request_hash=request_hash(planned.request),
+        metadata={"request_source": planned.source, "request_model": planned.request.model},
+        cached=True,
+    )
 
 
 def _first_field(exc: Exception) -> str:
