@@ -6,8 +6,10 @@ docstring is its documentation. Each kind lives in its own module; this face re-
 
 from replay.models.base import (
     SCHEMA_VERSION,
+    Attribution,
     ChangeClass,
     Channel,
+    DriftRegression,
     ErrorClass,
     Mode,
     RequestSource,
@@ -73,6 +75,8 @@ from replay.models.signals import (
 )
 
 __all__ = [
+    "Attribution",
+    "DriftRegression",
     "Attempt",
     "BacklogPoint",
     "BaselineReport",

@@ -26,6 +26,12 @@ ErrorClass = Literal[
     "judge_error",
 ]
 ChangeClass = Literal["identical", "whitespace", "minor", "rewritten"]
+Attribution = Literal["none", "drift", "change"]
+"""Where a case's difference comes from when a control arm ran: nothing, drift alone (the
+candidate differs from the original only as the control does), or the change."""
+DriftRegression = Literal["change", "hidden_by_drift", "drift"]
+"""A regression's kind beside a control arm: caused by the change, caused by the change but
+hidden from the original by drift, or drift alone (not the change's: it does not gate)."""
 Mode = Literal["dry", "live"]
 
 
