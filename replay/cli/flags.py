@@ -219,3 +219,53 @@ SummaryMd = Annotated[
         help="Also write the summary as Markdown (CI, PRs).",
     ),
 ]
+
+
+# The control arm of `replay run`: production's set-up replayed beside the candidate.
+Control = Annotated[
+    bool,
+    typer.Option(
+        "--control",
+        envvar="REPLAY_CONTROL",
+        help="Replay production's set-up beside the candidate, to tell drift from the change.",
+    ),
+]
+ControlModel = Annotated[
+    str | None,
+    option(
+        "--control-model",
+        rule=rules.text,
+        env="REPLAY_CONTROL_MODEL",
+        metavar="NAME",
+        help="The control's model. [default: the recorded model]",
+    ),
+]
+ControlPipeline = Annotated[
+    str | None,
+    option(
+        "--control-pipeline",
+        rule=rules.pipeline,
+        env="REPLAY_CONTROL_PIPELINE",
+        metavar="SPEC",
+        help="The control's pipeline. [default: openai]",
+    ),
+]
+ControlRequestSource = Annotated[
+    str | None,
+    option(
+        "--control-request-source",
+        rule=rules.choice("auto", "recorded", "rendered"),
+        env="REPLAY_CONTROL_REQUEST_SOURCE",
+        metavar="SOURCE",
+        help="auto, recorded or rendered. [default: auto: the recording, if any]",
+    ),
+]
+ControlSystemPromptFile = Annotated[
+    Path | None,
+    option(
+        "--control-system-prompt-file",
+        env="REPLAY_CONTROL_SYSTEM_PROMPT_FILE",
+        metavar="FILE",
+        help="Replaces the control's first system message.",
+    ),
+]

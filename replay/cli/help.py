@@ -17,6 +17,8 @@ PANELS: dict[str, tuple[str, ...]] = {
     ),
     "Pipeline": (
         "--pipeline", "--request-source", "--model", "--temperature", "--system-prompt-file",
+        "--control", "--control-model", "--control-pipeline", "--control-request-source",
+        "--control-system-prompt-file",
     ),
     "Runner": (
         "--dry-run", "--concurrency", "--retries", "--request-timeout", "--case-timeout",

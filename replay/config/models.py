@@ -298,6 +298,29 @@ class CompareConfig(Frozen):
     gate: GateConfig = GateConfig()
 
 
+class ControlConfig(Frozen):
+    """The control arm (`--control`): production's set-up, replayed beside the candidate.
+
+    By default the recorded request with its recorded model (a case without a recording is
+    rendered with the model production used): what production did, asked again today.
+    """
+
+    request: RequestConfig
+    cache: CacheMode = "read-write"
+    """The control's response cache: on by default, so a control replayed on pinned cases is
+    paid once; off with `--repeats`, whose every repeat must be asked."""
+
+
+def _request_identity(request: RequestConfig) -> dict[str, Any]:
+    """What of a request config makes two runs the same (a system prompt by its digest)."""
+    found = request.model_dump(mode="json", exclude={"system_prompt"})
+    found["pipeline"] = safe_pipeline(request.pipeline)
+    if request.system_prompt is not None:
+        digest = hashlib.sha256(request.system_prompt.encode()).hexdigest()
+        found["system_prompt_sha256"] = digest
+    return found
+
+
 class RunConfig(Frozen):
     """Everything a run needs, resolved from flags, environment, `replay.toml` and defaults."""
 
@@ -328,9 +351,11 @@ class RunConfig(Frozen):
     cache: CacheConfig = CacheConfig()
     """The response cache: not part of `identity()`, since a hit answers the same request."""
     report: bool = True
+    """Index the run and write its HTML report (`--no-report` turns both off)."""
     write_manifest: Path | None = None
     """`--write-manifest FILE`: freeze the selected case ids for later `--manifest` runs."""
-    """Index the run and write its HTML report (`--no-report` turns both off)."""
+    control: ControlConfig | None = None
+    """`--control`: production's set-up replayed beside the candidate, on the same cases."""
 
     @property
     def source(self) -> SourceConfig:
@@ -343,11 +368,7 @@ class RunConfig(Frozen):
         Concurrency, timeouts, retries and paths are left out: changing them on `--resume` is
         fine; changing what is replayed or how drafts are made is not.
         """
-        request = self.request.model_dump(mode="json", exclude={"system_prompt"})
-        request["pipeline"] = safe_pipeline(self.request.pipeline)
-        if self.request.system_prompt is not None:
-            digest = hashlib.sha256(self.request.system_prompt.encode()).hexdigest()
-            request["system_prompt_sha256"] = digest
+        request = _request_identity(self.request)
         views = {
             view.name: hashlib.sha256(view.sql.encode()).hexdigest()
             for view in (self.source.cases, self.source.thread, self.source.clients)
@@ -362,6 +383,7 @@ class RunConfig(Frozen):
             # Only when set, so runs made before these options keep their identity.
             **({"repeats": self.repeats} if self.repeats > 1 else {}),
             **({"judge_model": self.judge.model} if self.judge is not None else {}),
+            **({"control": _request_identity(self.control.request)} if self.control else {}),
         }
 
     def identity_hash(self) -> str:

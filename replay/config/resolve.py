@@ -24,6 +24,7 @@ from replay.config.models import (
     CacheMode,
     CanaryThresholds,
     ChecksConfig,
+    ControlConfig,
     DatabaseConfig,
     GateConfig,
     InvariantSettings,
@@ -105,6 +106,11 @@ class RunFlags(JudgeFlags):
     gate_on_stats: bool = False
     no_report: bool = False
     write_manifest: Path | None = None
+    control: bool = False
+    control_model: str | None = None
+    control_pipeline: str | None = None
+    control_request_source: RequestSourceChoice | None = None
+    control_system_prompt_file: Path | None = None
     cache: CacheMode | None = None
     cache_max_mb: int | None = None
 
@@ -183,6 +189,8 @@ def run_config(flags: RunFlags, toml: LoadedToml) -> RunConfig:
             f"--repeats {config.repeats} measures the model's own noise, but with --cache "
             f"{config.cache.mode} every repeat would be the one stored answer: use --cache off"
         )
+    if flags.control or any(_control_flags(flags).values()):
+        config = config.model_copy(update={"control": _control(flags, config)})
     if config.gate.on_stats and flags.baseline is None:
         if flags.gate_on_stats:
             raise UsageError("--gate-on-stats compares with a baseline: add --baseline PATH|latest")
@@ -191,6 +199,40 @@ def run_config(flags: RunFlags, toml: LoadedToml) -> RunConfig:
             update={"gate": config.gate.model_copy(update={"on_stats": False})}
         )
     return config
+
+
+def _control_flags(flags: RunFlags) -> dict[str, object]:
+    """The control arm's flags that were given, by flag."""
+    given = {
+        "--control-model": flags.control_model,
+        "--control-pipeline": flags.control_pipeline,
+        "--control-request-source": flags.control_request_source,
+        "--control-system-prompt-file": flags.control_system_prompt_file,
+    }
+    return {flag: value for flag, value in given.items() if value is not None}
+
+
+def _control(flags: RunFlags, config: RunConfig) -> ControlConfig:
+    """The control arm: production's set-up unless its flags say otherwise.
+
+    Raises:
+        UsageError: a control flag without `--control`.
+    """
+    if not flags.control:
+        raise UsageError(f"{next(iter(_control_flags(flags)))} goes with --control")
+    prompt = flags.control_system_prompt_file
+    request = RequestConfig(
+        pipeline=flags.control_pipeline or defaults.PIPELINE,
+        request_source=flags.control_request_source or defaults.REQUEST_SOURCE,
+        model=flags.control_model,
+        default_model=defaults.MODEL,
+        system_prompt=inputs.read_text_file("--control-system-prompt-file", prompt)
+        if prompt
+        else None,
+        system_prompt_file=str(prompt) if prompt else None,
+    )
+    # Every repeat of the control must be asked, as the candidate's are: no stored answer.
+    return ControlConfig(request=request, cache="off" if config.repeats > 1 else "read-write")
 
 
 def _selection(flags: RunFlags, toml: LoadedToml) -> SelectionConfig:

@@ -34,6 +34,7 @@ from replay.models.result import (
     CaseError,
     CaseResult,
     Comparison,
+    ControlArm,
     DiffSpan,
     InputSummary,
     InvariantChanges,
@@ -50,6 +51,7 @@ from replay.models.result import (
     Violation,
 )
 from replay.models.run import (
+    AttributionSummary,
     BaselineReport,
     Bootstrap,
     CaseChange,
@@ -76,6 +78,8 @@ from replay.models.signals import (
 
 __all__ = [
     "Attribution",
+    "AttributionSummary",
+    "ControlArm",
     "DriftRegression",
     "Attempt",
     "BacklogPoint",

@@ -8,7 +8,9 @@ from typing import Any, Literal
 from pydantic import Field
 
 from replay.models.base import (
+    Attribution,
     ChangeClass,
+    DriftRegression,
     ErrorClass,
     RequestSource,
     Strict,
@@ -247,6 +249,31 @@ class Judgement(Strict):
 # --- results -------------------------------------------------------------------------------------
 
 
+class ControlArm(Strict):
+    """The control arm's side of a case (`--control`): production's set-up, replayed now.
+
+    Its draft is what the original set-up writes today; the case's own comparison, checks,
+    judgement and verdict are the candidate's against it, so what moved without the change
+    (drift) is told apart from what the change did.
+    """
+
+    plan: RequestPlan | None = None
+    outcome: Outcome | None = None
+    error: CaseError | None = None
+    attempts: list[Attempt] = Field(default_factory=list)
+    latency_ms: float | None = None
+    cost_usd: float | None = None
+    """What the control's draft cost (0 for a cache hit); None when unpriced or not run."""
+    cache: Literal["hit", "miss"] | None = None
+    """What the response cache did for the control's request (on by default for this arm)."""
+    drift: Comparison | None = None
+    """The original draft against the control's: what changed without the change."""
+    drift_invariants: InvariantChanges | None = None
+    """Checks of the control's draft against the original's: mistakes drift alone brings."""
+    verdict: Verdict | None = None
+    """The control decided against the original by the same policy: what drift alone did."""
+
+
 class CaseResult(Strict):
     """Everything the run knows about one case."""
 
@@ -284,3 +311,14 @@ class CaseResult(Strict):
     judge: Judgement | None = None
     regression_kind: Literal["invariant", "quality"] | None = None
     """Why a `regressed` case regressed: a new critical check, or the judge's preference."""
+    control: ControlArm | None = None
+    """With `--control`: the control arm's draft. `comparison`, `invariants`, `judge` and
+    `verdict` are then the candidate's against the control's draft, not the original's."""
+    versus_original: Verdict | None = None
+    """With `--control`: the candidate decided against the original, as a run without a
+    control arm would decide it."""
+    attribution: Attribution | None = None
+    """With `--control`: where the case's difference comes from (None without a control draft)."""
+    drift_regression: DriftRegression | None = None
+    """With `--control`: a regression's kind: the change's, the change's hidden by drift, or
+    drift alone (regressed against the original only; not gated)."""

@@ -20,6 +20,19 @@ from replay.models.result import (
 )
 
 
+class AttributionSummary(Strict):
+    """With `--control`: what drift explains and what the change did, over the run's cases."""
+
+    by_attribution: dict[str, int] = Field(default_factory=dict)
+    """Cases by where their difference comes from: `none`, `drift`, `change`."""
+    regressions: dict[str, int] = Field(default_factory=dict)
+    """Regressions by kind: `change`, `hidden_by_drift` (both gated), `drift` (not gated)."""
+    without_control: int = 0
+    """Cases whose control arm gave no draft: decided against the original, not attributed."""
+    control_errors: dict[str, int] = Field(default_factory=dict)
+    """The control arm's errors by class."""
+
+
 class Summary(Strict):
     """Running totals of a run."""
 
@@ -53,6 +66,8 @@ class Summary(Strict):
     cache_misses: int | None = None
     """Cases run while the response cache was on that it did not answer: sent to the model,
     errors included."""
+    attribution: AttributionSummary | None = None
+    """With `--control`: drift and change told apart; None without a control arm."""
     cache_saved_usd: float | None = None
     """What the hits' stored usage costs at today's prices: saved, not in `cost_usd`. None when
     no case used the cache, or a hit's model has no price or its answer reported no usage."""

@@ -6,6 +6,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from replay.models import (
+    AttributionSummary,
     BaselineReport,
     Gate,
     GateRule,
@@ -143,6 +144,8 @@ def summary_lines(summary: Summary, gate: Gate | None) -> list[tuple[str, str]]:
         ("verdicts", _counts(summary.by_verdict)),
         ("changes", _counts(summary.by_change_class)),
     ]
+    if summary.attribution is not None:
+        rows += attribution_lines(summary.attribution)
     checks = [
         f"{code} " + " ".join(f"{kind.replace('_', '-')} {n}" for kind, n in counts.items() if n)
         for code, counts in summary.by_invariant.items()
@@ -169,7 +172,8 @@ def summary_lines(summary: Summary, gate: Gate | None) -> list[tuple[str, str]]:
             (
                 "similarity",
                 f"mean {summary.similarity_mean:.2f} · p10 {summary.similarity_p10:.2f} · "
-                f"p50 {summary.similarity_p50:.2f} (new draft vs original)",
+                f"p50 {summary.similarity_p50:.2f} (new draft vs "
+                f"{'control' if summary.attribution else 'original'})",
             )
         )
     else:
@@ -211,6 +215,48 @@ def summary_lines(summary: Summary, gate: Gate | None) -> list[tuple[str, str]]:
         rows.append(("cache", cache_text(summary)))
     if gate is not None:
         rows.append(("gate", gate_text(gate)))
+    return rows
+
+
+_DRIFT_REGRESSIONS = {
+    "change": "by the change",
+    "hidden_by_drift": "by the change, hidden by drift",
+}
+
+
+def attribution_lines(found: AttributionSummary) -> list[tuple[str, str]]:
+    """What a control arm tells apart: drift, the change, and the regressions of each."""
+    rows = [
+        (
+            "control",
+            " · ".join(f"{kind} {n}" for kind, n in found.by_attribution.items())
+            + " (verdicts are the new draft against the control's)"
+            if found.by_attribution
+            else "no case had both drafts",
+        )
+    ]
+    regressions = [
+        f"{_DRIFT_REGRESSIONS[kind]} {n}"
+        for kind, n in found.regressions.items()
+        if kind in _DRIFT_REGRESSIONS
+    ]
+    drift = found.regressions.get("drift", 0)
+    if drift:
+        regressions.append(
+            f"drift alone explains {drift} against the original (the control regressed too; "
+            "not gated)"
+        )
+    rows.append(("regressions", " · ".join(regressions) or "none"))
+    missing = []
+    if found.without_control:
+        missing.append(
+            f"{found.without_control} case(s) without a control draft (decided "
+            "against the original)"
+        )
+    if found.control_errors:
+        missing.append("control errors " + _counts(found.control_errors))
+    if missing:
+        rows.append(("control arm", " · ".join(missing)))
     return rows
 
 

@@ -20,11 +20,13 @@ from replay.artifacts.load import load_run
 from replay.artifacts.lock import RunLock
 from replay.config import defaults
 from replay.config.models import (
+    CacheMode,
     ChecksConfig,
     GateConfig,
     JudgeConfig,
     ModelEndpoint,
     Price,
+    RequestConfig,
     RunConfig,
 )
 from replay.errors import (
@@ -59,14 +61,17 @@ if TYPE_CHECKING:
 # --- pipelines -----------------------------------------------------------------------------------
 
 
-def _pipeline(config: RunConfig) -> tuple[Pipeline, openai.AsyncOpenAI | None]:
-    """Build the pipeline named by --pipeline, and the model client when it has one.
+def _pipeline(
+    config: RunConfig, request: RequestConfig | None = None, cache_mode: CacheMode | None = None
+) -> tuple[Pipeline, openai.AsyncOpenAI | None]:
+    """Build the pipeline named by --pipeline (or the control's), and its model client if any.
 
     Raises:
         UsageError: an unknown pipeline form, a python pipeline that cannot be imported, or no
             API key for the openai pipeline.
     """
-    spec = config.request.pipeline
+    request = request or config.request
+    spec = request.pipeline
     live = config.live
     import httpx2  # here, not at the top: commands that never call a model start faster
 
@@ -74,8 +79,9 @@ def _pipeline(config: RunConfig) -> tuple[Pipeline, openai.AsyncOpenAI | None]:
         if live.endpoint.api_key is None:
             raise UsageError("the openai pipeline needs an API key: set OPENAI_API_KEY")
         client = _model_client(live.endpoint, live.request_timeout_s)
-        answers = responses.for_run(config, str(client.base_url))
-        return openai_pipeline.OpenAIPipeline(client, config.request, answers), client
+        mode = cache_mode or config.cache.mode
+        answers = responses.for_run(config, str(client.base_url), mode)
+        return openai_pipeline.OpenAIPipeline(client, request, answers), client
     if spec.startswith("python:"):
         function = python_pipeline.load(spec)
         return python_pipeline.PythonPipeline(spec, function, config.concurrency), None
@@ -209,6 +215,9 @@ async def run(config: RunConfig, progress: Progress | None = None) -> Finished:
         target = store.target_path(config.artifacts_dir, started, config.out)
     baseline_path = _baseline_path(config)
     pipeline, client = (None, None) if config.dry_run else _pipeline(config)
+    control = None
+    if config.control is not None and not config.dry_run:
+        control, _ = _pipeline(config, config.control.request, config.control.cache)
     judge = _judge(config)
     try:
         try:
@@ -228,6 +237,7 @@ async def run(config: RunConfig, progress: Progress | None = None) -> Finished:
                 model_client=client,
                 baseline_path=baseline_path,
                 judge=judge,
+                control=control,
             )
             if config.resume is not None:
                 resumed = resume.load(
@@ -237,9 +247,10 @@ async def run(config: RunConfig, progress: Progress | None = None) -> Finished:
                 state.adopt(resumed)
             return await _run(state, config)
     finally:
-        if pipeline is not None:
-            with anyio.CancelScope(shield=True):
-                await pipeline.aclose()
+        for built in (pipeline, control):
+            if built is not None:
+                with anyio.CancelScope(shield=True):
+                    await built.aclose()
         if judge is not None:
             with anyio.CancelScope(shield=True):
                 await judge.client.close()

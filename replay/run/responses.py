@@ -19,7 +19,7 @@ from pydantic import ValidationError
 
 from replay.artifacts import cache
 from replay.artifacts.cache import Store, request_key
-from replay.config.models import RunConfig
+from replay.config.models import CacheMode, RunConfig
 from replay.errors import AttemptFailed
 from replay.models import Outcome, Strict, Usage
 from replay.run.answers import admitted
@@ -83,15 +83,18 @@ class ResponseCache:
         await anyio.to_thread.run_sync(self.store.put, key, entry.model_dump(mode="json"))
 
 
-def for_run(config: RunConfig, base_url: str) -> ResponseCache | None:
-    """The run's response cache under its artifact directory; None with `--cache off`."""
-    if config.cache.mode == "off":
+def for_run(config: RunConfig, base_url: str, mode: CacheMode) -> ResponseCache | None:
+    """A pipeline's response cache under the run's artifact directory; None when `off`.
+
+    `mode` is the run's `--cache` for the candidate, and read-write for a control arm.
+    """
+    if mode == "off":
         return None
     return ResponseCache(
         store=Store(
             config.artifacts_dir / cache.RESPONSES, max_bytes=config.cache.max_mb * cache.MB
         ),
         base_url=base_url,
-        writes=config.cache.mode == "read-write",
+        writes=mode == "read-write",
         max_chars=config.live.max_answer_chars,
     )

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Literal, NamedTuple
 
-from replay.config.models import ChecksConfig, RunConfig
+from replay.config.models import CacheMode, ChecksConfig, RequestConfig, RunConfig
 from replay.models import (
     Case,
     CaseResult,
@@ -43,15 +43,18 @@ def planned(item: Case | InvalidCase, config: RunConfig) -> CaseResult:
     )
 
 
-def request_plan(case: Case, config: RunConfig) -> RequestPlan | None:
+def request_plan(
+    case: Case, config: RunConfig, request: RequestConfig | None = None
+) -> RequestPlan | None:
     """The request the openai pipeline sends for `case`, whole, with its estimate.
 
     A dry run shows it; a live run keeps it beside the answer, inline, so the report shows what
     was sent (its hash is the outcome's `request_hash`). None when the case has no recorded
-    request and `--request-source recorded` asks for one.
+    request and `--request-source recorded` asks for one. `request` is the control arm's
+    settings when planning its request, else the run's.
     """
     try:
-        planned = openai_pipeline.plan_request(case.input, config.request)
+        planned = openai_pipeline.plan_request(case.input, request or config.request)
     except openai_pipeline.NoRecording:
         return None
     estimate = pricing.estimate(planned.request, case.original.draft, config.prices)
@@ -66,9 +69,20 @@ def request_plan(case: Case, config: RunConfig) -> RequestPlan | None:
 
 
 def estimate(case: Case, config: RunConfig) -> float | None:
-    """Estimated cost of a case's request, for --max-cost; None when unpriced."""
+    """Estimated cost of a case's requests (the control's too), for --max-cost; None: unpriced."""
     plan = request_plan(case, config)
-    return None if plan is None else plan.estimated_cost_usd
+    cost = None if plan is None else plan.estimated_cost_usd
+    if cost is not None and config.control is not None:
+        request = config.control.request
+        if request.pipeline != "openai":
+            return None  # a team's pipeline has no price: no bound on what it spends
+        control = request_plan(case, config, request)
+        cost = None if control is None else _added(cost, control.estimated_cost_usd)
+    return cost
+
+
+def _added(a: float, b: float | None) -> float | None:
+    return None if b is None else a + b
 
 
 class Assessment(NamedTuple):
@@ -112,32 +126,26 @@ def assess(
 
 
 def finished(
-    execution: Execution, config: RunConfig, judgement: Judgement | None = None
+    execution: Execution,
+    config: RunConfig,
+    judgement: Judgement | None = None,
+    *,
+    versus: Case | None = None,
 ) -> CaseResult:
-    """A live case's result: comparison, checks on both drafts, the judge, cost, verdict."""
+    """A live case's result: comparison, checks on both drafts, the judge, cost, verdict.
+
+    `versus` is the case with the draft the new one is decided against in the original's
+    place (a control arm's); by default the original itself.
+    """
     case, outcome = execution.case, execution.outcome
     comparison = None
     found = None
-    cost = saved = None
-    cache = cache_state(config, outcome)
+    cache = cache_state(config.cache.mode, config.request.pipeline, outcome)
+    cost, saved = paid(outcome, cache, config)
     if outcome is not None:
         comparison, found, decision = assess(
-            case, outcome.text, checks_for(config, case.input.client_id), judgement
+            versus or case, outcome.text, checks_for(config, case.input.client_id), judgement
         )
-        if outcome.usage is not None:
-            # The answer's model may be a dated snapshot; the requested one is priced then.
-            requested = outcome.metadata.get("request_model")
-            model = outcome.model
-            if pricing.price_of(model, config.prices) is None and isinstance(requested, str):
-                model = requested
-            cost = pricing.cost(
-                model,
-                outcome.usage.prompt_tokens,
-                outcome.usage.completion_tokens,
-                config.prices,
-            )
-        if cache == "hit":  # paid for when it was stored: today it only saves
-            cost, saved = 0.0, cost
     else:
         decision = policy.decide(errored=True, judgement=judgement)
     if cost is not None and judgement is not None and judgement.cost_usd is not None:
@@ -167,11 +175,33 @@ def finished(
     )
 
 
-def cache_state(config: RunConfig, outcome: Outcome | None) -> Literal["hit", "miss"] | None:
+def cache_state(
+    mode: CacheMode, pipeline: str, outcome: Outcome | None
+) -> Literal["hit", "miss"] | None:
     """What the response cache did for a case run live: only the `openai` pipeline has one."""
-    if config.cache.mode == "off" or config.request.pipeline != "openai":
+    if mode == "off" or pipeline != "openai":
         return None
     return "hit" if outcome is not None and outcome.cached else "miss"
+
+
+def paid(
+    outcome: Outcome | None, cache: Literal["hit", "miss"] | None, config: RunConfig
+) -> tuple[float | None, float | None]:
+    """What a draft cost, and what a cache hit saved: None where the model has no price."""
+    if outcome is None:
+        return None, None
+    cost = None
+    if outcome.usage is not None:
+        # The answer's model may be a dated snapshot; the requested one is priced then.
+        requested = outcome.metadata.get("request_model")
+        model = outcome.model
+        if pricing.price_of(model, config.prices) is None and isinstance(requested, str):
+            model = requested
+        usage = outcome.usage
+        cost = pricing.cost(model, usage.prompt_tokens, usage.completion_tokens, config.prices)
+    if cache == "hit":  # paid for when it was stored: today it only saves
+        return 0.0, cost
+    return cost, None
 
 
 def checks_for(config: RunConfig, client_id: str) -> draft_checks.InvariantConfig:

@@ -14,7 +14,7 @@ import random
 import time
 from collections.abc import AsyncIterable, Awaitable, Callable
 from contextlib import aclosing
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Protocol
 
@@ -59,6 +59,8 @@ class Execution:
     started_at: datetime
     finished_at: datetime
     latency_ms: float | None
+    control: Execution | None = None
+    """With a control arm: the control pipeline's execution of the same case and repeat."""
 
 
 class Sink(Protocol):
@@ -147,6 +149,10 @@ class Runner:
     """Builds the result of a case that was not run, with its reason."""
     sink: Sink
     estimate: Callable[[Case], float | None] = lambda case: None
+    """A case's estimated cost, both arms included when there is a control arm."""
+    control: Pipeline | None = None
+    """The control arm: run on the same case just before the candidate, in the same slot, so
+    `--concurrency` still bounds the requests in flight."""
     budget: Budget = field(default_factory=lambda: Budget(None))
     progress: Progress = field(default_factory=Quiet)
     interrupted: bool = False
@@ -202,7 +208,13 @@ class Runner:
                     result = self.skip(case, repeat, "budget")
                 else:
                     self.progress.started()
-                    result = await self.finish(await self._attempts(case, repeat))
+                    control = None
+                    if self.control is not None:
+                        control = await self._attempts(case, repeat, self.control)
+                    execution = await self._attempts(case, repeat, self.pipeline)
+                    if control is not None:
+                        execution = replace(execution, control=control)
+                    result = await self.finish(execution)
                     spent = result.cost_usd
                     if spent is None and result.outcome is not None:
                         spent = estimate  # a draft came back but its cost is unknown: assume it
@@ -210,7 +222,7 @@ class Runner:
                 await self.sink.put(result)
                 self.progress.finished(result)
 
-    async def _attempts(self, case: Case, repeat: int) -> Execution:
+    async def _attempts(self, case: Case, repeat: int, pipeline: Pipeline) -> Execution:
         policy = self.policy
         started = datetime.now(UTC)
         attempts: list[Attempt] = []
@@ -222,11 +234,11 @@ class Runner:
                 began = time.perf_counter()
                 try:
                     with anyio.fail_after(policy.request_timeout_s):
-                        answer = await self.pipeline.draft(case.input)
+                        answer = await pipeline.draft(case.input)
                     outcome = admitted(
                         answer,
                         max_chars=policy.max_answer_chars,
-                        error_class=self.pipeline.malformed,
+                        error_class=pipeline.malformed,
                     )
                 except TimeoutError:
                     failure = AttemptFailed(

@@ -37,8 +37,8 @@ from replay.models import (
     Selection,
     SkippedCase,
 )
+from replay.run import control, results, resume, stages
 from replay.run import judge as judging
-from replay.run import results, resume, stages
 from replay.run.finished import Finished, git_sha
 from replay.run.pipelines.base import Pipeline
 from replay.run.runner import Budget, Execution, Policy, Progress, Runner
@@ -64,11 +64,14 @@ class Session:
         model_client: openai.AsyncOpenAI | None = None,
         baseline_path: Path | None = None,
         judge: judging.Judge | None = None,
+        control: Pipeline | None = None,
     ) -> None:
         self.config = config
         self.started = started
         self.target = target
         self.pipeline = pipeline
+        self.control = control
+        """The control arm's pipeline (`--control`), run beside the candidate on each case."""
         self.progress = progress
         self.run_id = f"{store.stamp(started)}-{uuid.uuid4().hex[:6]}"
         self.preflight: list[PreflightEntry] = []
@@ -212,6 +215,7 @@ class Session:
             estimate=(lambda case: results.estimate(case, self.config))
             if live.max_cost_usd is not None
             else lambda case: None,
+            control=self.control,
             budget=Budget(live.max_cost_usd, spent_usd=self._spent_before),
             progress=self.progress,
         )
@@ -271,13 +275,14 @@ class Session:
         """A case's result, judged first when a judge is on and there are two drafts."""
         judgement = None
         case, outcome = execution.case, execution.outcome
-        if self.judge is not None and outcome is not None and case.original.draft is not None:
+        # Beside a control arm the candidate is judged against the control's draft.
+        before = control.reference_draft(execution)
+        if self.judge is not None and outcome is not None and before is not None:
             judgement = await self.judge.judge(
-                case.input.case_id,
-                judging.context_of(case.input),
-                case.original.draft,
-                outcome.text,
+                case.input.case_id, judging.context_of(case.input), before, outcome.text
             )
+        if execution.control is not None:
+            return control.finished(execution, self.config, judgement)
         return results.finished(execution, self.config, judgement)
 
     # --- bookkeeping ---

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 
-from replay.models import CaseResult, Summary
+from replay.models import AttributionSummary, CaseResult, Summary
 
 
 @dataclass
@@ -54,6 +54,12 @@ class Tally:
     saved_usd: float = 0.0
     saved_unknown: set[str] = field(default_factory=set)
     """Why some hit's saving is unknown: its model has no price, or it reported no usage."""
+    controlled: bool = False
+    """Some case ran beside a control arm (`--control`)."""
+    by_attribution: Counter[str] = field(default_factory=Counter)
+    drift_regressions: Counter[str] = field(default_factory=Counter)
+    without_control: int = 0
+    control_errors: Counter[str] = field(default_factory=Counter)
 
     def add(self, result: CaseResult) -> None:
         """Count one finished case."""
@@ -82,6 +88,8 @@ class Tally:
         if result.judge is not None:
             self._judged(result)
         self.retries += max(len(result.attempts) - 1, 0)
+        if result.control is not None:
+            self._controlled(result)
         hit = result.cache == "hit"
         if result.cache is not None:
             self._cached(result)
@@ -114,6 +122,34 @@ class Tally:
             self.unpriced_models.add(plan.request.model or "<none>")
         else:
             self.estimated_cost_usd += plan.estimated_cost_usd
+
+    def _controlled(self, result: CaseResult) -> None:
+        """Count a case's control arm: attribution, its errors, retries and paid tokens.
+
+        Its cost is already in the case's `cost_usd`; its tokens count as the candidate's do
+        (none for a cache hit), so token totals are what the run paid for, both arms.
+        """
+        control = result.control
+        assert control is not None
+        self.controlled = True
+        self.retries += max(len(control.attempts) - 1, 0)
+        if control.error is not None:
+            self.control_errors[control.error.error_class] += 1
+        if result.attribution is not None:
+            self.by_attribution[result.attribution] += 1
+        if result.drift_regression is not None:
+            self.drift_regressions[result.drift_regression] += 1
+        outcome = control.outcome
+        if outcome is None:
+            self.without_control += result.outcome is not None
+            return
+        self.outcomes += 1
+        if control.cache == "hit":
+            self.reported_usage += 1
+        elif outcome.usage is not None:
+            self.reported_usage += 1
+            self.prompt_tokens += outcome.usage.prompt_tokens
+            self.completion_tokens += outcome.usage.completion_tokens
 
     def _cached(self, result: CaseResult) -> None:
         if result.cache == "miss":
@@ -164,6 +200,14 @@ class Tally:
             latency_ms_p50=percentile(latencies, 0.50),
             latency_ms_p95=percentile(latencies, 0.95),
             latency_ms_max=latencies[-1] if latencies else None,
+            attribution=AttributionSummary(
+                by_attribution=dict(sorted(self.by_attribution.items())),
+                regressions=dict(sorted(self.drift_regressions.items())),
+                without_control=self.without_control,
+                control_errors=dict(sorted(self.control_errors.items())),
+            )
+            if self.controlled
+            else None,
             cache_hits=self.cache_hits if self._cache_used else None,
             cache_misses=self.cache_misses if self._cache_used else None,
             cache_saved_usd=(

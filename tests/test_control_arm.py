@@ -1,0 +1,216 @@
+"""`--control`: production's set-up replayed beside the candidate tells drift from the change.
+
+The local model server is deterministic: the same request gets the same draft, and
+`replay-variant` rewords every draft and puts a mistake into about one in four, chosen by a
+digest of the exact request. So a control and a candidate that send the same request drift
+together, and a candidate whose request differs only in temperature rewords the same way but
+makes its own mistakes: each case's expected attribution follows from what the server injected.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import httpx2
+import orjson
+import pytest
+
+from replay.config.file import load_toml
+from replay.config.resolve import RunFlags, run_config
+from replay.devtools.generator import FixtureSummary
+from replay.devtools.stub_model import StubServer
+from replay.models import ChatRequest, Summary
+from replay.report import text
+from tests.helpers import STUB_KEY, replay_to, run_cli
+
+LIMIT = ("--limit", "40")
+
+
+def _injected(stub: StubServer, plan: dict[str, Any]) -> str:
+    """Which mistake the server puts into this exact request's draft (`none` for none)."""
+    body = {**ChatRequest.model_validate(plan["request"]).to_api(), "stream": False}
+    with httpx2.Client(
+        base_url=stub.base_url, headers={"authorization": f"Bearer {STUB_KEY}"}
+    ) as http:
+        return http.post("/chat/completions", content=orjson.dumps(body)).headers["x-stub-injected"]
+
+
+def _both(artifact: dict[str, Any]) -> list[dict[str, Any]]:
+    """The cases that have a candidate and a control draft."""
+    return [
+        case
+        for case in artifact["cases"]
+        if case["outcome"] is not None and case["control"]["outcome"] is not None
+    ]
+
+
+def test_drift_alone_is_not_blamed_on_the_change(
+    capsys: pytest.CaptureFixture[str], stub: StubServer, fixture_db: str, fixtures: FixtureSummary
+) -> None:
+    """Control and candidate reword alike: regressions against the original are drift, exit 0."""
+    result, artifact = replay_to(
+        capsys, fixture_db, fixtures.clients[0].id, "run.json",
+        "--model", "replay-variant", "--control", "--control-model", "replay-variant", *LIMIT,
+    )  # fmt: skip
+    assert result.code == 0, result.err
+    cases = _both(artifact)
+    assert len(cases) == len(artifact["cases"]) > 0
+    drifted = [case for case in cases if case["versus_original"] == "regressed"]
+    assert drifted, "the variant model regresses some drafts against the original"
+    for case in cases:
+        assert case["verdict"] == "unchanged", case["reasons"]
+        assert case["outcome"]["text"] == case["control"]["outcome"]["text"]
+        assert case["attribution"] in ("drift", "none")
+        expected = "drift" if case["versus_original"] == "regressed" else None
+        assert case["drift_regression"] == expected
+        assert case["control"]["verdict"] == case["versus_original"]
+    for case in drifted:
+        assert case["reasons"][-1].startswith("regressed against the original only")
+    summary = artifact["summary"]["attribution"]
+    assert summary["regressions"] == {"drift": len(drifted)}
+    assert summary["without_control"] == 0
+    assert artifact["gate"]["passed"]
+    said = text.summary_text(Summary.model_validate(artifact["summary"]), None)
+    assert f"drift alone explains {len(drifted)} against the original" in said
+    assert "(verdicts are the new draft against the control's)" in said
+
+
+def test_a_change_s_regression_is_blamed_on_the_change(
+    capsys: pytest.CaptureFixture[str], stub: StubServer, fixture_db: str, fixtures: FixtureSummary
+) -> None:
+    """A faithful control and a candidate that slips: each slip regresses, caused by the change."""
+    result, artifact = replay_to(
+        capsys, fixture_db, fixtures.clients[0].id, "run.json",
+        "--model", "replay-variant", "--control", "--control-model", "replay-original", *LIMIT,
+    )  # fmt: skip
+    assert result.code == 1, result.err
+    cases = _both(artifact)
+    assert cases
+    regressed = [case for case in cases if case["verdict"] == "regressed"]
+    assert regressed
+    for case in cases:
+        mistake = _injected(stub, case["plan"])
+        assert (case["verdict"] == "regressed") is (mistake != "none"), (mistake, case["reasons"])
+        if mistake != "none":
+            assert mistake in {v["code"] for v in case["invariants"]["new"]}
+            assert case["drift_regression"] == "change"
+            assert case["attribution"] == "change"
+    counts = artifact["summary"]["attribution"]["regressions"]
+    assert counts.get("change") == len(regressed) and "drift" not in counts
+    regressions = next(rule for rule in artifact["gate"]["rules"] if rule["rule"] == "regressions")
+    assert sorted(regressions["cases"]) == sorted(case["case_id"] for case in regressed)
+
+
+def test_drift_and_change_in_one_run_are_each_attributed(
+    capsys: pytest.CaptureFixture[str], stub: StubServer, fixture_db: str, fixtures: FixtureSummary
+) -> None:
+    """Both arms reword alike but slip on their own requests: each case as its slips say."""
+    _, artifact = replay_to(
+        capsys, fixture_db, fixtures.clients[0].id, "run.json", "--no-gate",
+        "--model", "replay-variant", "--temperature", "0.3",
+        "--control", "--control-model", "replay-variant", "--limit", "60",
+    )  # fmt: skip
+    seen: dict[str, int] = {}
+    for case in _both(artifact):
+        candidate = _injected(stub, case["plan"])
+        control = _injected(stub, case["control"]["plan"])
+        same = case["outcome"]["text"] == case["control"]["outcome"]["text"]
+        if candidate == "none" and control == "none":
+            kind = "drift-only"
+            assert same and case["verdict"] == "unchanged"
+            assert case["attribution"] in ("drift", "none") and case["drift_regression"] is None
+        elif control == "none":
+            kind = "change-only"
+            assert case["verdict"] == "regressed" and case["drift_regression"] == "change"
+        elif candidate == "none":
+            kind = "control-only"
+            assert case["verdict"] == "improved" and case["drift_regression"] is None
+            assert case["control"]["verdict"] == "regressed"
+        else:
+            kind = "both"
+            expected = "drift" if same else "change"
+            assert case["drift_regression"] == expected
+        seen[kind] = seen.get(kind, 0) + 1
+    assert seen.get("drift-only", 0) > 0 and seen.get("change-only", 0) > 0, seen
+    assert seen.get("control-only", 0) > 0, seen
+
+
+def test_repeats_replay_both_arms(
+    capsys: pytest.CaptureFixture[str], stub: StubServer, fixture_db: str, fixtures: FixtureSummary
+) -> None:
+    """With --repeats every repeat asks both arms (the control's cache is off then)."""
+    replay_to(
+        capsys, fixture_db, fixtures.clients[0].id, "run.json", "--no-gate", "--cache", "off",
+        "--model", "replay-variant", "--control", "--control-model", "replay-original",
+        "--repeats", "2", "--limit", "5",
+    )  # fmt: skip
+    artifact = orjson.loads(Path("run.json").read_bytes())
+    assert stub.requests_by_model["replay-original"] == stub.requests_by_model["replay-variant"]
+    assert stub.requests_by_model["replay-variant"] == 2 * len(
+        {case["case_id"] for case in artifact["cases"] if case["outcome"]}
+    )
+    assert all(case["control"]["cache"] is None for case in artifact["cases"] if case["outcome"])
+    assert artifact["config"]["control"]["cache"] == "off"
+
+
+def test_a_second_run_pays_for_the_control_only_once(
+    capsys: pytest.CaptureFixture[str], stub: StubServer, fixture_db: str, fixtures: FixtureSummary
+) -> None:
+    """The control's cache is on by default: the same cases again ask only the candidate."""
+    args = ("--model", "replay-variant", "--control", "--control-model", "replay-original")
+    client = fixtures.clients[0].id
+    replay_to(capsys, fixture_db, client, "one.json", "--no-gate", *args, "--limit", "8")
+    asked = stub.requests_by_model["replay-original"]
+    _, again = replay_to(capsys, fixture_db, client, "two.json", "--no-gate", *args, "--limit", "8")
+    assert stub.requests_by_model["replay-original"] == asked
+    assert all(case["control"]["cache"] == "hit" for case in again["cases"] if case["outcome"])
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        pytest.param(
+            ("--control-model", "replay-original"),
+            "replay: --control-model goes with --control",
+            id="control-flag-without-control",
+        ),
+        pytest.param(
+            ("--control", "--control-request-source", "sometimes"),
+            "replay: --control-request-source must be one of auto, recorded, rendered, "
+            "got 'sometimes'",
+            id="bad-request-source",
+        ),
+    ],
+)
+def test_control_flags_are_checked(
+    capsys: pytest.CaptureFixture[str],
+    fixture_db: str,
+    fixtures: FixtureSummary,
+    workdir: Path,
+    args: tuple[str, ...],
+    message: str,
+) -> None:
+    """A control flag alone, or a bad value, exits 2 with one line and writes nothing."""
+    result = run_cli(
+        capsys, "--client-id", fixtures.clients[0].id, "--database-url", fixture_db, *args
+    )
+    assert result.code == 2
+    assert result.err.strip() == message
+
+
+def test_the_control_s_set_up_is_part_of_the_run_s_identity(workdir: Path) -> None:
+    """Another control model is another run: `--resume` compares identities and refuses it."""
+    toml = load_toml(None)
+    url = "postgresql://db.internal/sales"
+    one = run_config(
+        RunFlags(client_id="c", database_url=url, control=True, control_model="replay-original"),
+        toml,
+    )
+    other = run_config(
+        RunFlags(client_id="c", database_url=url, control=True, control_model="x"), toml
+    )
+    plain = run_config(RunFlags(client_id="c", database_url=url), toml)
+    assert one.control is not None and one.control.request.model == "replay-original"
+    assert one.control.request.request_source == "auto" and one.control.cache == "read-write"
+    assert len({one.identity_hash(), other.identity_hash(), plain.identity_hash()}) == 3
