@@ -214,3 +214,24 @@ def test_the_control_s_set_up_is_part_of_the_run_s_identity(workdir: Path) -> No
     assert one.control is not None and one.control.request.model == "replay-original"
     assert one.control.request.request_source == "auto" and one.control.cache == "read-write"
     assert len({one.identity_hash(), other.identity_hash(), plain.identity_hash()}) == 3
+
+
+def test_rescore_decides_a_control_run_again_against_its_control(
+    capsys: pytest.CaptureFixture[str], stub: StubServer, fixture_db: str, fixtures: FixtureSummary
+) -> None:
+    """Rescoring keeps the control pairing: same verdicts, attribution and drift, no request."""
+    _, first = replay_to(
+        capsys, fixture_db, fixtures.clients[0].id, "run.json", "--no-gate",
+        "--model", "replay-variant", "--temperature", "0.3",
+        "--control", "--control-model", "replay-variant", *LIMIT,
+    )  # fmt: skip
+    sent = stub.requests
+    result = run_cli(capsys, "rescore", "run.json", "--out", "again.json", "--no-gate")
+    assert result.code == 0, result.err
+    assert stub.requests == sent
+    again = {c["case_id"]: c for c in orjson.loads(Path("again.json").read_bytes())["cases"]}
+    keys = ("verdict", "versus_original", "attribution", "drift_regression", "comparison")
+    for case in first["cases"]:
+        for key in keys:
+            assert again[case["case_id"]][key] == case[key], (case["case_id"], key)
+        assert again[case["case_id"]]["control"] == case["control"]

@@ -39,8 +39,8 @@ from replay.models import (
     Judgement,
     RunArtifact,
 )
+from replay.run import control, results
 from replay.run import judge as judging
-from replay.run import results
 from replay.run.tally import Tally
 from replay.verdict import gate, noise, pairing, policy, stats
 
@@ -159,10 +159,11 @@ async def _judged(old: RunArtifact, name: str, judge: judging.Judge | None) -> d
 
     async def score(index: int, case: CaseResult, context: JudgeContext) -> None:
         assert case.outcome is not None and case.original is not None
-        assert case.original.draft is not None
-        found[index] = await judge.judge(
-            case.case_id, context, case.original.draft, case.outcome.text
-        )
+        before = case.original.draft
+        if case.control is not None and case.control.outcome is not None:
+            before = case.control.outcome.text  # beside a control arm, judged against it
+        assert before is not None
+        found[index] = await judge.judge(case.case_id, context, before, case.outcome.text)
 
     async with anyio.create_task_group() as group:
         for index, case in enumerate(old.cases):
@@ -191,10 +192,18 @@ def _decided(
     update: dict[str, Any] = {"judge": judgement, "cost_usd": _cost(case, judgement)}
     rebuilt = _case(case, client_id)
     if rebuilt is not None:
-        comparison, found, decision = results.assess(
-            rebuilt, case.outcome.text, results.checks_of(checks, client_id), judgement
-        )
+        config = results.checks_of(checks, client_id)
+        arm = case.control
+        if arm is not None and arm.outcome is not None:  # drift, checked again too
+            drift, drifted, by_drift = results.assess(rebuilt, arm.outcome.text, config, None)
+            arm = arm.model_copy(
+                update={"drift": drift, "drift_invariants": drifted, "verdict": by_drift.verdict}
+            )
+        versus = control.reference(rebuilt, arm)
+        comparison, found, decision = results.assess(versus, case.outcome.text, config, judgement)
         update |= {"comparison": comparison, "invariants": found}
+        if arm is not None:
+            update |= control.attributed(rebuilt, case.outcome, arm, decision, config)
     else:
         decision = policy.decide(
             comparison=case.comparison, invariants=case.invariants, judgement=judgement
