@@ -98,6 +98,11 @@ def test_a_change_s_regression_is_blamed_on_the_change(
             assert case["attribution"] == "change"
     counts = artifact["summary"]["attribution"]["regressions"]
     assert counts.get("change") == len(regressed) and "drift" not in counts
+    paired = artifact["summary"]["attribution"]["stats"]
+    assert paired["paired"] == len(cases) and paired["enough"]
+    controls = sum(case["control"]["verdict"] == "regressed" for case in cases)
+    assert paired["mcnemar"]["only_run"] + paired["mcnemar"]["both"] == len(regressed)
+    assert paired["mcnemar"]["only_baseline"] + paired["mcnemar"]["both"] == controls
     regressions = next(rule for rule in artifact["gate"]["rules"] if rule["rule"] == "regressions")
     assert sorted(regressions["cases"]) == sorted(case["case_id"] for case in regressed)
 

@@ -31,6 +31,10 @@ class AttributionSummary(Strict):
     """Cases whose control arm gave no draft: decided against the original, not attributed."""
     control_errors: dict[str, int] = Field(default_factory=dict)
     """The control arm's errors by class."""
+    stats: PairedStats | None = None
+    """The candidate against the control over the cases both drafted: McNemar on regressed
+    against the original (`only_baseline` is the control's, `only_run` the candidate's) and the
+    interval of the candidate's similarity to the sent reply minus the control's."""
 
 
 class Summary(Strict):

@@ -257,6 +257,8 @@ def attribution_lines(found: AttributionSummary) -> list[tuple[str, str]]:
         missing.append("control errors " + _counts(found.control_errors))
     if missing:
         rows.append(("control arm", " · ".join(missing)))
+    if found.stats is not None:
+        rows.append(("vs control", found.stats.conclusion))
     return rows
 
 

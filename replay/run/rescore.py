@@ -82,7 +82,7 @@ async def rescore(old: RunArtifact, source: Path, how: Rescoring, *, target: Pat
         again, rechecked = _decided(case, client_id, how.checks, judged.get(index))
         cases.append(again)
         kept += not rechecked and again.verdict in _REDECIDED
-    tally, data = Tally(), gate.GateInput()
+    tally, data = Tally(min_paired=how.gate.min_paired), gate.GateInput()
     repeats = old.noise.repeats if old.noise is not None and old.noise.repeats > 1 else 1
     grouped = noise.Repeats(repeats) if repeats > 1 else None
     for result in cases:

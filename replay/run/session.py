@@ -78,7 +78,7 @@ class Session:
         self.selection: Selection | None = None
         self.plan: case_selection.Plan | None = None
         """The fixed selection, once planned: an artifact written after it always names it."""
-        self.tally = Tally()
+        self.tally = Tally(min_paired=config.gate.min_paired)
         self.log: store.CaseLog | None = None
         self.sql: list[str] = []
         self.invalid: list[str] = []

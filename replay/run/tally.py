@@ -11,6 +11,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from replay.models import AttributionSummary, CaseResult, Summary
+from replay.verdict import stats
 
 
 @dataclass
@@ -60,6 +61,10 @@ class Tally:
     drift_regressions: Counter[str] = field(default_factory=Counter)
     without_control: int = 0
     control_errors: Counter[str] = field(default_factory=Counter)
+    arm_pairs: list[stats.ArmPair] = field(default_factory=list)
+    """Cases both arms drafted, for the paired statistics of candidate against control."""
+    min_paired: int = 10
+    """Fewer pairs than this and the statistics say the sample is too small (`[gate]`)."""
 
     def add(self, result: CaseResult) -> None:
         """Count one finished case."""
@@ -143,6 +148,17 @@ class Tally:
         if outcome is None:
             self.without_control += result.outcome is not None
             return
+        comparison = result.comparison  # the candidate's against the control's draft
+        if result.outcome is not None and comparison is not None:
+            self.arm_pairs.append(
+                stats.ArmPair(
+                    case_id=result.case_id,
+                    control_regressed=control.verdict == "regressed",
+                    candidate_regressed=result.versus_original == "regressed",
+                    control_similarity=comparison.sent_similarity_original,
+                    candidate_similarity=comparison.sent_similarity_new,
+                )
+            )
         self.outcomes += 1
         if control.cache == "hit":
             self.reported_usage += 1
@@ -205,6 +221,7 @@ class Tally:
                 regressions=dict(sorted(self.drift_regressions.items())),
                 without_control=self.without_control,
                 control_errors=dict(sorted(self.control_errors.items())),
+                stats=stats.arms(self.arm_pairs, minimum=self.min_paired),
             )
             if self.controlled
             else None,

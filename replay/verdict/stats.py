@@ -140,7 +140,67 @@ def paired(
     similarity the mean of the repeats that have one. Pairs are taken in case-id order, so the
     bootstrap does not depend on the order of the artifact's lines.
     """
-    before, after = _fold(baseline_cases), _fold(run_cases)
+    return _compared(
+        _fold(baseline_cases), _fold(run_cases), minimum=minimum, resamples=resamples, seed=seed
+    )
+
+
+class ArmPair(NamedTuple):
+    """One case (one repeat) drafted by both arms of a run with a control arm."""
+
+    case_id: str
+    control_regressed: bool
+    """The control's draft regressed against the original."""
+    candidate_regressed: bool
+    """The candidate's draft regressed against the original."""
+    control_similarity: float | None
+    """The control's draft's similarity to the sent reply."""
+    candidate_similarity: float | None
+
+
+def arms(pairs: Iterable[ArmPair], *, minimum: int = 10, seed: int = 0) -> PairedStats:
+    """The candidate against the control over the cases both drafted, as `paired` does runs.
+
+    The control stands where a baseline would: McNemar's `only_baseline` counts cases that
+    regressed against the original only with the control, `only_run` only with the candidate;
+    the interval is of the candidate's similarity to the sent reply minus the control's. Both
+    drafts were written at the same time from the same cases, so drift cancels out.
+    """
+    groups: dict[str, list[ArmPair]] = {}
+    for pair in pairs:
+        groups.setdefault(pair.case_id, []).append(pair)
+    control = {key: _side([(p.control_regressed, p.control_similarity) for p in group])
+               for key, group in groups.items()}  # fmt: skip
+    candidate = {key: _side([(p.candidate_regressed, p.candidate_similarity) for p in group])
+                 for key, group in groups.items()}  # fmt: skip
+    return _compared(
+        control,
+        candidate,
+        minimum=minimum,
+        seed=seed,
+        names=("with the candidate", "with the control"),
+    )
+
+
+def _side(repeats: Sequence[tuple[bool, float | None]]) -> _Side:
+    """Fold the repeats of one case: regressed by majority, similarity their mean."""
+    similarities = [similarity for _, similarity in repeats if similarity is not None]
+    return _Side(
+        regressed=2 * sum(regressed for regressed, _ in repeats) > len(repeats),
+        similarity=math.fsum(similarities) / len(similarities) if similarities else None,
+    )
+
+
+def _compared(
+    before: dict[str, _Side],
+    after: dict[str, _Side],
+    *,
+    minimum: int,
+    resamples: int = 2000,
+    seed: int = 0,
+    names: tuple[str, str] = ("in the run", "in the baseline"),
+) -> PairedStats:
+    """McNemar and the paired bootstrap over the cases both sides have."""
     ids = sorted(set(before) & set(after))
     enough = len(ids) >= minimum
     if not ids:
@@ -163,7 +223,7 @@ def paired(
     if enough and len(differences) >= minimum and bootstrap.high is not None:
         # The interval needs as many pairs as the verdicts: one sent reply decides nothing.
         worse = bootstrap.high < 0
-    said = _conclusion(mcnemar, bootstrap) if enough else _too_small(len(ids), minimum)
+    said = _conclusion(mcnemar, bootstrap, names) if enough else _too_small(len(ids), minimum)
     if enough and 0 < len(differences) < minimum:
         said = (
             f"too few cases with a sent reply in both runs to conclude on similarity: "
@@ -186,15 +246,10 @@ def _fold(cases: Iterable[CaseResult]) -> dict[str, _Side]:
     for case in cases:
         if case.verdict not in NOT_RUN:
             groups.setdefault(case.case_id, []).append(case)
-    folded: dict[str, _Side] = {}
-    for case_id, repeats in groups.items():
-        regressed = sum(r.verdict == "regressed" for r in repeats)
-        similarities = [s for s in map(_similarity, repeats) if s is not None]
-        folded[case_id] = _Side(
-            regressed=2 * regressed > len(repeats),
-            similarity=math.fsum(similarities) / len(similarities) if similarities else None,
-        )
-    return folded
+    return {
+        case_id: _side([(r.verdict == "regressed", _similarity(r)) for r in repeats])
+        for case_id, repeats in groups.items()
+    }
 
 
 def _similarity(case: CaseResult) -> float | None:
@@ -207,14 +262,14 @@ def _too_small(count: int, minimum: int) -> str:
     return f"sample too small to conclude: {count} paired {noun}, at least {minimum} needed"
 
 
-def _conclusion(mcnemar: McNemar, bootstrap: Bootstrap) -> str:
-    """Say in one sentence what the two tests found."""
+def _conclusion(mcnemar: McNemar, bootstrap: Bootstrap, names: tuple[str, str]) -> str:
+    """Say in one sentence what the two tests found; `names` are the after and before sides."""
     p = mcnemar.p_value
     p_text = "p < 0.001" if p < 0.001 else f"p = {p:.3g}"
     significant = p < SIGNIFICANT
     regressions = (
-        f"{mcnemar.only_run} cases regressed only in the run and {mcnemar.only_baseline} only in "
-        f"the baseline (McNemar {p_text})"
+        f"{mcnemar.only_run} cases regressed only {names[0]} and {mcnemar.only_baseline} "
+        f"only {names[1]} (McNemar {p_text})"
         if significant
         else f"McNemar {p_text}"
     )
