@@ -240,3 +240,23 @@ def test_rescore_decides_a_control_run_again_against_its_control(
         for key in keys:
             assert again[case["case_id"]][key] == case[key], (case["case_id"], key)
         assert again[case["case_id"]]["control"] == case["control"]
+
+
+def test_the_report_and_junit_show_the_three_drafts_and_the_attribution(
+    capsys: pytest.CaptureFixture[str], stub: StubServer, fixture_db: str, fixtures: FixtureSummary
+) -> None:
+    """HTML: original against control (drift), control against new; JUnit names the cause."""
+    _, artifact = replay_to(
+        capsys, fixture_db, fixtures.clients[0].id, "run.json", "--junit", "junit.xml",
+        "--model", "replay-variant", "--control", "--control-model", "replay-original", *LIMIT,
+    )  # fmt: skip
+    page = Path("run.html").read_text(encoding="utf-8")
+    regressed = next(case for case in artifact["cases"] if case["verdict"] == "regressed")
+    assert 'data-testid="drift"' in page and 'data-testid="control"' in page
+    assert "attribution: the change: the new draft differs from the control" in page
+    assert "control draft: the new draft is compared, checked and judged against it" in page
+    junit = Path("junit.xml").read_text(encoding="utf-8")
+    assert f'name="{regressed["case_id"]}#0"' in junit
+    assert "against the control's draft (caused by the change: the control did not regress)" in (
+        junit
+    )

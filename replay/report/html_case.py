@@ -47,6 +47,7 @@ def detail(case: CaseResult) -> str:
         why.append(f"<p>skipped: {esc(case.skipped_reason)}</p>")
     return (
         "".join(why)
+        + _control(case)
         + _drafts(case)
         + _checks(case.invariants)
         + _thread(case)
@@ -56,8 +57,56 @@ def detail(case: CaseResult) -> str:
     )
 
 
+_ATTRIBUTION = {
+    "none": "neither drift nor the change moved this draft",
+    "drift": "drift alone: the new draft differs from the original only as the control does",
+    "change": "the change: the new draft differs from the control's",
+}
+
+
+def _control(case: CaseResult) -> str:
+    """The control arm's draft against the original: what drift alone did to this case."""
+    arm = case.control
+    if arm is None:
+        return ""
+    said = _ATTRIBUTION.get(case.attribution or "", "not attributed: the control gave no draft")
+    head = (
+        f'<p data-testid="attribution">attribution: {esc(said)} · against the original the new '
+        f"draft is {esc(case.versus_original)}, the control {esc(arm.verdict)}</p>"
+    )
+    original = (case.original or Original()).draft
+    if arm.outcome is None:
+        error = arm.error
+        text = f"{error.error_class}: {error.message}" if error else "no draft"
+        return head + f'<p class="fail">control arm: {esc(text)}</p>'
+    drift = arm.drift_invariants.new if arm.drift_invariants is not None else []
+    evidence = [v.evidence for v in drift]
+    if original is not None:
+        left, right = side_by_side(original, arm.outcome.text, evidence)
+    else:
+        left, right = '<span class="muted">no original draft</span>', esc(arm.outcome.text)
+    c = arm.drift
+    captions = (
+        "original draft",
+        f"control draft (production's set-up today) · {esc(arm.outcome.model)} · similarity "
+        f"{num(c.similarity if c else None)} · {esc(c.change_class if c else None)}",
+    )
+    columns = "".join(
+        f'<div><h3>{caption}</h3><pre class="text" data-testid="{tid}">{body}</pre></div>'
+        for caption, body, tid in zip(
+            captions, (left, right), ("drift-original", "control"), strict=True
+        )
+    )
+    return head + f'<div class="cols" data-testid="drift">{columns}</div>'
+
+
 def _drafts(case: CaseResult) -> str:
     original = case.original or Original()  # every field of `Original` is optional
+    first = f"original draft · {esc(original.model)} {esc(original.prompt_version)}"
+    if case.control is not None and case.control.outcome is not None:
+        # Decided against the control's draft: it stands where the original would.
+        original = original.model_copy(update={"draft": case.control.outcome.text})
+        first = "control draft: the new draft is compared, checked and judged against it"
     draft, sent = original.draft, original.sent_reply
     new = case.outcome.text if case.outcome is not None else None
     evidence = [v.evidence for v in present(case)]
@@ -76,7 +125,7 @@ def _drafts(case: CaseResult) -> str:
         right = inline(new, sent) if new is not None else esc(sent)
     c = case.comparison
     captions = [
-        f"original draft · {esc(original.model)} {esc(original.prompt_version)}",
+        first,
         f"new draft · similarity {num(c.similarity if c else None)} · "
         f"{esc(c.change_class if c else None)} · "
         f"{num(c.length_change if c else None, '+d')} chars",

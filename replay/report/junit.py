@@ -89,6 +89,20 @@ def _detail(case: CaseResult) -> str:
     """The evidence of a regression and the new draft, for the CI's failure view."""
     new = case.invariants.new if case.invariants is not None else []
     lines = [f"{v.code} ({v.severity}): {v.evidence} — {v.detail}" for v in new]
+    control = case.control
+    if control is not None:
+        lines.insert(
+            0, f"against the control's draft ({_ATTRIBUTED.get(case.drift_regression, '')})"
+        )
+        if control.outcome is not None and control.outcome.text:
+            lines += ["", "control draft:", control.outcome.text]
     if case.outcome is not None and case.outcome.text:
         lines += ["", "new draft:", case.outcome.text]
     return "\n".join(lines)
+
+
+_ATTRIBUTED = {
+    "change": "caused by the change: the control did not regress",
+    "hidden_by_drift": "caused by the change; against the original, drift hid it",
+    None: "not regressed against the original",
+}
