@@ -260,3 +260,16 @@ def test_the_report_and_junit_show_the_three_drafts_and_the_attribution(
     assert "against the control's draft (caused by the change: the control did not regress)" in (
         junit
     )
+
+
+def test_a_control_model_the_endpoint_lacks_blocks_the_run(
+    capsys: pytest.CaptureFixture[str], stub: StubServer, fixture_db: str, fixtures: FixtureSummary
+) -> None:
+    """Exit 3 before any case, naming the model, rather than an error on every case."""
+    result = run_cli(
+        capsys, "--client-id", fixtures.clients[0].id, "--database-url", fixture_db, "--quiet",
+        "--model", "replay-variant", "--control", "--control-model", "no-such-model",
+    )  # fmt: skip
+    assert result.code == 3
+    assert "does not list model 'no-such-model'" in result.err
+    assert stub.requests == 0

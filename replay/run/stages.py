@@ -74,6 +74,15 @@ async def preflight(
             model_client, config.request.model, live.endpoint.target, live.request_timeout_s
         )
         entries.append(preflight_checks.passed("model", message))
+        control = config.control.request if config.control is not None else None
+        if control is not None and control.pipeline == "openai" and control.model is not None:
+            # The control is asked on the same endpoint: a model it lacks blocks the run now,
+            # not as an error on every case.
+            message = await preflight_checks.model_endpoint(
+                model_client, control.model, live.endpoint.target, live.request_timeout_s,
+                check="control",
+            )  # fmt: skip
+            entries.append(preflight_checks.passed("control", message))
     if judge is not None and config.judge is not None:
         endpoint, timeout_s = config.judge.endpoint, config.judge.request_timeout_s
         message = await preflight_checks.model_endpoint(
