@@ -273,3 +273,22 @@ def test_a_control_model_the_endpoint_lacks_blocks_the_run(
     assert result.code == 3
     assert "does not list model 'no-such-model'" in result.err
     assert stub.requests == 0
+
+
+def test_a_control_run_against_a_baseline_pairs_its_verdicts_against_the_control(
+    capsys: pytest.CaptureFixture[str], stub: StubServer, fixture_db: str, fixtures: FixtureSummary
+) -> None:
+    """Two control runs of the same change pair case by case, with their statistics."""
+    args = ("--no-gate", "--model", "replay-variant", "--cache", "off", "--limit", "12")
+    control = ("--control", "--control-model", "replay-original")
+    client = fixtures.clients[0].id
+    _, old = replay_to(capsys, fixture_db, client, "old.json", *args, *control)
+    _, new = replay_to(
+        capsys, fixture_db, client, "new.json", *args, *control, "--baseline", "old.json"
+    )
+    report = new["baseline"]
+    assert report["comparable"] and report["paired"] == 12
+    assert report["changes"] == []  # the same requests: the same verdicts against the control
+    assert report["stats"]["paired"] == 12
+    verdicts = {c["case_id"]: c["verdict"] for c in old["cases"]}
+    assert {c["case_id"]: c["verdict"] for c in new["cases"]} == verdicts

@@ -32,9 +32,10 @@ class _Counts:
             self.in_flight = max(self.in_flight - 1, 0)
         if result.error is not None:
             self.errors += 1
-        usage = result.outcome.usage if result.outcome else None
-        if usage is not None:
-            self.tokens += usage.prompt_tokens + usage.completion_tokens
+        control = result.control.outcome if result.control is not None else None
+        for outcome in (result.outcome, control):  # the control arm's tokens are paid too
+            if outcome is not None and outcome.usage is not None and not outcome.cached:
+                self.tokens += outcome.usage.prompt_tokens + outcome.usage.completion_tokens
         if result.cost_usd is not None:
             self.spend += result.cost_usd
         elif result.outcome is not None:

@@ -134,7 +134,26 @@ def main() -> int:
         _rationale(paths[1])
         compared = _step("compare the two runs case by case", "compare", *map(str, paths))
         _step("the trend of this client's runs", "history", "--client-id", client_id)
-        expected = (before.returncode, after.returncode, compared.returncode) == (0, 1, 1)
+        attributed = _step(
+            "attribute the change: a control arm replays production's set-up beside the "
+            "candidate; the provider drifted (the control rewords as the candidate does), so "
+            "only the candidate's own slips fail the gate",
+            *common,
+            "--model",
+            "replay-variant",
+            "--temperature",
+            "0.3",
+            "--control",
+            "--control-model",
+            "replay-variant",
+        )
+        rescored = _step(
+            "decide that run again with today's checks and gate: no model call",
+            "rescore",
+            str(_artifact(attributed)),
+        )
+        codes = (before, after, compared, attributed, rescored)
+        expected = tuple(done.returncode for done in codes) == (0, 1, 1, 1, 1)
         print(
             "\ndemo: the baseline passed and the gate caught the variant's regressions"
             if expected

@@ -182,7 +182,8 @@ def summary_lines(summary: Summary, gate: Gate | None) -> list[tuple[str, str]]:
         rows.append(
             (
                 "sent reply",
-                f"new {summary.sent_similarity_new_mean:.2f} vs original "
+                f"new {summary.sent_similarity_new_mean:.2f} vs "
+                f"{'control' if summary.attribution else 'original'} "
                 f"{summary.sent_similarity_original_mean:.2f} over {summary.sent_pairs} cases · "
                 f"closer {summary.closer_to_sent} · further {summary.further_from_sent}",
             )
