@@ -324,6 +324,7 @@ def _measure(server: pg.EmbeddedPostgres) -> int:
                 f"{harness_cpu / count * 1000:14.2f} ms {bare_cpu * 1000:11.2f} ms "
                 f"({_verdict(ratio >= 0.95)})"
             )
+        _control_overhead(client, env, work)
     finally:
         stub_model.terminate(model)
 
@@ -375,6 +376,29 @@ def _measure(server: pg.EmbeddedPostgres) -> int:
     _soak(work, urls[MEMORY_DB[0]], clients[MEMORY_DB[0]], env)
     print(f"\nartifacts of this bench: {work}")
     return 0
+
+
+CONTROL_POINT = (32, 1_000)
+"""Concurrency and cases of the control arm's overhead: each case asks the model twice."""
+
+
+def _control_overhead(client: str, env: dict[str, str], work: Path) -> None:
+    """Requests per second of a run with a control arm against the same run without one."""
+    concurrency, count = CONTROL_POINT
+    print(f"\ncontrol arm: requests per second at C = {concurrency}, {count:,} cases, L = 100 ms")
+    rates = {}
+    for arm, extra in (("single arm", ()), ("with --control", ("--control",))):
+        args = ["--client-id", client, "--limit", str(count), "--concurrency", str(concurrency)]
+        args += ["--model", "replay-original", "--quiet", "--no-report", *extra]
+        args += ["--control-model", "replay-original"] if extra else []
+        args += ["--artifacts-dir", str(work / "control" / arm.replace(" ", "-"))]
+        _, _, _, _, out = _replay(args, env)
+        artifact = orjson.loads(Path(out).read_bytes())
+        requests = count * (2 if extra else 1)
+        rates[arm] = requests / _case_span(artifact)
+        print(f"  {arm:15s} {requests:6,} requests: {rates[arm]:7.1f} per s")
+    ratio = rates["with --control"] / rates["single arm"]
+    print(f"  per-request throughput ratio {ratio:.3f} (target >= 0.95: {_verdict(ratio >= 0.95)})")
 
 
 SOAK_CASES = 5_000
