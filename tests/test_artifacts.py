@@ -122,3 +122,22 @@ async def test_writer_put_returns_once_the_case_is_on_disk(tmp_path: Path) -> No
     log.close()
     assert sorted(counted) == ["a", "b", "c"]
     assert durable == {"a": True, "b": True, "c": True}
+
+
+def test_write_model_writes_the_document_write_does(tmp_path: Path) -> None:
+    """One pass through pydantic gives byte for byte what the dict path gives, odd text included."""
+    from datetime import UTC, datetime
+
+    from replay.models import CaseResult, InputSummary, RunArtifact, Selection
+
+    case = CaseResult(
+        case_id="ü-1", verdict="changed", input=InputSummary(inbound_body="naïve 李 \u2028 \x07")
+    )
+    artifact = RunArtifact(
+        run_id="r", created_at=datetime(2026, 12, 3, 12, 0, 0, 123456, tzinfo=UTC),
+        tool_version="0", mode="live", status="complete", exit_code=0, config={"a": 1.5},
+        selection=Selection(client_id="c", requested=1, found=1), cases=[case],
+    )  # fmt: skip
+    store.write(tmp_path / "a.json", artifact.model_dump(mode="json"))
+    store.write_model(tmp_path / "b.json", artifact)
+    assert (tmp_path / "a.json").read_bytes() == (tmp_path / "b.json").read_bytes()

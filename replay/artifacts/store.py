@@ -20,6 +20,7 @@ from typing import IO, Any
 
 import anyio
 import orjson
+from pydantic import BaseModel
 
 from replay.errors import ArtifactDirUnwritable, ArtifactWriteFailed, UsageError
 from replay.models import CaseResult
@@ -197,6 +198,16 @@ def write(target: Path, data: Any) -> None:
     """Write one JSON document atomically."""
     with atomic(target) as handle:
         handle.write(orjson.dumps(data, option=_OPTIONS | orjson.OPT_INDENT_2) + b"\n")
+
+
+def write_model(target: Path, model: BaseModel) -> None:
+    """Write a model as one JSON document atomically, serialized in one pass by pydantic.
+
+    The same document `write(target, model.model_dump(mode="json"))` writes, several times
+    faster for a large artifact: no intermediate tree of Python objects.
+    """
+    with atomic(target) as handle:
+        handle.write(model.model_dump_json(indent=2).encode() + b"\n")
 
 
 @contextlib.contextmanager

@@ -51,5 +51,5 @@ def compare_runs(old: Path, new: Path, config: CompareConfig) -> tuple[CompareAr
         report=report,
         gate=result,
     )
-    store.write(target, artifact.model_dump(mode="json"))
+    store.write_model(target, artifact)
     return artifact, target

@@ -142,7 +142,7 @@ async def rescore(old: RunArtifact, source: Path, how: Rescoring, *, target: Pat
     new = new.model_copy(
         update={"gate": verdict_gate, "baseline": baseline, "exit_code": int(exit_code)}
     )
-    await anyio.to_thread.run_sync(store.write, target, new.model_dump(mode="json"))
+    await anyio.to_thread.run_sync(store.write_model, target, new)
     return Rescored(new, exit_code, notes)
 
 

@@ -138,18 +138,16 @@ class Facts:
 
 
 class Context:
-    """The facts of a case's context, read lazily: client settings and lead first.
+    """The facts of a case's context, read lazily: the client's settings first.
 
     Drafts mostly quote what the settings hold (the price list, the booking link), and those
-    facts are cached per client; the inbound and thread are scanned only when a draft states
-    something the settings and lead do not.
+    facts are cached per client; the lead, the inbound and the thread (different in every case)
+    are scanned only when a draft states something the settings do not.
     """
 
     def __init__(self, case: CaseInput) -> None:
         self._case = case
-        self.shared = _json_facts(orjson.dumps(case.lead, option=orjson.OPT_SORT_KEYS)) | (
-            _json_facts(orjson.dumps(case.client_settings, option=orjson.OPT_SORT_KEYS))
-        )
+        self.shared = _json_facts(orjson.dumps(case.client_settings, option=orjson.OPT_SORT_KEYS))
         self._all: Facts | None = None
         self._opt_out: dict[tuple[str, ...], str | None] = {}
 
@@ -164,13 +162,14 @@ class Context:
 
     @property
     def all(self) -> Facts:
-        """Every fact, the inbound's and the thread's included (read on first use)."""
+        """Every fact, the lead's, inbound's and thread's included (read on first use)."""
         if self._all is None:
             case = self._case
             texts = [case.inbound.subject or "", case.inbound.body]
             for message in case.thread:
                 texts += [message.subject or "", message.body or ""]
-            self._all = self.shared | _facts(texts, ())
+            lead = _json_facts(orjson.dumps(case.lead, option=orjson.OPT_SORT_KEYS))
+            self._all = self.shared | lead | _facts(texts, ())
         return self._all
 
 
