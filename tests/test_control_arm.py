@@ -292,3 +292,23 @@ def test_a_control_run_against_a_baseline_pairs_its_verdicts_against_the_control
     assert report["stats"]["paired"] == 12
     verdicts = {c["case_id"]: c["verdict"] for c in old["cases"]}
     assert {c["case_id"]: c["verdict"] for c in new["cases"]} == verdicts
+
+
+def test_a_dry_run_estimates_both_arms(
+    capsys: pytest.CaptureFixture[str], fixture_db: str, fixtures: FixtureSummary, workdir: Path
+) -> None:
+    """The live run pays both arms, so its dry run plans and prices both requests per case."""
+    client = fixtures.clients[0].id
+    args = ("--dry-run", "--model", "gpt-4o-mini", "--limit", "10")
+    _, alone = replay_to(capsys, fixture_db, client, "alone.json", *args)
+    result, both = replay_to(
+        capsys, fixture_db, client, "both.json", *args, "--control", "--control-model", "gpt-4o"
+    )
+    assert result.code == 0, result.err
+    planned = [case for case in both["cases"] if case["plan"]]
+    assert planned and all(case["control"]["plan"] for case in planned)
+    assert {c["control"]["plan"]["request"]["model"] for c in planned} == {"gpt-4o"}
+    control_cost = sum(c["control"]["plan"]["estimated_cost_usd"] for c in planned)
+    expected = alone["summary"]["estimated_cost_usd"] + control_cost
+    assert both["summary"]["estimated_cost_usd"] == pytest.approx(expected)
+    assert both["summary"]["estimated_input_tokens"] > alone["summary"]["estimated_input_tokens"]

@@ -13,6 +13,7 @@ from replay.models import (
     Case,
     CaseResult,
     Comparison,
+    ControlArm,
     InputSummary,
     InvalidCase,
     InvariantChanges,
@@ -34,12 +35,18 @@ def planned(item: Case | InvalidCase, config: RunConfig) -> CaseResult:
     plan = request_plan(item, config)
     if plan is None:
         return skipped(item, 0, "no_recorded_request")
+    control = None
+    if config.control is not None:  # a dry run estimates both arms: the live run pays both
+        request = config.control.request
+        arm = request_plan(item, config, request) if request.pipeline == "openai" else None
+        control = ControlArm(plan=arm)
     return CaseResult(
         case_id=item.input.case_id,
         verdict="selected",
         input=input_summary(item),
         original=item.original,
         plan=plan,
+        control=control,
     )
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 
-from replay.models import AttributionSummary, CaseResult, Summary
+from replay.models import AttributionSummary, CaseResult, RequestPlan, Summary
 from replay.verdict import stats
 
 
@@ -121,6 +121,10 @@ class Tally:
         if plan is None:
             return
         self.by_request_source[plan.source] += 1
+        self._estimated(plan)
+
+    def _estimated(self, plan: RequestPlan) -> None:
+        """Count a planned request's estimated tokens and cost (the control's too)."""
         self.input_tokens += plan.estimated_input_tokens
         self.output_tokens += plan.estimated_output_tokens
         if plan.estimated_cost_usd is None:
@@ -138,6 +142,8 @@ class Tally:
         assert control is not None
         self.controlled = True
         self.retries += max(len(control.attempts) - 1, 0)
+        if control.plan is not None:
+            self._estimated(control.plan)
         if control.error is not None:
             self.control_errors[control.error.error_class] += 1
         if result.attribution is not None:
