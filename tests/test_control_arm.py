@@ -305,6 +305,11 @@ def test_a_dry_run_estimates_both_arms(
         capsys, fixture_db, client, "both.json", *args, "--control", "--control-model", "gpt-4o"
     )
     assert result.code == 0, result.err
+    said = run_cli(
+        capsys, "--client-id", client, "--database-url", fixture_db, *args, "--control",
+        "--control-model", "gpt-4o", "--out", "said.json",
+    )  # fmt: skip
+    assert "estimated cost $" in said.out and said.out.count("(both arms)") == 1
     planned = [case for case in both["cases"] if case["plan"]]
     assert planned and all(case["control"]["plan"] for case in planned)
     assert {c["control"]["plan"]["request"]["model"] for c in planned} == {"gpt-4o"}

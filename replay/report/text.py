@@ -56,6 +56,7 @@ def run_text(
             lines.append(
                 f"requests: {sources}; estimated {summary.estimated_input_tokens:,} input + "
                 f"{summary.estimated_output_tokens:,} output tokens; estimated cost {cost}"
+                + (" (both arms)" if summary.attribution is not None else "")
             )
     if artifact is not None:
         lines.append(f"artifact: {artifact}")
