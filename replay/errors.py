@@ -8,6 +8,7 @@ message text::
     │   └── ViewError               a view file breaks the case contract (names the file)
     ├── BlockedError                exit 3: the run cannot start
     │   ├── DatabaseUnavailable     unreachable, refusing, wrong password, timeout
+    │   │   └── ConnectionLost      the connection went away mid-work (never a view's fault)
     │   ├── SchemaMismatch          a table, view or contract column is missing
     │   ├── ArtifactDirUnwritable   no artifact can be written
     │   └── ArtifactWriteFailed     a file of a started run cannot be written (disk, folder)
@@ -108,6 +109,21 @@ class DatabaseUnavailable(BlockedError):
 
     def __init__(self, message: str, *, code: str) -> None:
         super().__init__(message, check="database", code=code)
+
+
+class ConnectionLost(DatabaseUnavailable):
+    """The connection to the source database went away while `doing` something.
+
+    Raised where the loss is met, which knows what was being done; `source.db.connect`, which
+    knows the database, adds its description (`target`: host, port and database, never the
+    user or password). A lost connection is the database's doing, never the view's.
+    """
+
+    def __init__(self, doing: str, *, target: str | None = None) -> None:
+        database = f"the source database {target}" if target else "the source database"
+        super().__init__(f"the connection to {database} was lost while {doing}", code="db_lost")
+        self.doing = doing
+        self.target = target
 
 
 class SchemaMismatch(BlockedError):

@@ -22,6 +22,7 @@ import asyncpg
 import orjson
 import pytest
 
+from replay.config.secrets import describe_dsn
 from replay.devtools import generator, pg
 from replay.source.selection import CHUNK
 from tests.helpers import STARTED, STUB_KEY
@@ -135,7 +136,10 @@ def test_a_lost_connection_mid_run_keeps_every_paid_draft_for_resume(
     assert anyio.run(_terminate, admin_uri, "replay_paid_work") == 1
     _, err = run.communicate(timeout=120)
     assert run.returncode == 3, err.decode()
-    assert "connection to the source database was lost" in err.decode()
+    assert err.decode() == (
+        f"replay: the connection to the source database {describe_dsn(uri)} was lost "
+        "while loading cases\n"
+    )
     blocked = _artifact(partial)
     assert blocked["status"] == "blocked"
     assert blocked["selection"]["found"] == BIG and len(blocked["selection"]["case_ids"]) == BIG
@@ -229,7 +233,11 @@ def test_resume_keeps_a_repeated_line_once_and_drops_a_foreign_one(
 def test_signals_losing_its_connection_mid_query_is_blocked_not_a_crash(
     workdir: Path, fixture_db: str, admin_uri: str
 ) -> None:
-    """`replay signals` whose backend is terminated mid-query: exit 3, one line, no traceback."""
+    """`replay signals` whose backend is terminated mid-query: exit 3, one line, no traceback.
+
+    The kill waits until the signals query itself runs (its view sleeps per row), so it never
+    lands at the view's prepare step (`tests/test_connection_lost.py` kills it there).
+    """
     import anyio
 
     builtin = Path(generator.__file__).parents[1] / "config" / "sql" / "jobs.sql"
@@ -240,14 +248,34 @@ def test_signals_losing_its_connection_mid_query_is_blocked_not_a_crash(
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     STARTED.append(process)
     database = urlsplit(fixture_db).path.lstrip("/")
-    deadline = time.monotonic() + 30
-    killed = 0
-    while not killed and time.monotonic() < deadline:
-        time.sleep(0.3)
-        killed = anyio.run(_terminate, admin_uri, database)
-    assert killed == 1
+    assert anyio.run(_terminate_when_querying, admin_uri, database, process) == 1
     _, err = process.communicate(timeout=60)
     assert process.returncode == 3, err.decode()
     assert err.decode() == (
-        "replay: the connection to the source database was lost while reading job signals\n"
+        f"replay: the connection to the source database {describe_dsn(fixture_db)} was lost "
+        "while reading job signals\n"
     )
+
+
+async def _terminate_when_querying(
+    admin: str, database: str, process: subprocess.Popen[bytes]
+) -> int:
+    """Terminate `replay`'s backend once it runs the signals query (`WITH jobs AS …`)."""
+    import anyio
+
+    conn = await asyncpg.connect(pg.database_uri(admin, database))
+    try:
+        with anyio.fail_after(30):
+            while True:
+                assert process.poll() is None, process.communicate()
+                killed: int = await conn.fetchval(
+                    "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                    "WHERE application_name = 'draft-replay' AND datname = $1 "
+                    "AND state = 'active' AND query LIKE 'WITH jobs AS %'",
+                    database,
+                )
+                if killed:
+                    return killed
+                await anyio.sleep(0.02)
+    finally:
+        await conn.close()

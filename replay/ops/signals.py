@@ -91,12 +91,8 @@ async def collect(
 ) -> SignalsReport:
     """All signals of the range [start, end) in one read-only snapshot."""
     query = _Query(shapes, config, start, end)
-    try:
+    with preflight.lost_as_blocked(conn, "reading job signals"):
         return await _collect(conn, query, config)
-    except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as exc:
-        if preflight.connection_lost(exc):
-            raise preflight.lost("reading job signals") from None
-        raise
 
 
 async def _collect(conn: asyncpg.Connection, query: _Query, config: SignalsConfig) -> SignalsReport:
@@ -130,11 +126,11 @@ async def _collect(conn: asyncpg.Connection, query: _Query, config: SignalsConfi
                 f"client_id type), got {config.client_id!r}"
             ) from None
         except asyncpg.PostgresError as exc:
-            if preflight.connection_lost(exc):
+            if preflight.connection_lost(exc, conn):
                 raise
             raise UsageError(
                 f"the signals query failed on the jobs view ({shapes.jobs.view.origin}) or the "
-                f"--canary predicate: {exc.message} (SQLSTATE {exc.sqlstate})"
+                f"--canary predicate: {preflight.reason(exc)}"
             ) from None
     source: Literal["column", "predicate", "none"] = (
         "predicate" if config.canary else "column" if "cohort" in shapes.jobs.types else "none"

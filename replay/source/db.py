@@ -13,7 +13,7 @@ import orjson
 
 from replay.config import rules
 from replay.config.models import DatabaseConfig
-from replay.errors import UsageError
+from replay.errors import ConnectionLost, UsageError
 from replay.source import preflight
 
 SERVER_SETTINGS = {
@@ -58,6 +58,8 @@ async def connect(database: DatabaseConfig) -> AsyncIterator[asyncpg.Connection]
 
     Raises:
         DatabaseUnavailable: it cannot be reached or refuses us (message without credentials).
+        ConnectionLost: the connection went away while the body used it; the message names the
+            database by `target` (host, port, database: never the user or password).
         UsageError: the URL is malformed, or names a port that is not one (checked first: the
             driver would connect to the port modulo 65536).
     """
@@ -77,6 +79,16 @@ async def connect(database: DatabaseConfig) -> AsyncIterator[asyncpg.Connection]
         raise preflight.database_failure(exc, database.target, timeout_s, sslmode=sslmode) from None
     try:
         yield conn
+    except ConnectionLost as exc:
+        # Raised where the loss was met, which knows what it was doing but not the database.
+        if exc.target is not None:
+            raise
+        raise ConnectionLost(exc.doing, target=database.target) from None
+    except preflight.DRIVER_ERRORS:
+        # A statement no caller classified: a connection that is gone is still no bug.
+        if not conn.is_closed():
+            raise
+        raise ConnectionLost("reading from it", target=database.target) from None
     finally:
         with anyio.CancelScope(shield=True):
             await conn.close()

@@ -15,6 +15,7 @@ import asyncpg
 
 from replay.config.models import SelectionConfig
 from replay.errors import UsageError
+from replay.source import preflight
 from replay.source.views import Shape
 
 _DATA_ERRORS = (asyncpg.DataError, asyncpg.InvalidTextRepresentationError)
@@ -49,6 +50,7 @@ async def fitted(
 
     Raises:
         UsageError: the value is not a label of the column's enum.
+        ConnectionLost: the connection went away meanwhile (exit 3).
     """
     update: dict[str, str] = {}
     for name, column, value in (
@@ -57,7 +59,8 @@ async def fitted(
     ):
         if value is None or column not in cases.types:
             continue
-        enum = await labels(conn, cases.types[column])
+        with preflight.lost_as_blocked(conn, f"reading the labels of the case view's {column}"):
+            enum = await labels(conn, cases.types[column])
         if enum is None or value in enum:
             continue
         same = [label for label in enum if label.casefold() == value.casefold()]

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import socket
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 import anyio
 import asyncpg
 
-from replay.errors import BlockedError, DatabaseUnavailable, UsageError
+from replay.errors import BlockedError, ConnectionLost, DatabaseUnavailable, UsageError
 from replay.models import PreflightEntry
 
 if TYPE_CHECKING:
@@ -83,27 +85,69 @@ def database_failure(
     )
 
 
-LOST_SQLSTATES = ("57P01", "57P02", "57P03")
-"""Admin shutdown (a terminated backend), crash shutdown, cannot connect now."""
+DRIVER_ERRORS = (
+    asyncpg.PostgresError,
+    asyncpg.InterfaceError,
+    asyncpg.InternalClientError,
+    OSError,
+)
+"""What a statement on the source connection can raise from the driver or from its socket."""
+
+LOST_SQLSTATES = ("08", "57P0")
+"""SQLSTATEs of a connection that is gone: class 08 (connection exception) and 57P0x (admin
+shutdown, i.e. a terminated backend; crash shutdown; cannot connect now; database dropped; idle
+session timeout)."""
+
+_OURS = (ValueError, asyncpg.UnsupportedClientFeatureError, asyncpg.UnsupportedServerFeatureError)
+"""asyncpg interface errors that are about our call (a bad argument, a feature), not the link."""
 
 
-def connection_lost(exc: BaseException) -> bool:
-    """Whether `exc` means the connection went away mid-query, not that the query was wrong.
+def connection_lost(exc: BaseException, conn: asyncpg.Connection | None = None) -> bool:
+    """Whether `exc` means the connection went away, not that the statement was wrong.
 
-    A terminated backend first answers with an error of class 57 or 08, then the connection
-    is gone (asyncpg's InterfaceError, or an OSError from the socket).
+    Decided by type and SQLSTATE, never by message text: class 08 and 57P0x, asyncpg's interface
+    errors about the connection (its connection-lost error is a class 08 one) and socket errors.
+    Given the connection, any driver error once it is closed counts too: a backend killed as a
+    statement starts can surface as asyncpg's own internal error.
     """
+    if conn is not None and conn.is_closed() and isinstance(exc, DRIVER_ERRORS):
+        return True
     if isinstance(exc, asyncpg.PostgresError):
-        state = exc.sqlstate or ""
-        return state.startswith("08") or state in LOST_SQLSTATES
-    return isinstance(exc, asyncpg.InterfaceError | OSError)
+        return (exc.sqlstate or "").startswith(LOST_SQLSTATES)
+    if isinstance(exc, asyncpg.InterfaceError):
+        return not isinstance(exc, _OURS)
+    return isinstance(exc, OSError)
 
 
-def lost(doing: str) -> DatabaseUnavailable:
-    """The blocked error of a connection lost while `doing` (exit 3)."""
-    return DatabaseUnavailable(
-        f"the connection to the source database was lost while {doing}", code="db_lost"
-    )
+def lost(doing: str) -> ConnectionLost:
+    """The blocked error of a connection lost while `doing` (exit 3); `db.connect` names it."""
+    return ConnectionLost(doing)
+
+
+@contextmanager
+def lost_as_blocked(conn: asyncpg.Connection, doing: str) -> Iterator[None]:
+    """Turn a lost connection inside the block into `ConnectionLost` (exit 3); re-raise the rest.
+
+    A handler inside the block that classifies the team's SQL errors re-raises a lost
+    connection first (`connection_lost`), so the view is never blamed for it.
+    """
+    try:
+        yield
+    except DRIVER_ERRORS as exc:
+        if connection_lost(exc, conn):
+            raise lost(doing) from None
+        raise
+
+
+def reason(exc: asyncpg.PostgresError, *, sqlstate: bool = True) -> str:
+    """What the server said, for a message about the team's SQL; never `None`.
+
+    An error asyncpg made itself may carry no message: it is named by its class instead.
+    """
+    state = f"SQLSTATE {exc.sqlstate}" if sqlstate and exc.sqlstate else ""
+    if not exc.message:
+        return f"{type(exc).__name__} ({state + ', ' if state else ''}no message from the server)"
+    return f"{exc.message} ({state})" if state else exc.message
 
 
 def failed(error: BlockedError) -> PreflightEntry:

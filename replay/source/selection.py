@@ -125,18 +125,20 @@ async def plan(conn: asyncpg.Connection, shapes: Shapes, selection: SelectionCon
         UsageError: a filter's value does not fit its column's type (the message names which).
         ViewError: the view itself failed on its data.
     """
-    fitted = await params.fitted(conn, shapes.cases, selection)
-    statement = plan_statement(shapes, fitted)
-    try:
-        async with conn.transaction(readonly=True, isolation="repeatable_read"):
-            rows = await conn.fetch(statement.sql, *statement.args)
-    except (asyncpg.InvalidTextRepresentationError, asyncpg.DataError) as exc:
-        culprit = await params.blame(conn, shapes.cases, fitted)
-        if culprit is not None:
-            raise UsageError(culprit) from None
-        raise _view_failed(shapes.cases.view, exc) from None  # the view's own data failed
-    except asyncpg.PostgresError as exc:
-        raise _view_failed(shapes.cases.view, exc) from None
+    with preflight.lost_as_blocked(conn, "selecting cases"):
+        fitted = await params.fitted(conn, shapes.cases, selection)
+        statement = plan_statement(shapes, fitted)
+        try:
+            async with conn.transaction(readonly=True, isolation="repeatable_read"):
+                rows = await conn.fetch(statement.sql, *statement.args)
+        except asyncpg.PostgresError as exc:
+            if preflight.connection_lost(exc, conn):
+                raise
+            if isinstance(exc, asyncpg.InvalidTextRepresentationError | asyncpg.DataError):
+                culprit = await params.blame(conn, shapes.cases, fitted)
+                if culprit is not None:
+                    raise UsageError(culprit) from None
+            raise _view_failed(shapes.cases.view, exc) from None  # the view's own data failed
     ids = [row[0] for row in rows]
     more = len(ids) > selection.limit
     ids = ids[: selection.limit]
@@ -162,7 +164,7 @@ def _view_failed(view: ViewSql, exc: asyncpg.PostgresError) -> ViewError:
     if isinstance(exc, asyncpg.ReadOnlySQLTransactionError):
         reason = "it tried to write, and the source database is opened read-only"
     else:
-        reason = f"{exc.message} (SQLSTATE {exc.sqlstate})"
+        reason = preflight.reason(exc)
     return ViewError(f"{view.origin}: the {view.name} view failed: {reason}", view=view.name)
 
 
@@ -195,12 +197,12 @@ async def load(
     """
     for start in range(0, len(case_ids), chunk):
         ids = list(case_ids[start : start + chunk])
-        try:
+        with preflight.lost_as_blocked(conn, "loading cases"):
             async with conn.transaction(readonly=True, isolation="repeatable_read"):
                 try:
                     rows = await conn.fetch(_rows_sql(shapes), selection.client_id, ids)
                 except asyncpg.PostgresError as exc:
-                    if preflight.connection_lost(exc):
+                    if preflight.connection_lost(exc, conn):
                         raise
                     raise _view_failed(shapes.cases.view, exc) from None
                 by_id: dict[str, list[asyncpg.Record]] = {}
@@ -211,13 +213,9 @@ async def load(
                 try:
                     threads, broken = await _threads(conn, shapes, selection, valid)
                 except asyncpg.PostgresError as exc:
-                    if preflight.connection_lost(exc):
+                    if preflight.connection_lost(exc, conn):
                         raise
                     raise _view_failed(shapes.thread.view, exc) from None
-        except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as exc:
-            if preflight.connection_lost(exc):
-                raise preflight.lost("loading cases") from None
-            raise
         yield [
             (broken.get(item.case_id) or item.case(threads.get(item.case_id, [])))
             if isinstance(item, Row)
@@ -352,13 +350,14 @@ async def client_exists(conn: asyncpg.Connection, shapes: Shapes, client_id: str
         f"SELECT 1 FROM (\n{shapes.clients.view.sql}\n) AS clients "
         f"WHERE client_id::text = $1 LIMIT 1"
     )
-    try:
-        async with conn.transaction(readonly=True):
-            return await conn.fetchval(sql, client_id) is not None
-    except asyncpg.PostgresError as exc:
-        if preflight.connection_lost(exc):
-            raise
-        raise _view_failed(shapes.clients.view, exc) from None
+    with preflight.lost_as_blocked(conn, "looking up the client in the clients view"):
+        try:
+            async with conn.transaction(readonly=True):
+                return await conn.fetchval(sql, client_id) is not None
+        except asyncpg.PostgresError as exc:
+            if preflight.connection_lost(exc, conn):
+                raise
+            raise _view_failed(shapes.clients.view, exc) from None
 
 
 async def list_clients(conn: asyncpg.Connection, shapes: Shapes) -> list[ClientRow]:
@@ -377,17 +376,17 @@ async def list_clients(conn: asyncpg.Connection, shapes: Shapes) -> list[ClientR
             f"LEFT JOIN ({jobs}) AS j ON j.client_id = c.client_id::text"
         )
     sql += "\nORDER BY jobs DESC, client_id"
-    try:
-        async with conn.transaction(readonly=True, isolation="repeatable_read"):
-            rows = await conn.fetch(sql)
-    except asyncpg.PostgresError as exc:
-        if preflight.connection_lost(exc):
-            raise
-        # Either view may be the one that failed; Postgres names the cause, we name both files.
-        views_ = [shapes.cases.view] + ([shapes.clients.view] if shapes.clients else [])
-        origins = " or ".join(view.origin for view in views_)
-        raise ViewError(
-            f"{origins}: listing clients failed: {exc.message} (SQLSTATE {exc.sqlstate})",
-            view="clients",
-        ) from None
+    with preflight.lost_as_blocked(conn, "listing clients"):
+        try:
+            async with conn.transaction(readonly=True, isolation="repeatable_read"):
+                rows = await conn.fetch(sql)
+        except asyncpg.PostgresError as exc:
+            if preflight.connection_lost(exc, conn):
+                raise
+            # Either view may be the one that failed; Postgres names the cause, we name both.
+            views_ = [shapes.cases.view] + ([shapes.clients.view] if shapes.clients else [])
+            origins = " or ".join(view.origin for view in views_)
+            raise ViewError(
+                f"{origins}: listing clients failed: {preflight.reason(exc)}", view="clients"
+            ) from None
     return [ClientRow(r["client_id"], r["name"], r["jobs"], r["last_job_at"]) for r in rows]

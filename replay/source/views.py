@@ -14,6 +14,7 @@ import asyncpg
 from replay.config import sqlcheck
 from replay.config.models import ViewSql
 from replay.errors import SchemaMismatch, ViewError
+from replay.source import preflight
 
 
 class Shape(NamedTuple):
@@ -81,32 +82,40 @@ async def describe(conn: asyncpg.Connection, view: ViewSql) -> Shape:
     Raises:
         ViewError: it breaks the view rules or does not parse (exit 2).
         SchemaMismatch: a table or column it reads is missing (exit 3).
+        ConnectionLost: the connection went away meanwhile (exit 3): never the view's fault.
     """
     sqlcheck.check_view(view.sql, origin=view.origin)
-    try:
-        statement = await conn.prepare(f"SELECT * FROM (\n{view.sql}\n) AS v LIMIT 0")
-    except asyncpg.PostgresSyntaxError as exc:
-        raise ViewError(
-            f"{view.origin}: the {view.name} view has an SQL syntax error: {exc.message}",
-            view=view.name,
-        ) from None
-    except (asyncpg.UndefinedTableError, asyncpg.UndefinedColumnError) as exc:
-        raise SchemaMismatch(
-            f"{view.name} view ({view.origin}) cannot run: {exc.message}",
-            view=view.name,
-            code="missing_table"
-            if isinstance(exc, asyncpg.UndefinedTableError)
-            else "view_columns",
-        ) from None
-    except asyncpg.PostgresError as exc:
-        raise ViewError(
-            f"{view.origin}: the {view.name} view does not run: {exc.message}", view=view.name
-        ) from None
-    attributes = statement.get_attributes()
-    oids = [attribute.type.oid for attribute in attributes]
-    rows = await conn.fetch("SELECT oid, format_type(oid, NULL) FROM unnest($1::oid[]) oid", oids)
+    with preflight.lost_as_blocked(conn, f"preparing the {view.name} view"):
+        try:
+            statement = await conn.prepare(f"SELECT * FROM (\n{view.sql}\n) AS v LIMIT 0")
+        except asyncpg.PostgresError as exc:
+            # A killed backend answers with an error class of its own (08, 57P0x): not the view's.
+            if preflight.connection_lost(exc, conn):
+                raise
+            raise _not_described(view, exc) from None
+        attributes = statement.get_attributes()
+        oids = [attribute.type.oid for attribute in attributes]
+        rows = await conn.fetch(
+            "SELECT oid, format_type(oid, NULL) FROM unnest($1::oid[]) oid", oids
+        )
     names: dict[int, str] = {row[0]: row[1] for row in rows}
     return Shape(view, {attribute.name: names[attribute.type.oid] for attribute in attributes})
+
+
+def _not_described(view: ViewSql, exc: asyncpg.PostgresError) -> ViewError | SchemaMismatch:
+    """The team's SQL did not prepare: its own error (exit 2), or a missing table or column (3)."""
+    said = preflight.reason(exc, sqlstate=False)
+    if isinstance(exc, asyncpg.PostgresSyntaxError):
+        message = f"{view.origin}: the {view.name} view has an SQL syntax error: {said}"
+        return ViewError(message, view=view.name)
+    if isinstance(exc, asyncpg.UndefinedTableError | asyncpg.UndefinedColumnError):
+        missing = isinstance(exc, asyncpg.UndefinedTableError)
+        return SchemaMismatch(
+            f"{view.name} view ({view.origin}) cannot run: {said}",
+            view=view.name,
+            code="missing_table" if missing else "view_columns",
+        )
+    return ViewError(f"{view.origin}: the {view.name} view does not run: {said}", view=view.name)
 
 
 def require(
