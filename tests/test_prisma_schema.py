@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
+import orjson
 import pytest
 
 from replay.devtools.stub_model import StubServer
@@ -412,3 +413,27 @@ def test_show_sql_prints_the_label_the_query_used(
     result = _replay(capsys, "--dry-run", "--show-sql", "--status", "succeeded")
     assert result.code == 0, result.err
     assert "--   $2 = 'SUCCEEDED'" in result.out
+
+
+def test_a_control_arm_and_a_rescore_on_the_orm_schema(
+    capsys: pytest.CaptureFixture[str], example: Path, stub: StubServer
+) -> None:
+    """A control run over enums, text ids and naive times, then decided again: same verdicts."""
+    result = _replay(
+        capsys, "--model", "replay-variant", "--no-gate", "--quiet", "--out", "run.json",
+        "--control", "--control-model", "replay-original", "--status", "any",
+    )  # fmt: skip
+    assert result.code == 0, result.err
+    first = orjson.loads(Path("run.json").read_bytes())
+    drafted = [case for case in first["cases"] if case["outcome"] is not None]
+    assert drafted and all(case["control"]["outcome"] is not None for case in drafted)
+    assert all(case["attribution"] in ("none", "drift", "change") for case in drafted)
+    assert all(case["input"]["lead"] is not None for case in drafted)
+    sent = stub.requests
+    again = run_cli(capsys, "rescore", "run.json", "--out", "again.json", "--no-gate")
+    assert again.code == 0, again.err
+    assert stub.requests == sent
+    rescored = _cases(orjson.loads(Path("again.json").read_bytes()))
+    for case in first["cases"]:
+        assert rescored[case["case_id"]]["verdict"] == case["verdict"]
+        assert rescored[case["case_id"]]["attribution"] == case["attribution"]
