@@ -13,7 +13,7 @@ PANELS: dict[str, tuple[str, ...]] = {
     "Selection": (
         "--client-id", "--limit", "--channel", "--from", "--to", "--status", "--case-ids",
         "--manifest", "--thread-limit", "--allow-empty", "--since", "--until", "--window",
-        "--canary", "--stage",
+        "--canary", "--stage", "--shard",
     ),
     "Pipeline": (
         "--pipeline", "--request-source", "--model", "--temperature", "--system-prompt-file",

@@ -40,7 +40,7 @@ from replay.config import defaults, inputs, rules
 from replay.config.file import load_toml
 from replay.config.models import CacheMode
 from replay.config.resolve import ChannelChoice, RequestSourceChoice, RunFlags, run_config
-from replay.models import Noise
+from replay.models import Noise, Shard
 from replay.report import junit as junit_xml
 from replay.report import text
 from replay.run import app
@@ -149,6 +149,16 @@ def run_command(
     allow_empty: Annotated[
         bool, typer.Option("--allow-empty", help="Exit 0 instead of 4 when nothing is selected.")
     ] = False,
+    shard: Annotated[
+        Shard | None,
+        option(
+            "--shard",
+            rule=rules.shard,
+            env="REPLAY_SHARD",
+            metavar="i/n",
+            help="Replay only part i of n of the selection (by case id hash); see `replay merge`.",
+        ),
+    ] = None,
     show_sql: Annotated[
         bool, typer.Option("--show-sql", help="Print the SQL that selection runs.")
     ] = False,

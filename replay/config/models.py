@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from replay.config import defaults
 from replay.config.secrets import describe_dsn, describe_url, safe_pipeline
-from replay.models import Channel
+from replay.models import Channel, Shard
 
 RequestSourceChoice = Literal["auto", "recorded", "rendered"]
 CacheMode = Literal["read-write", "read", "off"]
@@ -356,6 +356,8 @@ class RunConfig(Frozen):
     """`--write-manifest FILE`: freeze the selected case ids for later `--manifest` runs."""
     control: ControlConfig | None = None
     """`--control`: production's set-up replayed beside the candidate, on the same cases."""
+    shard: Shard | None = None
+    """`--shard i/n`: replay only the part of the selection whose ids hash to it."""
 
     @property
     def source(self) -> SourceConfig:
@@ -384,6 +386,7 @@ class RunConfig(Frozen):
             **({"repeats": self.repeats} if self.repeats > 1 else {}),
             **({"judge_model": self.judge.model} if self.judge is not None else {}),
             **({"control": _request_identity(self.control.request)} if self.control else {}),
+            **({"shard": self.shard.model_dump()} if self.shard is not None else {}),
         }
 
     def identity_hash(self) -> str:

@@ -38,6 +38,7 @@ from replay.config.models import (
 )
 from replay.config.views import views
 from replay.errors import UsageError
+from replay.models import Shard
 
 T = TypeVar("T")
 
@@ -113,6 +114,7 @@ class RunFlags(JudgeFlags):
     control_system_prompt_file: Path | None = None
     cache: CacheMode | None = None
     cache_max_mb: int | None = None
+    shard: Shard | None = None
 
 
 def first(*values: T | None) -> T | None:
@@ -178,6 +180,7 @@ def run_config(flags: RunFlags, toml: LoadedToml) -> RunConfig:
         if flags.write_manifest
         else None,
         repeats=first(flags.repeats, file.run.repeats) or 1,
+        shard=flags.shard,
         cache=CacheConfig(
             mode=first(flags.cache, file.run.cache) or defaults.CACHE,
             max_mb=first(flags.cache_max_mb, file.run.cache_max_mb) or defaults.CACHE_MAX_MB,

@@ -20,6 +20,7 @@ from typing import Final, TypeVar
 from urllib.parse import parse_qs, urlsplit
 
 from replay.config.secrets import describe_url
+from replay.models import Shard
 
 T = TypeVar("T")
 
@@ -149,6 +150,19 @@ def usd(value: object) -> float:
     if number > MAX_USD:
         raise Rejected(f"at most {MAX_USD:,.0f} (US dollars)", value)
     return number
+
+
+def shard(value: object) -> Shard:
+    """`i/n`: the i-th of n parts of a selection, 1 <= i <= n."""
+    expected = "i/n with 1 <= i <= n"
+    if isinstance(value, Shard):
+        return value
+    index, slash, count = _text(value).partition("/")
+    if not (slash and index.isdigit() and count.isdigit()):
+        raise Rejected(expected, value)
+    if not 1 <= int(index) <= int(count) <= MAX_INT:
+        raise Rejected(expected, value)
+    return Shard(index=int(index), count=int(count))
 
 
 def choice(*allowed: str) -> Callable[[object], str]:

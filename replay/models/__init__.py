@@ -47,6 +47,7 @@ from replay.models.result import (
     RequestPlan,
     Selection,
     Severity,
+    Shard,
     SkippedCase,
     Violation,
 )
@@ -129,6 +130,7 @@ __all__ = [
     "SCHEMA_VERSION",
     "Selection",
     "Severity",
+    "Shard",
     "SignalsArtifact",
     "SignalsReport",
     "SkippedCase",

@@ -46,6 +46,15 @@ class SkippedCase(Strict):
     reason: str
 
 
+class Shard(Strict):
+    """One part of a selection split with `--shard i/n`: the cases whose id hashes to it."""
+
+    index: int = Field(ge=1)
+    """Which part, from 1."""
+    count: int = Field(ge=1)
+    """How many parts the selection was split into."""
+
+
 class Selection(Strict):
     """What was asked for and what was found."""
 
@@ -61,7 +70,15 @@ class Selection(Strict):
     invalid: list[str] = Field(default_factory=list)
     skipped: list[SkippedCase] = Field(default_factory=list)
     case_ids: list[str] = Field(default_factory=list)
-    """Every selected case id, in run order."""
+    """Every selected case id, in run order (with `--shard`: this part's)."""
+    fingerprint: str | None = None
+    """SHA-256 of the whole selection's ordered case ids, before `--shard`: the parts of one
+    selection share it. None in artifacts written before it was recorded."""
+    shard: Shard | None = None
+    """With `--shard i/n`: the part of the selection this run replayed; None otherwise."""
+    sharded_from: list[str] = Field(default_factory=list)
+    """With `--shard`: the whole selection's case ids, in order, the part was cut from;
+    `replay merge` orders the merged cases by it. Empty otherwise."""
 
 
 class InputSummary(Strict):

@@ -41,8 +41,8 @@ from replay.models import (
 )
 from replay.run import control, results
 from replay.run import judge as judging
-from replay.run.tally import Tally
-from replay.verdict import gate, noise, pairing, policy, stats
+from replay.run.recount import recount
+from replay.verdict import gate, pairing, policy, stats
 
 _REDECIDED = frozenset({"unchanged", "changed", "improved", "regressed"})
 
@@ -82,22 +82,13 @@ async def rescore(old: RunArtifact, source: Path, how: Rescoring, *, target: Pat
         again, rechecked = _decided(case, client_id, how.checks, judged.get(index))
         cases.append(again)
         kept += not rechecked and again.verdict in _REDECIDED
-    tally, data = Tally(min_paired=how.gate.min_paired), gate.GateInput()
-    repeats = old.noise.repeats if old.noise is not None and old.noise.repeats > 1 else 1
-    grouped = noise.Repeats(repeats) if repeats > 1 else None
-    for result in cases:
-        tally.add(result)
-        closed = grouped.add(result) if grouped is not None else (result, None)
-        if closed is not None:
-            data.add(closed[0])
-    if grouped is not None:
-        for decided, _ in grouped.rest():
-            data.add(decided)
-    summary = tally.summary(duration_s=old.summary.duration_s if old.summary else None)
-    if grouped is not None:
-        summary = summary.model_copy(
-            update={"by_case_verdict": dict(sorted(data.by_verdict.items()))}
-        )
+    counted = recount(
+        cases,
+        repeats=old.noise.repeats if old.noise is not None else 1,
+        min_paired=how.gate.min_paired,
+        duration_s=old.summary.duration_s if old.summary else None,
+    )
+    data = counted.gate_input
     created = datetime.now(UTC)
     config = dict(old.config)  # `config` is free-form in the schema
     config["rescored"] = {
@@ -117,8 +108,8 @@ async def rescore(old: RunArtifact, source: Path, how: Rescoring, *, target: Pat
             "tool_version": __version__,
             "config": config,
             "cases": cases,
-            "summary": summary,
-            "noise": grouped.report() if grouped is not None else None,
+            "summary": counted.summary,
+            "noise": counted.noise,
             "baseline": None,
         }
     )

@@ -98,10 +98,10 @@ def load(path: Path, *, identity: dict[str, Any], retry_errors: bool) -> Resumed
         target = path
         partial = path.with_name(path.stem + ".partial.jsonl")
         replace = partial.exists()
-    differences = _differences(header.get("identity", {}), identity)
-    if differences:
+    differing = differences(header.get("identity", {}), identity)
+    if differing:
         raise UsageError(
-            f"{flag} was started with other selection or pipeline flags ({', '.join(differences)} "
+            f"{flag} was started with other selection or pipeline flags ({', '.join(differing)} "
             "differ); rerun the original command with --resume"
         )
     kept: list[bytes] = []
@@ -204,13 +204,13 @@ def _read_artifact(path: Path, flag: str) -> tuple[dict[str, Any], list[bytes]]:
     return header, lines
 
 
-def _differences(before: dict[str, Any], now: dict[str, Any], prefix: str = "") -> list[str]:
+def differences(before: dict[str, Any], now: dict[str, Any], prefix: str = "") -> list[str]:
     """Dotted names of the fields whose values differ."""
     names: list[str] = []
     for key in sorted(set(before) | set(now)):
         a, b = before.get(key), now.get(key)
         if isinstance(a, dict) and isinstance(b, dict):
-            names.extend(_differences(a, b, f"{prefix}{key}."))
+            names.extend(differences(a, b, f"{prefix}{key}."))
         elif a != b:
             names.append(f"{prefix}{key}")
     return names

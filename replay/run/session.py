@@ -37,7 +37,7 @@ from replay.models import (
     Selection,
     SkippedCase,
 )
-from replay.run import control, results, resume, stages
+from replay.run import control, results, resume, shards, stages
 from replay.run import judge as judging
 from replay.run.finished import Finished, git_sha
 from replay.run.pipelines.base import Pipeline
@@ -76,7 +76,7 @@ class Session:
         self.run_id = f"{store.stamp(started)}-{uuid.uuid4().hex[:6]}"
         self.preflight: list[PreflightEntry] = []
         self.selection: Selection | None = None
-        self.plan: case_selection.Plan | None = None
+        self.plan: shards.Fixed | None = None
         """The fixed selection, once planned: an artifact written after it always names it."""
         self.tally = Tally(min_paired=config.gate.min_paired)
         self.log: store.CaseLog | None = None
@@ -131,14 +131,9 @@ class Session:
             conn, checked, config, resumed=self.resumed, started=self.started
         )
         plan = self.plan = planned.plan
-        if not plan.case_ids:
-            client_id = config.selection.client_id
-            unknown = checked.client_known is False
-            reason = (
-                f"client {client_id!r} is unknown" if unknown else "no case matched the selection"
-            )
-            code = ExitCode.OK if config.selection.allow_empty else ExitCode.EMPTY
-            return await self.finish("empty", code, None if code == ExitCode.OK else reason)
+        if not plan.case_ids:  # nothing selected, or a shard the hash left empty
+            code, message = stages.empty(config, plan, checked.client_known)
+            return await self.finish("empty", code, message)
         self.log = await self._open_log(plan)
         cases = case_selection.load(conn, checked.shapes, config.selection, planned.remaining)
         if self.pipeline is None:
@@ -168,7 +163,7 @@ class Session:
             return await self.finish("complete", ExitCode.GATE_FAILED, message)
         return await self.finish("complete", ExitCode.OK, None)
 
-    async def _open_log(self, plan: case_selection.Plan) -> store.CaseLog:
+    async def _open_log(self, plan: shards.Fixed) -> store.CaseLog:
         """Start the partial log, or rewrite a resumed one with the cases it keeps."""
         header = self._header(plan)
         resumed = self.resumed
@@ -308,19 +303,8 @@ class Session:
         if closed is not None:
             self.gate_input.add(closed[0])
 
-    def _selection(self, plan: case_selection.Plan) -> Selection:
-        selection = self.config.selection
-        return Selection(
-            client_id=selection.client_id,
-            requested=selection.limit,
-            found=len(plan.case_ids),
-            more_available=plan.more_available,
-            filters=dict(plan.filters),
-            not_found=list(plan.not_found),
-            invalid=self.invalid,
-            skipped=self.skipped,
-            case_ids=list(plan.case_ids),
-        )
+    def _selection(self, plan: shards.Fixed) -> Selection:
+        return stages.selection_of(self.config, plan, self.invalid, self.skipped)
 
     def _baseline(self) -> BaselineReport:
         """This run (read back from its partial log) against the baseline artifact."""
@@ -340,7 +324,7 @@ class Session:
         paired = stats.paired(old.cases, new.cases, minimum=self.config.gate.min_paired)
         return report.model_copy(update={"stats": paired})
 
-    def _header(self, plan: case_selection.Plan) -> dict[str, Any]:
+    def _header(self, plan: shards.Fixed) -> dict[str, Any]:
         return {
             "run_id": self.run_id,
             "created_at": self.created.isoformat(),
@@ -348,11 +332,7 @@ class Session:
             "identity": self.config.identity(),
             "config_hash": self.config.identity_hash(),
             "config": self.config.redacted(),
-            "selection": {
-                "not_found": list(plan.not_found),
-                "more_available": plan.more_available,
-                "filters": dict(plan.filters),
-            },
+            "selection": shards.header_part(plan),
             "case_ids": list(plan.case_ids),
             "parts": [part.model_dump(mode="json") for part in self.parts],
         }

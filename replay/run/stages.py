@@ -9,16 +9,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import anyio
 import asyncpg
 
 from replay.artifacts import store
 from replay.config.models import RunConfig
-from replay.models import BaselineReport, Gate, PreflightEntry
+from replay.errors import ExitCode
+from replay.models import BaselineReport, Gate, PreflightEntry, Selection, SkippedCase
 from replay.run import judge as judging
-from replay.run import resume
+from replay.run import resume, shards
 from replay.run.runner import Budget
 from replay.source import params, selection
 from replay.source import preflight as preflight_checks
@@ -96,7 +97,7 @@ async def preflight(
 class Planned:
     """The ordered case ids of the run, fixed once, and those still to replay."""
 
-    plan: selection.Plan
+    plan: shards.Fixed
     remaining: tuple[str, ...]
 
 
@@ -108,25 +109,60 @@ async def plan(
     resumed: resume.Resumed | None,
     started: datetime,
 ) -> Planned:
-    """Select the cases (a resumed run keeps its own plan) and freeze them when asked."""
+    """Select the cases (a resumed run keeps its own plan) and freeze them when asked.
+
+    With `--shard` the whole selection is made first and frozen (a manifest is the whole), then
+    the part is cut from it: the source query never knows about shards.
+    """
     if resumed is not None:
-        fixed = plan_of(resumed.header)
-        return Planned(plan=fixed, remaining=tuple(resumed.remaining))
+        return Planned(plan=shards.from_header(resumed.header), remaining=tuple(resumed.remaining))
     found = await selection.plan(conn, checked.shapes, config.selection)
     if config.write_manifest is not None and found.case_ids:
         manifest = manifest_of(config.selection.client_id, found.case_ids, started)
         await anyio.to_thread.run_sync(store.write, config.write_manifest, manifest)
-    return Planned(plan=found, remaining=found.case_ids)
+    part = shards.cut(found, config.shard)
+    return Planned(plan=part, remaining=part.case_ids)
 
 
-def plan_of(header: dict[str, Any]) -> selection.Plan:
-    """The selection an earlier part fixed, from its partial log's header."""
-    fixed = header.get("selection") or {}
-    return selection.Plan(
-        case_ids=tuple(header["case_ids"]),
-        not_found=tuple(fixed.get("not_found", ())),
-        more_available=bool(fixed.get("more_available", False)),
-        filters=fixed.get("filters", {}),
+def empty(config: RunConfig, plan: shards.Fixed, client_known: bool | None) -> Ended:
+    """How a run with no case to replay ends, and why.
+
+    A shard left empty by the hash while its selection is not is no empty selection: another
+    part has the cases, so it ends 0 (its artifact still names the selection, for `merge`).
+    """
+    if plan.whole:
+        return Ended(ExitCode.OK, None)
+    client_id = config.selection.client_id
+    unknown = client_known is False
+    reason = f"client {client_id!r} is unknown" if unknown else "no case matched the selection"
+    code = ExitCode.OK if config.selection.allow_empty else ExitCode.EMPTY
+    return Ended(code, None if code == ExitCode.OK else reason)
+
+
+class Ended(NamedTuple):
+    """An exit code and the one line that explains it (None when there is nothing to say)."""
+
+    code: ExitCode
+    message: str | None
+
+
+def selection_of(
+    config: RunConfig, plan: shards.Fixed, invalid: list[str], skipped: list[SkippedCase]
+) -> Selection:
+    """The artifact's selection: what was asked for and found, and the part it replayed."""
+    return Selection(
+        client_id=config.selection.client_id,
+        requested=config.selection.limit,
+        found=len(plan.case_ids),
+        more_available=plan.more_available,
+        filters=dict(plan.filters),
+        not_found=list(plan.not_found),
+        invalid=invalid,
+        skipped=skipped,
+        case_ids=list(plan.case_ids),
+        fingerprint=plan.fingerprint,
+        shard=plan.shard,
+        sharded_from=list(plan.whole),
     )
 
 
