@@ -10,7 +10,7 @@ import orjson
 import pytest
 
 from replay.devtools.generator import FixtureSummary
-from replay.devtools.stub_model import StubServer
+from replay.devtools.stub_model import MISTAKES, SHAPE_MISTAKES, StubServer
 from replay.models import ChatRequest
 from tests.helpers import STUB_KEY, replay_to, run_cli
 
@@ -47,6 +47,7 @@ def test_every_injected_mistake_is_a_regression_and_rewordings_are_not(
         verdicts |= {c["case_id"]: c for c in live["cases"]}
     mistakes = {case_id: code for case_id, code in injected.items() if code != "none"}
     assert len(mistakes) >= 10, "the variant model injects a mistake about 1 in 4 times"
+    assert set(SHAPE_MISTAKES) <= set(mistakes.values()), "cut-off, looped and re-signed drafts"
     for case_id, code in mistakes.items():
         case = verdicts[case_id]
         assert case["verdict"] == "regressed", (code, case["outcome"]["text"], case["reasons"])
@@ -289,7 +290,7 @@ def test_checks_are_configurable_per_client(
 ) -> None:
     """Switching the injected checks off in replay.toml (for all or one client) clears the gate."""
     client = fixtures.clients[0].id
-    codes = '["unsupported_price", "unresolved_placeholder", "channel_length", "unsupported_link"]'
+    codes = orjson.dumps(list(MISTAKES)).decode()
     section = "[invariants]" if scope == "all-clients" else f'[invariants.clients."{client}"]'
     (workdir / "replay.toml").write_text(f"{section}\ndisabled = {codes}\n")
     result, artifact = replay_to(

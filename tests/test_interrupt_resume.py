@@ -29,7 +29,7 @@ async def slow(case):
     with open("drafted.log", "a") as log:
         log.write(case.case_id + "\\n")
     await anyio.sleep(float(os.environ.get("SLOW_S", "0.3")))
-    return "Thanks, " + case.inbound.body[:20]
+    return "Thanks, " + case.inbound.body[:20] + "…"  # elided, not cut off mid-sentence
 
 
 async def flaky(case):

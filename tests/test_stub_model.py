@@ -80,7 +80,8 @@ def messages(inbound: str, *, channel: str = "email", first_name: str = "Dan") -
 
 def many_requests() -> list[list[Any]]:
     """Distinct prompts over every intent, both channels and several leads."""
-    names = ("Dan", "Maria", "Lee", "Priya")
+    names = ("Dan", "Maria", "Lee", "Priya", "Omar", "Yuki", "Sofia", "Kofi", "Ines", "Tariq",
+             "Mei", "Jonas")  # fmt: skip
     return [
         messages(inbound, channel=channel, first_name=name)
         for inbound in INBOUNDS
@@ -103,6 +104,15 @@ def has_evidence(mistake: str, text: str, sent: list[Any]) -> bool:
         return "{first_name}" in text
     if mistake == "channel_length":
         return "Channel: sms" in prompt and len(text) > 320
+    signature = str(SETTINGS["signature"])
+    company = signature.partition(",")[2]
+    if mistake == "truncated":
+        return text[-1:].isalpha() and not text.endswith(company)
+    if mistake == "repeated_text":
+        sentences = [s for s in re.split(r"(?<=[.!?])\s+", text) if len(s.split()) >= 6]
+        return len(set(sentences)) < len(sentences)
+    if mistake == "wrong_signature":
+        return text.endswith(company) and not text.endswith(signature)
     return any(str(urlsplit(u).hostname) not in prompt for u in URL.findall(text))
 
 

@@ -48,10 +48,18 @@ Fault = Literal["429", "500", "hang", "malformed", "truncated", "content-type"]
 FAULTS: tuple[Fault, ...] = get_args(Fault)
 """Values of the `x-stub-fault` request header, in the order option rates are checked."""
 Mistake = Literal[
-    "unsupported_price", "unresolved_placeholder", "channel_length", "unsupported_link"
+    "unsupported_price",
+    "unresolved_placeholder",
+    "channel_length",
+    "unsupported_link",
+    "truncated",
+    "repeated_text",
+    "wrong_signature",
 ]
 MISTAKES: tuple[Mistake, ...] = get_args(Mistake)
 """What `replay-variant` may put into a draft, as named by the `x-stub-injected` header."""
+SHAPE_MISTAKES: tuple[Mistake, ...] = ("truncated", "repeated_text", "wrong_signature")
+"""Mistakes of the draft's shape rather than its facts: one draft in 16 carries one of them."""
 FAULT_MODELS: Mapping[str, Fault] = {f"fail-{fault}": fault for fault in FAULTS}
 Oddity = Literal["surrogate", "huge", "usage"]
 ODDITIES: tuple[Oddity, ...] = get_args(Oddity)
@@ -73,7 +81,17 @@ _PRICE = re.compile(r"\$\s?(\d[\d,]*(?:\.\d+)?)")
 _SUBJECT_LINE = re.compile(r"\A[ \t]*subject:[^\n]*\n+", re.IGNORECASE)
 _PADDING = ("Thanks again for getting in touch with us.",
             "We really appreciate you taking the time to write.",
-            "Everyone on our team is glad to help however we can.")  # fmt: skip
+            "Everyone on our team is glad to help however we can.",
+            "It is always good to hear from people in your area.",
+            "We have been doing this work for many years now.",
+            "Most of our customers find us through friends and neighbours.",
+            "Feel free to pass this note along to anyone it may help.")  # fmt: skip
+"""Distinct sentences, together longer than an SMS: padding never says anything twice."""
+_FACT_MISTAKES = tuple(m for m in MISTAKES if m not in SHAPE_MISTAKES)
+_OTHER_SIGNERS = ("Mark Jensen", "Olivia Brandt", "Tom Fischer")
+"""Names a `wrong_signature` draft signs with: the first that its prompt does not mention."""
+_CUT_AFTER = re.compile(r"(?<=\s)[a-z][a-z']*(?= [a-z])")
+"""A lowercase word the sentence goes on after: where a `truncated` draft stops."""
 _log = logging.getLogger(__name__)
 
 
@@ -466,12 +484,18 @@ def _completion(
     messages: Sequence[Mapping[str, Any]] = payload["messages"]
     model = payload["model"]
     injected = "none"
+    finish_reason = "stop"
     if model in judging.JUDGE_MODELS or judging.is_judge_request(payload):
         text = judging.answer(model, messages)
     else:
         text = write_draft(messages, style="variant" if model == "replay-variant" else "original")
     if model == "replay-variant" and digest[0] < 64 and not judging.is_judge_request(payload):
-        text, injected = inject_mistake(messages, text, choice=digest[1])
+        # 3 drafts in 16 carry a fact mistake (the same one for the same request as ever), 1 in
+        # 16 a shape mistake: 1 in 4 in all.
+        kinds = SHAPE_MISTAKES if digest[0] >= 48 else _FACT_MISTAKES
+        text, injected = inject_mistake(messages, text, choice=digest[1], kinds=kinds)
+        if injected == "truncated":
+            finish_reason = "length"  # what a real endpoint says of a draft cut by max_tokens
     if odd == "huge":
         text = (text + " ") * (HUGE_CHARS // (len(text) + 1) + 1)
     prompt_tokens = -(-sum(len(content_text(m.get("content"))) for m in messages) // 4)
@@ -488,7 +512,7 @@ def _completion(
                 "index": 0,
                 "message": {"role": "assistant", "content": text, "refusal": None},
                 "logprobs": None,
-                "finish_reason": "stop",
+                "finish_reason": finish_reason,
             }
         ],
         "usage": {
@@ -508,13 +532,22 @@ def _completion(
 
 
 def inject_mistake(
-    messages: Sequence[Mapping[str, Any]], draft: str, *, choice: int
+    messages: Sequence[Mapping[str, Any]],
+    draft: str,
+    *,
+    choice: int,
+    kinds: Sequence[Mistake] = MISTAKES,
 ) -> tuple[str, Mistake]:
     """Put one mistake a real model makes into `draft`, picked by `choice` among those that apply.
 
+    Picked among `kinds`, or among all when none of them applies to this draft.
+
     A price or a link never goes into a reply to an opt-out (that would also ignore the opt-out:
     two mistakes), and a reply is lengthened only on SMS. Other edits keep the channel's length
-    limit, by cutting words of the draft rather than the mistake.
+    limit, by cutting words of the draft rather than the mistake. A cut-off, looped or re-signed
+    draft applies only where the draft has a place for it (a sentence to cut or repeat, a
+    signature to change) within the limit; `_completion` answers a cut-off one with
+    `finish_reason: "length"`.
     """
     texts = [content_text(m.get("content")) for m in messages]
     roles = [str(m.get("role", "")) for m in messages]
@@ -524,16 +557,27 @@ def inject_mistake(
     facts = read_facts("\n".join(context))
     inbound = texts[inbound_at] if inbound_at >= 0 else ""
     opt_out = detect_intent(_SUBJECT_LINE.sub("", inbound)) == "opt_out"
+    prompt = "\n".join(texts)
+    limit = LENGTH_LIMITS.get(facts.channel)
+    head, tail = _split_closing(draft, facts.signature)
+    # Drafts of the shape-reading mistakes, None where the draft offers no place for one.
+    shaped: dict[Mistake, str | None] = {
+        "truncated": _truncated(head),
+        "repeated_text": _repeated(head, tail, limit),
+        "wrong_signature": _resigned(head, tail, facts.signature, prompt, limit),
+    }
     applicable = [
         mistake
         for mistake in MISTAKES
         if (mistake != "channel_length" or facts.channel == "sms")
         and not (opt_out and mistake in ("unsupported_price", "unsupported_link"))
+        and shaped.get(mistake, "") is not None
     ]
+    applicable = [m for m in applicable if m in kinds] or applicable
     mistake = applicable[choice % len(applicable)]
-    prompt = "\n".join(texts)
-    limit = LENGTH_LIMITS.get(facts.channel)
-    head, tail = _split_closing(draft, facts.signature)
+    reshaped = shaped.get(mistake)
+    if reshaped is not None:
+        return reshaped, mistake
     addition = ""
 
     def joined() -> str:
@@ -563,6 +607,49 @@ def inject_mistake(
     while limit is not None and len(joined()) > limit and " " in head:
         head = head.rsplit(" ", 1)[0].rstrip(",;:")
     return joined(), mistake
+
+
+def _truncated(head: str) -> str | None:
+    """The draft cut off mid-sentence, after a closed sentence or line, as a token limit cuts.
+
+    Only after a lowercase word the sentence goes on from: a cut inside a price, link or name
+    would be a second mistake. The cut depends on the draft alone, as every other mistake
+    does: two requests that differ only in sampling make the same mistake the same way.
+    """
+    points = [
+        match.end()
+        for match in _CUT_AFTER.finditer(head)
+        if re.search(r"[.!?]\s|\n", head[: match.start()])
+    ]
+    return head[: points[len(points) // 2]] if points else None
+
+
+def _repeated(head: str, tail: str, limit: int | None) -> str | None:
+    """The draft with its last sentence of 6+ words said twice, as a looping model does."""
+    for line in reversed(head.splitlines()):
+        for sentence in reversed(re.split(r"(?<=[.!?])\s+", line)):
+            if len(sentence.split()) >= 6 and sentence[-1:] in ".!?":
+                looped = head.replace(sentence, f"{sentence} {sentence}", 1) + tail
+                return looped if limit is None or len(looped) <= limit else None
+    return None
+
+
+def _resigned(
+    head: str, tail: str, signature: str | None, prompt: str, limit: int | None
+) -> str | None:
+    """The draft signed by another person of the same company, where it signs at all.
+
+    An SMS signs after a dash, which reads as a signature only after a closed sentence.
+    """
+    if not signature or not tail.rstrip().endswith(signature):
+        return None
+    if not tail.startswith("\n") and head.rstrip()[-1:] not in ".!?":
+        return None
+    _, comma, company = signature.partition(",")
+    known = prompt.casefold()
+    other = next(n for n in _OTHER_SIGNERS if not any(w.casefold() in known for w in n.split()))
+    resigned = head + tail.rstrip().removesuffix(signature) + other + comma + company
+    return resigned if limit is None or len(resigned) <= limit else None
 
 
 def _split_closing(draft: str, signature: str | None) -> tuple[str, str]:

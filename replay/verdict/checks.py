@@ -22,6 +22,7 @@ from urllib.parse import urlsplit
 import orjson
 
 from replay.models import CaseInput, Severity, Violation
+from replay.verdict import mistakes
 from replay.verdict.optout import is_opt_out, opt_out_phrase
 
 __all__ = ["CODES", "InvariantConfig", "Severity", "Violation", "check", "is_opt_out"]
@@ -29,10 +30,11 @@ __all__ = ["CODES", "InvariantConfig", "Severity", "Violation", "check", "is_opt
 CODES: tuple[str, ...] = (
     "empty_draft", "unresolved_placeholder", "channel_length", "unsupported_price",
     "unsupported_link", "unsupported_email", "unsupported_phone", "ignored_opt_out",
+    *mistakes.CODES,
 )  # fmt: skip
-"""Every check, in the order `check` reports them."""
-SEVERITY: Mapping[str, Severity] = dict.fromkeys(CODES, "critical")
-"""Each code's severity: every check here is a mistake a human would have to catch."""
+"""Every check, in the order `check` reports them (`mistakes.py`'s last)."""
+SEVERITY: Mapping[str, Severity] = {**dict.fromkeys(CODES, "critical"), **mistakes.SEVERITY}
+"""Each code's severity: every check is a mistake a human would have to catch."""
 
 _CONTEXT = "the inbound, thread, lead or client settings"
 _CHANNEL_NAMES = {"sms": "SMS", "linkedin": "LinkedIn", "email": "email"}
@@ -179,12 +181,14 @@ def check(
     config: InvariantConfig = InvariantConfig(),  # noqa: B008 - frozen, so a safe default
     *,
     context: Context | None = None,
+    finish_reason: str | None = None,
 ) -> list[Violation]:
     """Every violation of `draft` against the case's own context, in CODES order.
 
     Deduplicated by (code, key): a price quoted twice is one violation. Pass `context`
     (`context_of(case)`) when checking several drafts of one case: reading it costs more
-    than the checks.
+    than the checks. `finish_reason` is the answer's, for a draft the run received (`length`
+    is a cut-off draft whatever its text); the original has none.
     """
     context = context if context is not None else context_of(case)
     domains = tuple(_link_key(domain).partition("/")[0] for domain in config.allowed_domains)
@@ -197,6 +201,9 @@ def check(
         *_emails(draft, context, domains),
         *_phones(draft, context),
         *_opt_out(draft, context.opt_out(config.opt_out_phrases)),
+        *mistakes.truncated(draft, case.client_settings, finish_reason),
+        *mistakes.repeated_text(draft),
+        *mistakes.wrong_signature(draft, case.client_settings),
     ]
     seen: set[tuple[str, str]] = set()
     kept = []
