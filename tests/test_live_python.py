@@ -282,3 +282,29 @@ def test_max_cost_never_runs_a_case_it_cannot_price(
     assert [c["verdict"] for c in artifact["cases"]] == ["skipped"] * 3
     assert {s["reason"] for s in artifact["selection"]["skipped"]} == {"unpriced_model"}
     assert sys.modules[pipelines].state["seen"] == []
+
+
+def test_an_answer_cut_by_its_token_limit_is_truncated_even_when_it_reads_whole(
+    capsys: pytest.CaptureFixture[str], workdir: Path, fixture_db: str, fixtures: FixtureSummary
+) -> None:
+    """`finish_reason: length` reaches the checks: a cut answer regresses, its reason named."""
+    (workdir / "cutpipes.py").write_text(
+        textwrap.dedent(
+            """
+            def cut(case):
+                return {"text": "Thanks for your message.", "finish_reason": "length"}
+            """
+        )
+    )
+    try:
+        code, artifact, _ = live(
+            capsys, fixture_db, fixtures.clients[0].id, "--pipeline", "python:cutpipes:cut",
+            "--limit", "5",
+        )  # fmt: skip
+    finally:
+        sys.modules.pop("cutpipes", None)
+    assert code == 1
+    drafted = [c for c in artifact["cases"] if c["outcome"]]
+    assert drafted and all(c["verdict"] == "regressed" for c in drafted)
+    for case in drafted:
+        assert "truncated" in {v["code"] for v in case["invariants"]["new"]}, case["reasons"]

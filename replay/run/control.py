@@ -53,7 +53,9 @@ def arm(execution: Execution, config: RunConfig, checks: InvariantConfig) -> Con
     cost, _ = results.paid(outcome, cache, config)
     drift = drift_checks = verdict = None
     if outcome is not None:
-        drift, drift_checks, decision = results.assess(case, outcome.text, checks, None)
+        drift, drift_checks, decision = results.assess(
+            case, outcome.text, checks, None, finish_reason=outcome.finish_reason
+        )
         verdict = decision.verdict
     plan = results.request_plan(case, config, request) if request.pipeline == "openai" else None
     return ControlArm(
@@ -94,7 +96,9 @@ def attributed(
     found: dict[str, Any] = {"control": control}
     if outcome is None or control.outcome is None:
         return found
-    _, _, versus_original = results.assess(case, outcome.text, checks, None)
+    _, _, versus_original = results.assess(
+        case, outcome.text, checks, None, finish_reason=outcome.finish_reason
+    )
     which = attribution.attribute(
         versus_original=versus_original.verdict, versus_control=decision.verdict
     )

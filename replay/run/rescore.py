@@ -186,12 +186,16 @@ def _decided(
         config = results.checks_of(checks, client_id)
         arm = case.control
         if arm is not None and arm.outcome is not None:  # drift, checked again too
-            drift, drifted, by_drift = results.assess(rebuilt, arm.outcome.text, config, None)
+            drift, drifted, by_drift = results.assess(
+                rebuilt, arm.outcome.text, config, None, finish_reason=arm.outcome.finish_reason
+            )
             arm = arm.model_copy(
                 update={"drift": drift, "drift_invariants": drifted, "verdict": by_drift.verdict}
             )
         versus = control.reference(rebuilt, arm)
-        comparison, found, decision = results.assess(versus, case.outcome.text, config, judgement)
+        comparison, found, decision = results.assess(
+            versus, case.outcome.text, config, judgement, finish_reason=case.outcome.finish_reason
+        )
         update |= {"comparison": comparison, "invariants": found}
         if arm is not None:
             update |= control.attributed(rebuilt, case.outcome, arm, decision, config)

@@ -105,6 +105,8 @@ def assess(
     draft: str,
     checks: draft_checks.InvariantConfig,
     judgement: Judgement | None,
+    *,
+    finish_reason: str | None = None,
 ) -> Assessment:
     """Compare `draft` with the original and the sent reply, check both drafts, decide.
 
@@ -126,7 +128,7 @@ def assess(
         draft_checks.check(original, case.input, checks, context=context)
         if original is not None
         else [],
-        draft_checks.check(draft, case.input, checks, context=context),
+        draft_checks.check(draft, case.input, checks, context=context, finish_reason=finish_reason),
     )
     decision = policy.decide(comparison=comparison, invariants=found, judgement=judgement)
     return Assessment(comparison, found, decision)
@@ -151,7 +153,11 @@ def finished(
     cost, saved = paid(outcome, cache, config)
     if outcome is not None:
         comparison, found, decision = assess(
-            versus or case, outcome.text, checks_for(config, case.input.client_id), judgement
+            versus or case,
+            outcome.text,
+            checks_for(config, case.input.client_id),
+            judgement,
+            finish_reason=outcome.finish_reason,
         )
     else:
         decision = policy.decide(errored=True, judgement=judgement)
