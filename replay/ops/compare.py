@@ -30,15 +30,7 @@ def compare_runs(old: Path, new: Path, config: CompareConfig) -> tuple[CompareAr
             data.add(case)
     regressions = {c.case_id for c in report.changes if c.kind == "regression"}
     data.regressed = [case_id for case_id in data.regressed if case_id in regressions]
-    result = gate.evaluate(
-        data,
-        max_error_rate=config.gate.max_error_rate,
-        max_invalid_rate=config.gate.max_invalid_rate,
-        enforced=config.gate.enforced,
-        on_stats=config.gate.on_stats,
-        stats=report.stats,
-        min_evidence=config.gate.min_evidence,
-    )
+    result = gate.apply(data, config.gate, stats=report.stats)
     created = datetime.now(UTC)
     target = store.target_path(config.artifacts_dir, created, config.out)
     if config.out is None:

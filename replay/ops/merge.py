@@ -241,20 +241,7 @@ def _gate(data: gate.GateInput, first: RunArtifact, live: bool) -> Gate:
     there is nothing to compare with.
     """
     thresholds = GateConfig.model_validate(first.config.get("gate") or {})
-    if not live:
-        return gate.evaluate_dry(
-            data,
-            max_invalid_rate=thresholds.max_invalid_rate,
-            enforced=thresholds.enforced,
-            min_evidence=thresholds.min_evidence,
-        )
-    return gate.evaluate(
-        data,
-        max_error_rate=thresholds.max_error_rate,
-        max_invalid_rate=thresholds.max_invalid_rate,
-        enforced=thresholds.enforced,
-        min_evidence=thresholds.min_evidence,
-    )
+    return gate.apply(data, thresholds.model_copy(update={"on_stats": False}), dry=not live)
 
 
 def _exit_code(status: RunStatus, decided: Gate | None, first: RunArtifact) -> ExitCode:

@@ -120,14 +120,8 @@ async def rescore(old: RunArtifact, source: Path, how: Rescoring, *, target: Pat
             "each case's lead and client settings"
         )
     baseline = _baseline(old, new, target, how.gate.min_paired, notes)
-    verdict_gate = gate.evaluate(
-        data,
-        max_error_rate=how.gate.max_error_rate,
-        max_invalid_rate=how.gate.max_invalid_rate,
-        enforced=how.gate.enforced,
-        on_stats=how.gate.on_stats,
-        stats=baseline.stats if baseline is not None else None,
-        min_evidence=how.gate.min_evidence,
+    verdict_gate = gate.apply(
+        data, how.gate, stats=baseline.stats if baseline is not None else None
     )
     exit_code = ExitCode.OK if verdict_gate.passed else ExitCode.GATE_FAILED
     new = new.model_copy(

@@ -177,23 +177,8 @@ def manifest_of(client_id: str, case_ids: tuple[str, ...], created: datetime) ->
 
 def decide(counted: gate.GateInput, config: RunConfig, report: BaselineReport | None) -> Gate:
     """The gate over the whole run: every rule with its threshold, value and cases."""
-    thresholds = config.gate
-    if config.dry_run:
-        return gate.evaluate_dry(
-            counted,
-            max_invalid_rate=thresholds.max_invalid_rate,
-            enforced=thresholds.enforced,
-            min_evidence=thresholds.min_evidence,
-        )
-    return gate.evaluate(
-        counted,
-        max_error_rate=thresholds.max_error_rate,
-        max_invalid_rate=thresholds.max_invalid_rate,
-        enforced=thresholds.enforced,
-        on_stats=thresholds.on_stats,
-        stats=None if report is None else report.stats,
-        min_evidence=thresholds.min_evidence,
-    )
+    stats = None if report is None else report.stats
+    return gate.apply(counted, config.gate, dry=config.dry_run, stats=stats)
 
 
 def gate_message(result: Gate, budget: Budget) -> str:

@@ -24,6 +24,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 
+from replay.config.models import GateConfig
 from replay.models import CaseResult, Gate, GateRule, PairedStats
 
 COMPARABLE = frozenset({"unchanged", "changed", "improved", "regressed"})
@@ -76,6 +77,35 @@ class GateInput:
             self.invalid.append(result.case_id)
         elif result.verdict == "skipped" and result.skipped_reason == "budget":
             self.budget_skipped.append(result.case_id)
+
+
+def apply(
+    data: GateInput,
+    thresholds: GateConfig,
+    *,
+    dry: bool = False,
+    stats: PairedStats | None = None,
+) -> Gate:
+    """The gate at the thresholds of `[gate]` and its flags: a dry run's rules, or a live run's.
+
+    The one place a run, a rescore, a merge and a compare turn thresholds into rules.
+    """
+    if dry:
+        return evaluate_dry(
+            data,
+            max_invalid_rate=thresholds.max_invalid_rate,
+            enforced=thresholds.enforced,
+            min_evidence=thresholds.min_evidence,
+        )
+    return evaluate(
+        data,
+        max_error_rate=thresholds.max_error_rate,
+        max_invalid_rate=thresholds.max_invalid_rate,
+        enforced=thresholds.enforced,
+        on_stats=thresholds.on_stats,
+        stats=stats,
+        min_evidence=thresholds.min_evidence,
+    )
 
 
 def evaluate(
