@@ -317,3 +317,4 @@ def test_a_dry_run_estimates_both_arms(
     expected = alone["summary"]["estimated_cost_usd"] + control_cost
     assert both["summary"]["estimated_cost_usd"] == pytest.approx(expected)
     assert both["summary"]["estimated_input_tokens"] > alone["summary"]["estimated_input_tokens"]
+    assert both["summary"]["attribution"]["stats"] is None  # a dry run pairs no drafts

@@ -227,7 +227,7 @@ class Tally:
                 regressions=dict(sorted(self.drift_regressions.items())),
                 without_control=self.without_control,
                 control_errors=dict(sorted(self.control_errors.items())),
-                stats=stats.arms(self.arm_pairs, minimum=self.min_paired),
+                stats=stats.arms(self.arm_pairs, minimum=self.min_paired) if live else None,
             )
             if self.controlled
             else None,
