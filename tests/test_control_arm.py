@@ -271,7 +271,7 @@ def test_a_control_model_the_endpoint_lacks_blocks_the_run(
         "--model", "replay-variant", "--control", "--control-model", "no-such-model",
     )  # fmt: skip
     assert result.code == 3
-    assert "does not list model 'no-such-model'" in result.err
+    assert "does not list model 'no-such-model' (--control-model)" in result.err
     assert stub.requests == 0
 
 

@@ -175,7 +175,8 @@ async def model_endpoint(
         model: the model to look for (`--model`); None checks only the endpoint and key.
         target: the base URL without credentials, for messages.
         timeout_s: how long to wait for the listing.
-        check: `model` for the pipeline's endpoint, `judge` for the judge's.
+        check: `model` for the pipeline's endpoint, `judge` for the judge's, `control` for the
+            control arm's model on the pipeline's endpoint.
 
     Returns:
         What was checked, for the preflight entry.
@@ -217,5 +218,6 @@ async def model_endpoint(
     if model is None:
         return f"{target} answered and accepted the key"
     if model not in names:
-        raise blocked(f"{label} {target} does not list model {model!r}", "model_unknown")
+        given = " (--control-model)" if check == "control" else ""  # not the run's own --model
+        raise blocked(f"{label} {target} does not list model {model!r}{given}", "model_unknown")
     return f"{target} accepted the key and lists {model!r}"
