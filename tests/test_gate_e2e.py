@@ -10,7 +10,7 @@ import orjson
 import pytest
 
 from replay.devtools.generator import FixtureSummary
-from replay.devtools.stub_model import MISTAKES, SHAPE_MISTAKES, StubServer
+from replay.devtools.stub_model import MISTAKES, NAME_MISTAKES, SHAPE_MISTAKES, StubServer
 from replay.models import ChatRequest
 from tests.helpers import STUB_KEY, replay_to, run_cli
 
@@ -48,6 +48,7 @@ def test_every_injected_mistake_is_a_regression_and_rewordings_are_not(
     mistakes = {case_id: code for case_id, code in injected.items() if code != "none"}
     assert len(mistakes) >= 10, "the variant model injects a mistake about 1 in 4 times"
     assert set(SHAPE_MISTAKES) <= set(mistakes.values()), "cut-off, looped and re-signed drafts"
+    assert set(NAME_MISTAKES) <= set(mistakes.values()), "a stranger greeted"
     for case_id, code in mistakes.items():
         case = verdicts[case_id]
         assert case["verdict"] == "regressed", (code, case["outcome"]["text"], case["reasons"])

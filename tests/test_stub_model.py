@@ -113,6 +113,9 @@ def has_evidence(mistake: str, text: str, sent: list[Any]) -> bool:
         return len(set(sentences)) < len(sentences)
     if mistake == "wrong_signature":
         return text.endswith(company) and not text.endswith(signature)
+    if mistake == "wrong_name":
+        greeted = re.match(r"(?:Hi|Hello|Hey) (\w+)[,!]", text)
+        return greeted is not None and greeted[1].casefold() not in prompt.casefold()
     return any(str(urlsplit(u).hostname) not in prompt for u in URL.findall(text))
 
 

@@ -55,11 +55,18 @@ Mistake = Literal[
     "truncated",
     "repeated_text",
     "wrong_signature",
+    "wrong_name",
 ]
 MISTAKES: tuple[Mistake, ...] = get_args(Mistake)
 """What `replay-variant` may put into a draft, as named by the `x-stub-injected` header."""
 SHAPE_MISTAKES: tuple[Mistake, ...] = ("truncated", "repeated_text", "wrong_signature")
 """Mistakes of the draft's shape rather than its facts: one draft in 16 carries one of them."""
+NAME_MISTAKES: tuple[Mistake, ...] = ("wrong_name",)
+"""A greeting of someone the case never names: NAME_BAND's drafts (1 in 32) that greet by name."""
+NAME_BAND = range(16, 24)
+"""Values of a request digest's first byte that greet a stranger where the draft greets the
+lead by name; every other request keeps the mistake it carried before the band was carved out
+of the fact mistakes' (0-47), and one that does not greet by name keeps its fact mistake."""
 FAULT_MODELS: Mapping[str, Fault] = {f"fail-{fault}": fault for fault in FAULTS}
 Oddity = Literal["surrogate", "huge", "usage"]
 ODDITIES: tuple[Oddity, ...] = get_args(Oddity)
@@ -87,11 +94,14 @@ _PADDING = ("Thanks again for getting in touch with us.",
             "Most of our customers find us through friends and neighbours.",
             "Feel free to pass this note along to anyone it may help.")  # fmt: skip
 """Distinct sentences, together longer than an SMS: padding never says anything twice."""
-_FACT_MISTAKES = tuple(m for m in MISTAKES if m not in SHAPE_MISTAKES)
+_FACT_MISTAKES = tuple(m for m in MISTAKES if m not in SHAPE_MISTAKES + NAME_MISTAKES)
 _OTHER_SIGNERS = ("Mark Jensen", "Olivia Brandt", "Tom Fischer")
 """Names a `wrong_signature` draft signs with: the first that its prompt does not mention."""
 _CUT_AFTER = re.compile(r"(?<=\s)[a-z][a-z']*(?= [a-z])")
 """A lowercase word the sentence goes on after: where a `truncated` draft stops."""
+_OTHER_GREETED = ("Mark", "Olivia", "Greta", "Boris", "Nadine")
+"""Names a `wrong_name` draft greets: the first that its prompt does not mention (none of them
+a nickname of another first name)."""
 _log = logging.getLogger(__name__)
 
 
@@ -490,10 +500,14 @@ def _completion(
     else:
         text = write_draft(messages, style="variant" if model == "replay-variant" else "original")
     if model == "replay-variant" and digest[0] < 64 and not judging.is_judge_request(payload):
-        # 3 drafts in 16 carry a fact mistake (the same one for the same request as ever), 1 in
-        # 16 a shape mistake: 1 in 4 in all.
+        # 3 drafts in 16 carry a fact mistake (the same one for the same request as ever, or
+        # in NAME_BAND a stranger's name where the draft greets by name), 1 in 16 a shape
+        # mistake: 1 in 4 in all.
         kinds = SHAPE_MISTAKES if digest[0] >= 48 else _FACT_MISTAKES
-        text, injected = inject_mistake(messages, text, choice=digest[1], kinds=kinds)
+        preferred = NAME_MISTAKES if digest[0] in NAME_BAND else kinds
+        text, injected = inject_mistake(
+            messages, text, choice=digest[1], kinds=preferred, fallback=kinds
+        )
         if injected == "truncated":
             finish_reason = "length"  # what a real endpoint says of a draft cut by max_tokens
     if odd == "huge":
@@ -537,17 +551,20 @@ def inject_mistake(
     *,
     choice: int,
     kinds: Sequence[Mistake] = MISTAKES,
+    fallback: Sequence[Mistake] = (),
 ) -> tuple[str, Mistake]:
     """Put one mistake a real model makes into `draft`, picked by `choice` among those that apply.
 
-    Picked among `kinds`, or among all when none of them applies to this draft.
+    Picked among `kinds`, else among `fallback`, else among all but `wrong_name` (added last:
+    a request that falls back makes the mistake it made before it existed).
 
     A price or a link never goes into a reply to an opt-out (that would also ignore the opt-out:
     two mistakes), and a reply is lengthened only on SMS. Other edits keep the channel's length
     limit, by cutting words of the draft rather than the mistake. A cut-off, looped or re-signed
     draft applies only where the draft has a place for it (a sentence to cut or repeat, a
     signature to change) within the limit; `_completion` answers a cut-off one with
-    `finish_reason: "length"`.
+    `finish_reason: "length"`. A stranger is greeted only where the draft greets the lead by
+    name (`Hi Dan,`).
     """
     texts = [content_text(m.get("content")) for m in messages]
     roles = [str(m.get("role", "")) for m in messages]
@@ -560,11 +577,12 @@ def inject_mistake(
     prompt = "\n".join(texts)
     limit = LENGTH_LIMITS.get(facts.channel)
     head, tail = _split_closing(draft, facts.signature)
-    # Drafts of the shape-reading mistakes, None where the draft offers no place for one.
+    # Drafts of the mistakes that rewrite the draft, None where it offers no place for one.
     shaped: dict[Mistake, str | None] = {
         "truncated": _truncated(head),
         "repeated_text": _repeated(head, tail, limit),
         "wrong_signature": _resigned(head, tail, facts.signature, prompt, limit),
+        "wrong_name": _renamed(head, tail, facts.first_name, prompt, limit),
     }
     applicable = [
         mistake
@@ -573,7 +591,11 @@ def inject_mistake(
         and not (opt_out and mistake in ("unsupported_price", "unsupported_link"))
         and shaped.get(mistake, "") is not None
     ]
-    applicable = [m for m in applicable if m in kinds] or applicable
+    applicable = (
+        [m for m in applicable if m in kinds]
+        or [m for m in applicable if m in fallback]
+        or [m for m in applicable if m not in NAME_MISTAKES]
+    )
     mistake = applicable[choice % len(applicable)]
     reshaped = shaped.get(mistake)
     if reshaped is not None:
@@ -650,6 +672,24 @@ def _resigned(
     other = next(n for n in _OTHER_SIGNERS if not any(w.casefold() in known for w in n.split()))
     resigned = head + tail.rstrip().removesuffix(signature) + other + comma + company
     return resigned if limit is None or len(resigned) <= limit else None
+
+
+def _renamed(
+    head: str, tail: str, first_name: str | None, prompt: str, limit: int | None
+) -> str | None:
+    """The draft greeting a first name its prompt never mentions instead of the lead's.
+
+    Only where the draft greets the lead by name: `Hi Dan,` becomes `Hi Mark,`.
+    """
+    if not first_name:
+        return None
+    greeting = re.match(rf"(?:Hi|Hello|Hey) {re.escape(first_name)}(?=[,!])", head)
+    if greeting is None:
+        return None
+    known = set(re.findall(r"\w+", prompt.casefold()))
+    other = next(n for n in _OTHER_GREETED if n.casefold() not in known)
+    renamed = head.replace(first_name, other, 1) + tail
+    return renamed if limit is None or len(renamed) <= limit else None
 
 
 def _split_closing(draft: str, signature: str | None) -> tuple[str, str]:

@@ -22,7 +22,7 @@ from urllib.parse import urlsplit
 import orjson
 
 from replay.models import CaseInput, Severity, Violation
-from replay.verdict import mistakes
+from replay.verdict import mistakes, names
 from replay.verdict.optout import is_opt_out, opt_out_phrase
 
 __all__ = ["CODES", "InvariantConfig", "Severity", "Violation", "check", "is_opt_out"]
@@ -30,10 +30,13 @@ __all__ = ["CODES", "InvariantConfig", "Severity", "Violation", "check", "is_opt
 CODES: tuple[str, ...] = (
     "empty_draft", "unresolved_placeholder", "channel_length", "unsupported_price",
     "unsupported_link", "unsupported_email", "unsupported_phone", "ignored_opt_out",
-    *mistakes.CODES,
+    *names.CODES, *mistakes.CODES,
 )  # fmt: skip
-"""Every check, in the order `check` reports them (`mistakes.py`'s last)."""
-SEVERITY: Mapping[str, Severity] = {**dict.fromkeys(CODES, "critical"), **mistakes.SEVERITY}
+"""Every check, in the order `check` reports them (`names.py`'s, which reads the case as the
+fact checks do, then `mistakes.py`'s last)."""
+SEVERITY: Mapping[str, Severity] = {
+    **dict.fromkeys(CODES, "critical"), **names.SEVERITY, **mistakes.SEVERITY
+}  # fmt: skip
 """Each code's severity: every check is a mistake a human would have to catch."""
 
 _CONTEXT = "the inbound, thread, lead or client settings"
@@ -201,6 +204,7 @@ def check(
         *_emails(draft, context, domains),
         *_phones(draft, context),
         *_opt_out(draft, context.opt_out(config.opt_out_phrases)),
+        *names.wrong_name(draft, case),
         *mistakes.truncated(draft, case.client_settings, finish_reason),
         *mistakes.repeated_text(draft),
         *mistakes.wrong_signature(draft, case.client_settings),
