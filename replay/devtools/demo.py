@@ -56,7 +56,8 @@ def _rationale(artifact: Path) -> None:
     ]
     if not judged:
         return
-    case = judged[0]
+    # A case the judge also caught says more than one it called a tie.
+    case = next((c for c in judged if c["judge"]["verdict"] == "original"), judged[0])
     judge = case["judge"]
     print(f"\n== the judge on one regressed case ({case['case_id']})")
     rubric = f"rubric v{judge['rubric_version']}"
