@@ -278,6 +278,25 @@ def test_disabled_codes_are_not_reported() -> None:
     assert [v.code for v in found] == ["unresolved_placeholder"]
 
 
+def test_a_shared_context_checks_each_draft_once_per_setting() -> None:
+    """Through one context a draft is checked once per setting, as a fresh check would."""
+    case = _case()
+    context = checks.context_of(case)
+    plain = check("$9,999 for {name}", case, context=context)
+    assert (
+        check("$9,999 for {name}", case, context=context)
+        == plain
+        == check("$9,999 for {name}", case)
+    )
+    assert len(context.checked) == 1
+    off = InvariantConfig(disabled=frozenset({"unsupported_price"}))
+    assert [v.code for v in check("$9,999 for {name}", case, off, context=context)] == [
+        "unresolved_placeholder"
+    ]
+    cut = check("$9,999 for {name}", case, context=context, finish_reason="length")
+    assert "truncated" in {v.code for v in cut} and len(context.checked) == 3
+
+
 @pytest.mark.parametrize(
     ("field", "value", "message"),
     [

@@ -17,7 +17,7 @@ from replay.models import Case, CaseResult, ControlArm, Judgement, Outcome
 from replay.run import results
 from replay.run.runner import Execution
 from replay.verdict import attribution, policy
-from replay.verdict.checks import InvariantConfig
+from replay.verdict.checks import Context, InvariantConfig, context_of
 
 
 def finished(
@@ -27,10 +27,12 @@ def finished(
     assert execution.control is not None
     case = execution.case
     checks = results.checks_for(config, case.input.client_id)
-    control = arm(execution.control, config, checks)
-    result = results.finished(execution, config, judgement, versus=reference(case, control))
+    context = context_of(case.input)  # three pairings of three drafts: each checked once
+    control = arm(execution.control, config, checks, context)
+    versus = reference(case, control)
+    result = results.finished(execution, config, judgement, versus=versus, context=context)
     decision = policy.Decision(result.verdict, result.reasons, result.regression_kind)
-    update = attributed(case, execution.outcome, control, decision, checks)
+    update = attributed(case, execution.outcome, control, decision, checks, context)
     update["cost_usd"] = total_cost(result.cost_usd, control)
     return result.model_copy(update=update)
 
@@ -43,7 +45,12 @@ def reference_draft(execution: Execution) -> str | None:
     return execution.case.original.draft
 
 
-def arm(execution: Execution, config: RunConfig, checks: InvariantConfig) -> ControlArm:
+def arm(
+    execution: Execution,
+    config: RunConfig,
+    checks: InvariantConfig,
+    context: Context | None = None,
+) -> ControlArm:
     """The control's side of a case: its draft, cost, and the original against it (drift)."""
     assert config.control is not None
     case, outcome = execution.case, execution.outcome
@@ -54,7 +61,7 @@ def arm(execution: Execution, config: RunConfig, checks: InvariantConfig) -> Con
     drift = drift_checks = verdict = None
     if outcome is not None:
         drift, drift_checks, decision = results.assess(
-            case, outcome.text, checks, None, finish_reason=outcome.finish_reason
+            case, outcome.text, checks, None, finish_reason=outcome.finish_reason, context=context
         )
         verdict = decision.verdict
     plan = results.request_plan(case, config, request) if request.pipeline == "openai" else None
@@ -91,13 +98,14 @@ def attributed(
     control: ControlArm,
     decision: policy.Decision,
     checks: InvariantConfig,
+    context: Context | None = None,
 ) -> dict[str, Any]:
     """The fields a control arm adds to a case's result: its verdicts against both drafts."""
     found: dict[str, Any] = {"control": control}
     if outcome is None or control.outcome is None:
         return found
     _, _, versus_original = results.assess(
-        case, outcome.text, checks, None, finish_reason=outcome.finish_reason
+        case, outcome.text, checks, None, finish_reason=outcome.finish_reason, context=context
     )
     which = attribution.attribute(
         versus_original=versus_original.verdict, versus_control=decision.verdict

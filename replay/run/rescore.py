@@ -43,6 +43,7 @@ from replay.run import control, results
 from replay.run import judge as judging
 from replay.run.recount import recount
 from replay.verdict import gate, pairing, policy, stats
+from replay.verdict.checks import context_of
 
 _REDECIDED = frozenset({"unchanged", "changed", "improved", "regressed"})
 
@@ -178,21 +179,32 @@ def _decided(
     rebuilt = _case(case, client_id)
     if rebuilt is not None:
         config = results.checks_of(checks, client_id)
+        context = context_of(rebuilt.input)  # each draft checked once, whatever the pairings
         arm = case.control
         if arm is not None and arm.outcome is not None:  # drift, checked again too
             drift, drifted, by_drift = results.assess(
-                rebuilt, arm.outcome.text, config, None, finish_reason=arm.outcome.finish_reason
+                rebuilt,
+                arm.outcome.text,
+                config,
+                None,
+                finish_reason=arm.outcome.finish_reason,
+                context=context,
             )
             arm = arm.model_copy(
                 update={"drift": drift, "drift_invariants": drifted, "verdict": by_drift.verdict}
             )
         versus = control.reference(rebuilt, arm)
         comparison, found, decision = results.assess(
-            versus, case.outcome.text, config, judgement, finish_reason=case.outcome.finish_reason
+            versus,
+            case.outcome.text,
+            config,
+            judgement,
+            finish_reason=case.outcome.finish_reason,
+            context=context,
         )
         update |= {"comparison": comparison, "invariants": found}
         if arm is not None:
-            update |= control.attributed(rebuilt, case.outcome, arm, decision, config)
+            update |= control.attributed(rebuilt, case.outcome, arm, decision, config, context)
     else:
         decision = policy.decide(
             comparison=case.comparison, invariants=case.invariants, judgement=judgement

@@ -107,6 +107,7 @@ def assess(
     judgement: Judgement | None,
     *,
     finish_reason: str | None = None,
+    context: draft_checks.Context | None = None,
 ) -> Assessment:
     """Compare `draft` with the original and the sent reply, check both drafts, decide.
 
@@ -123,7 +124,9 @@ def assess(
             sent_reply=case.original.sent_reply,
             signature=signature if isinstance(signature, str) else None,
         )
-    context = draft_checks.context_of(case.input)  # read once, used for both drafts
+    # Read once, used for both drafts; a caller deciding several pairings of one case passes
+    # its own, so each draft is checked once (`Context.checked`).
+    context = context if context is not None else draft_checks.context_of(case.input)
     found = policy.changes(
         draft_checks.check(original, case.input, checks, context=context)
         if original is not None
@@ -140,6 +143,7 @@ def finished(
     judgement: Judgement | None = None,
     *,
     versus: Case | None = None,
+    context: draft_checks.Context | None = None,
 ) -> CaseResult:
     """A live case's result: comparison, checks on both drafts, the judge, cost, verdict.
 
@@ -158,6 +162,7 @@ def finished(
             checks_for(config, case.input.client_id),
             judgement,
             finish_reason=outcome.finish_reason,
+            context=context,
         )
     else:
         decision = policy.decide(errored=True, judgement=judgement)

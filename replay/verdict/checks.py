@@ -155,6 +155,9 @@ class Context:
         self.shared = _json_facts(orjson.dumps(case.client_settings, option=orjson.OPT_SORT_KEYS))
         self._all: Facts | None = None
         self._opt_out: dict[tuple[str, ...], str | None] = {}
+        self.checked: dict[tuple[str, InvariantConfig, str | None], list[Violation]] = {}
+        """What `check` found per draft: beside a control arm a case's drafts are checked in
+        three pairings, each draft once."""
 
     def opt_out(self, extra: Sequence[str]) -> str | None:
         """The phrase with which the inbound asks to stop, if it does (read once per case)."""
@@ -194,6 +197,9 @@ def check(
     is a cut-off draft whatever its text); the original has none.
     """
     context = context if context is not None else context_of(case)
+    memo = (draft, config, finish_reason)
+    if memo in context.checked:
+        return list(context.checked[memo])
     domains = tuple(_link_key(domain).partition("/")[0] for domain in config.allowed_domains)
     found = [
         *_empty(draft),
@@ -216,7 +222,8 @@ def check(
         if violation.code not in config.disabled and identity not in seen:
             seen.add(identity)
             kept.append(violation)
-    return kept
+    context.checked[memo] = kept
+    return list(kept)
 
 
 # --- the checks ---------------------------------------------------------------------------------
