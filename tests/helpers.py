@@ -8,6 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, NamedTuple
 
+import httpx2
 import orjson
 import pytest
 
@@ -80,3 +81,12 @@ def reap() -> None:
         if process.poll() is None:
             process.kill()
         process.communicate(timeout=30)
+
+
+def injected(base_url: str, plan: dict[str, Any]) -> str:
+    """Which mistake the local model server puts into this exact planned request (`none`)."""
+    from replay.models import ChatRequest
+
+    body = {**ChatRequest.model_validate(plan["request"]).to_api(), "stream": False}
+    with httpx2.Client(base_url=base_url, headers={"authorization": f"Bearer {STUB_KEY}"}) as http:
+        return http.post("/chat/completions", content=orjson.dumps(body)).headers["x-stub-injected"]

@@ -12,7 +12,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import httpx2
 import orjson
 import pytest
 
@@ -20,20 +19,15 @@ from replay.config.file import load_toml
 from replay.config.resolve import RunFlags, run_config
 from replay.devtools.generator import FixtureSummary
 from replay.devtools.stub_model import StubServer
-from replay.models import ChatRequest, Summary
+from replay.models import Summary
 from replay.report import text
-from tests.helpers import STUB_KEY, replay_to, run_cli
+from tests.helpers import injected, replay_to, run_cli
 
 LIMIT = ("--limit", "40")
 
 
 def _injected(stub: StubServer, plan: dict[str, Any]) -> str:
-    """Which mistake the server puts into this exact request's draft (`none` for none)."""
-    body = {**ChatRequest.model_validate(plan["request"]).to_api(), "stream": False}
-    with httpx2.Client(
-        base_url=stub.base_url, headers={"authorization": f"Bearer {STUB_KEY}"}
-    ) as http:
-        return http.post("/chat/completions", content=orjson.dumps(body)).headers["x-stub-injected"]
+    return injected(stub.base_url, plan)
 
 
 def _both(artifact: dict[str, Any]) -> list[dict[str, Any]]:

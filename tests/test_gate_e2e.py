@@ -5,29 +5,19 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import httpx2
 import orjson
 import pytest
 
 from replay.devtools.generator import FixtureSummary
 from replay.devtools.stub_model import MISTAKES, NAME_MISTAKES, SHAPE_MISTAKES, StubServer
-from replay.models import ChatRequest
-from tests.helpers import STUB_KEY, replay_to, run_cli
+from tests.helpers import injected, replay_to, run_cli
 
 ARTIFACTS = Path(".artifacts/ai-replay")
 
 
 def _injected(stub: StubServer, plans: list[dict[str, Any]]) -> dict[str, str]:
     """Ask the server which mistake it puts into each case's exact request."""
-    found = {}
-    with httpx2.Client(
-        base_url=stub.base_url, headers={"authorization": f"Bearer {STUB_KEY}"}
-    ) as http:
-        for case in plans:
-            body = {**ChatRequest.model_validate(case["plan"]["request"]).to_api(), "stream": False}
-            response = http.post("/chat/completions", content=orjson.dumps(body))
-            found[case["case_id"]] = response.headers["x-stub-injected"]
-    return found
+    return {case["case_id"]: injected(stub.base_url, case["plan"]) for case in plans}
 
 
 def test_every_injected_mistake_is_a_regression_and_rewordings_are_not(
