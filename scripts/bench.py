@@ -208,12 +208,107 @@ def _model_server(latency_ms: int) -> tuple[subprocess.Popen[str], str]:
 
 
 def main() -> int:
-    """Print every measured number beside its target."""
+    """Print every measured number beside its target (`--only scale`: pacing and batch only)."""
+    only = sys.argv[1:] == ["--only", "scale"]
+    if sys.argv[1:] and not only:
+        raise SystemExit("usage: scripts/bench [--only scale]")
     server = pg.start(PGDATA)
     try:
+        if only:
+            return _measure_scale(server)
         return _measure(server)
     finally:
         pg.stop(server)
+
+
+def _measure_scale(server: pg.EmbeddedPostgres) -> int:
+    name, count, jobs, seed = SELECTION_DB
+    pg.create_database(server.uri, name)
+    url = pg.database_uri(server.uri, name)
+    client, _ = anyio.run(_fixtures, url, name, count, jobs, seed)
+    work = Path(tempfile.mkdtemp(prefix="replay-bench-"))
+    env = {**os.environ, "DATABASE_URL": url, "OPENAI_API_KEY": KEY}
+    _pacing(client, env, work)
+    _batch_cost(client, env, work)
+    print(f"\nartifacts of this bench: {work}")
+    return 0
+
+
+PACING_POINT = (64, 600, 600, 200_000, 200)
+"""Concurrency, cases, the server's stated rpm and tpm, and its latency in ms."""
+
+
+def _pacing(client: str, env: dict[str, str], work: Path) -> None:
+    """Achieved request rate under stated limits, and the share answered 429, paced and not."""
+    concurrency, cases, rpm, tpm, latency = PACING_POINT
+    print(
+        f"\npacing: local model server --rpm {rpm} --tpm {tpm:,}, L = {latency} ms, "
+        f"C = {concurrency}, {cases} cases"
+    )
+    model, base_url = stub_model.spawn(
+        "--port", "0", "--api-key", KEY, "--latency-ms", str(latency),
+        "--rpm", str(rpm), "--tpm", str(tpm),
+    )  # fmt: skip
+    try:
+        for label, extra in (("paced", ()), ("pacing off", ("--pacing", "off"))):
+            args = ["--client-id", client, "--limit", str(cases), "--concurrency", str(concurrency)]
+            args += ["--model", "replay-original", "--quiet", "--no-report", "--no-gate"]
+            args += ["--retries", "20", "--case-timeout", "900", *extra]
+            args += ["--artifacts-dir", str(work / "pacing" / label.replace(" ", "-"))]
+            _, _, _, _, out = _replay(args, {**env, "OPENAI_BASE_URL": base_url})
+            artifact = orjson.loads(Path(out).read_bytes())
+            drafted = [case for case in artifact["cases"] if case["outcome"] is not None]
+            attempts = [a for case in artifact["cases"] for a in case["attempts"]]
+            limited = sum(1 for a in attempts if a.get("error_class") == "model_rate_limit")
+            costs = [
+                case["outcome"]["usage"]["prompt_tokens"]
+                + (case["plan"]["request"].get("max_tokens") or 0)
+                for case in drafted
+            ]
+            allowed = min(rpm, tpm / (sum(costs) / len(costs))) / 60
+            span = _case_span(artifact)
+            share = len(drafted) / span / allowed
+            limited_share = limited / len(attempts)
+            targets = (
+                ""
+                if extra
+                else (
+                    f" (targets >= 0.95: {_verdict(share >= 0.95)}; < 1%: "
+                    f"{_verdict(limited_share < 0.01)})"
+                )
+            )
+            print(
+                f"  {label:10s} {len(drafted)} drafts in {span:6.1f} s: {len(drafted) / span:5.2f} "
+                f"per s of {allowed:5.2f} allowed = {share:.3f}; "
+                f"{limited} of {len(attempts)} requests answered 429 ({limited_share:.1%})"
+                + targets
+            )
+    finally:
+        stub_model.terminate(model)
+
+
+def _batch_cost(client: str, env: dict[str, str], work: Path) -> None:
+    """What the same run costs live and through the Batch API, at the same list prices."""
+    cases = 200
+    print(f"\nbatch: {cases} cases live and --via batch, list price $2.50 / $10.00 per 1M")
+    config = work / "prices.toml"
+    config.write_text('[prices."replay-original"]\ninput = 2.5\noutput = 10.0\n')
+    model, base_url = stub_model.spawn("--port", "0", "--api-key", KEY, "--batch-delay-s", "1")
+    paid = {}
+    try:
+        for label, extra in (("live", ()), ("batch", ("--via", "batch"))):
+            args = ["--client-id", client, "--limit", str(cases), "--concurrency", "16"]
+            args += ["--model", "replay-original", "--quiet", "--no-report", "--no-gate"]
+            args += ["--config", str(config), *extra]
+            args += ["--artifacts-dir", str(work / "batch" / label)]
+            code, wall, _, _, out = _replay(args, {**env, "OPENAI_BASE_URL": base_url})
+            summary = orjson.loads(Path(out).read_bytes())["summary"]
+            paid[label] = summary["cost_usd"]
+            print(f"  {label:5s} exit {code}: ${paid[label]:.4f} for {summary['cases']} cases, "
+                  f"{wall:.1f} s")  # fmt: skip
+        print(f"  batch / live cost = {paid['batch'] / paid['live']:.3f}")
+    finally:
+        stub_model.terminate(model)
 
 
 def _measure(server: pg.EmbeddedPostgres) -> int:
@@ -374,6 +469,8 @@ def _measure(server: pg.EmbeddedPostgres) -> int:
         f"{peak / 1024:.1f} MiB (target < 10 s: {_verdict(code == 0 and wall < 10)})"
     )
     _soak(work, urls[MEMORY_DB[0]], clients[MEMORY_DB[0]], env)
+    _pacing(client, {**env, "DATABASE_URL": url}, work)
+    _batch_cost(client, {**env, "DATABASE_URL": url}, work)
     print(f"\nartifacts of this bench: {work}")
     return 0
 

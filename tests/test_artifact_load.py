@@ -256,7 +256,7 @@ def test_a_version_1_run_reads_as_the_current_version(tmp_path: Path) -> None:
         {"started_at": "2026-11-26T19:00:00Z", "finished_at": None, "cases": 2},
     ]
     loaded = load_run(write(tmp_path / "v1.json", old))
-    assert loaded.schema_version == SCHEMA_VERSION == 4
+    assert loaded.schema_version == SCHEMA_VERSION == 5
     assert [(p.duplicates_dropped, p.foreign_dropped) for p in loaded.parts] == [(0, 0)]
 
 
@@ -267,6 +267,16 @@ def test_a_version_3_run_reads_with_its_case_context_not_recorded(tmp_path: Path
     old = current | {"schema_version": 3}
     del old["cases"][0]["input"]["lead"], old["cases"][0]["input"]["client_settings"]
     loaded = load_run(write(tmp_path / "v3.json", old))
-    assert loaded.schema_version == SCHEMA_VERSION == 4
+    assert loaded.schema_version == SCHEMA_VERSION == 5
     assert loaded.cases and all(case.input.lead is None for case in loaded.cases)
     assert all(case.input.client_settings is None for case in loaded.cases)
+
+
+def test_a_version_4_run_reads_with_no_batch_submissions(tmp_path: Path) -> None:
+    """A run written before `--via batch` loads with every part's batches empty."""
+    current = run_artifact().model_dump(mode="json")
+    current["parts"] = [{"started_at": "2026-11-26T19:00:00Z", "finished_at": None, "cases": 0}]
+    old = current | {"schema_version": 4}
+    loaded = load_run(write(tmp_path / "v4.json", old))
+    assert loaded.schema_version == SCHEMA_VERSION == 5
+    assert [part.batches for part in loaded.parts] == [[]]

@@ -16,7 +16,8 @@ import orjson
 import pytest
 
 from replay.config.file import load_toml
-from replay.config.resolve import RunFlags, run_config
+from replay.config.resolve import run_config
+from replay.config.runflags import RunFlags
 from replay.devtools.generator import FixtureSummary
 from replay.devtools.stub_model import StubServer
 from replay.models import Summary

@@ -606,7 +606,7 @@ def test_a_version_2_signals_artifact_reads_with_what_it_did_not_measure(tmp_pat
     path = tmp_path / "signals-v2.json"
     path.write_bytes(orjson.dumps(old))
     loaded = load_signals(path)
-    assert loaded.schema_version == SCHEMA_VERSION == 4
+    assert loaded.schema_version == SCHEMA_VERSION == 5
     cohort = loaded.current.cohorts["canary"]
     assert cohort.duplicate_drafts is None and cohort.enqueue_failure_rate is None
     assert cohort.backlog_growing_windows is None

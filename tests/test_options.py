@@ -9,8 +9,8 @@ import pytest
 
 from replay.config.file import load_toml
 from replay.config.models import RunConfig
-from replay.config.resolve import RunFlags
 from replay.config.resolve import run_config as resolve_run_config
+from replay.config.runflags import RunFlags
 
 
 def _flags(**given: Any) -> RunFlags:

@@ -89,7 +89,15 @@ def _v3_to_v4(data: dict[str, Any]) -> dict[str, Any]:
     return data
 
 
-MIGRATIONS: dict[int, Migration] = {1: _v1_to_v2, 2: _v2_to_v3, 3: _v3_to_v4}
+def _v4_to_v5(data: dict[str, Any]) -> dict[str, Any]:
+    """Version 5 records each part's Batch API submissions (`parts[].batches`).
+
+    A version-4 run made none (`--via batch` did not exist), so its parts keep the empty list.
+    """
+    return data
+
+
+MIGRATIONS: dict[int, Migration] = {1: _v1_to_v2, 2: _v2_to_v3, 3: _v3_to_v4, 4: _v4_to_v5}
 """Upgrades of older artifacts, keyed by the schema version each upgrades *from*.
 
 `MIGRATIONS[n]` receives the raw dict of a version-`n` artifact of any kind (branch on its

@@ -13,6 +13,7 @@ import contextlib
 import math
 import os
 import tempfile
+import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
@@ -80,8 +81,16 @@ def dumps(value: Any) -> bytes:
     return orjson.dumps(value, option=_OPTIONS)
 
 
+BATCH_LINE = b'{"batch":'
+"""How a line of the partial log that records a Batch API submission starts (`note_batch`)."""
+
+
 class CaseLog:
-    """The partial file of a run: a header line, then one JSON line per finished case."""
+    """The partial file of a run: a header line, then one JSON line per finished case.
+
+    A `--via batch` run also writes a line per Batch API submission (`note_batch`), so what it
+    paid for can be found again; `cases()` skips those lines.
+    """
 
     def __init__(
         self,
@@ -97,6 +106,8 @@ class CaseLog:
         atomically instead of refused.
         """
         self.path = path
+        self._lock = threading.Lock()
+        """Case lines and batch lines come from different worker threads: one at a time."""
         if replace:
             with atomic(path) as handle:
                 handle.write(dumps({"header": header}) + b"\n")
@@ -119,12 +130,24 @@ class CaseLog:
             ArtifactWriteFailed: the disk is full or the file cannot be written (exit 3); a
                 line cut short by it is ignored by `--resume`, like one cut by a kill.
         """
+        # pydantic's own serializer: several times faster than dump-then-orjson per case.
+        self._durable([result.model_dump_json().encode() for result in results])
+
+    def note_batch(self, record: BaseModel) -> None:
+        """Record a Batch API submission (a `BatchRef`) and push it to the disk at once.
+
+        Raises:
+            ArtifactWriteFailed: as `append`.
+        """
+        self._durable([BATCH_LINE + record.model_dump_json().encode() + b"}"])
+
+    def _durable(self, lines: list[bytes]) -> None:
         try:
-            for result in results:
-                # pydantic's own serializer: several times faster than dump-then-orjson per case.
-                self._file.write(result.model_dump_json().encode() + b"\n")
-            self._file.flush()
-            os.fsync(self._file.fileno())
+            with self._lock:
+                for line in lines:
+                    self._file.write(line + b"\n")
+                self._file.flush()
+                os.fsync(self._file.fileno())
         except OSError as exc:
             raise ArtifactWriteFailed(str(self.path), exc, partial=str(self.path)) from None
 
@@ -146,7 +169,7 @@ class CaseLog:
         with self.path.open("rb") as handle:
             handle.readline()  # the header
             for line in handle:
-                if line.endswith(b"\n"):
+                if line.endswith(b"\n") and not line.startswith(BATCH_LINE):
                     yield line.rstrip(b"\n")
 
 

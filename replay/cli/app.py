@@ -17,7 +17,7 @@ import typer
 from typer.core import TyperGroup
 
 from replay import __version__
-from replay.cli import compare, data, merge, nightly, rescore, run, signals
+from replay.cli import batch, compare, data, merge, nightly, rescore, run, signals
 from replay.cli import help as help_text
 from replay.cli.flags import Command
 from replay.errors import ExitCode, ReplayError, os_reason
@@ -86,6 +86,7 @@ _COMMANDS: tuple[tuple[str, Callable[..., int], str], ...] = (
     ("stub-model", data.stub_model_command, "Run the local OpenAI-compatible model server."),
     ("compare", compare.compare_command, "Compare two runs case by case, and gate."),
     ("merge", merge.merge_command, "Merge the artifacts of a --shard run's parts; gate."),
+    ("batch-status", batch.batch_status_command, "Where a --via batch run's batches stand."),
     ("signals", signals.signals_command, "Job health per cohort: latency, failures, backlog."),
     ("canary-check", signals.canary_check_command, "Continue or stop a staged rollout."),
     ("report", compare.report_command, "Write the HTML report of a run."),

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import typer
 from typer.core import TyperCommand
@@ -267,5 +267,59 @@ ControlSystemPromptFile = Annotated[
         env="REPLAY_CONTROL_SYSTEM_PROMPT_FILE",
         metavar="FILE",
         help="Replaces the control's first system message.",
+    ),
+]
+
+# The pacing and Batch API flags of `replay run`.
+Pacing = Annotated[
+    Literal["on", "off"] | None,
+    option(
+        "--pacing",
+        rule=rules.pacing_mode,
+        env="REPLAY_PACING",
+        metavar="on|off",
+        help="Space request starts under the rate limits the endpoint states (x-ratelimit-*) "
+        "and --rpm/--tpm, holding the whole run on a 429. [default: on]",
+    ),
+]
+Rpm = Annotated[
+    int | None,
+    option(
+        "--rpm",
+        rule=rules.count,
+        env="REPLAY_RPM",
+        metavar="N",
+        help="Requests per minute to stay under, where the endpoint does not say.",
+    ),
+]
+Tpm = Annotated[
+    int | None,
+    option(
+        "--tpm",
+        rule=rules.count,
+        env="REPLAY_TPM",
+        metavar="N",
+        help="Tokens per minute to stay under (input / 4 plus max_tokens per request).",
+    ),
+]
+Via = Annotated[
+    Literal["live", "batch"] | None,
+    option(
+        "--via",
+        rule=rules.via,
+        env="REPLAY_VIA",
+        metavar="live|batch",
+        help="batch submits the openai pipeline's requests through the provider's Batch API: "
+        "half price, answered within --batch-window. [default: live]",
+    ),
+]
+BatchWindow = Annotated[
+    str | None,
+    option(
+        "--batch-window",
+        rule=rules.completion_window,
+        env="REPLAY_BATCH_WINDOW",
+        metavar="HOURS",
+        help=f"Completion window of --via batch. [default: {defaults.BATCH_WINDOW}]",
     ),
 ]

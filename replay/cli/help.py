@@ -23,7 +23,7 @@ PANELS: dict[str, tuple[str, ...]] = {
     "Runner": (
         "--dry-run", "--concurrency", "--retries", "--request-timeout", "--case-timeout",
         "--max-cost", "--max-answer-chars", "--cache", "--cache-max-mb", "--repeats", "--resume",
-        "--retry-errors",
+        "--retry-errors", "--pacing", "--rpm", "--tpm", "--via", "--batch-window",
     ),
     "Judge": (
         "--judge-model", "--judge-base-url", "--judge-concurrency", "--judge-retries",

@@ -25,7 +25,7 @@ from replay.cli.flags import (
     NoJudgeCache,
     option,
 )
-from replay.config import resolve, rules
+from replay.config import resolve, rules, runflags
 from replay.config.file import LoadedToml, load_toml
 from replay.config.models import GateConfig, JudgeConfig
 from replay.errors import UsageError
@@ -123,7 +123,7 @@ def _judge(
     """The judge to ask again: flags, else `[judge]`, else the model the run was judged by."""
     recorded = old.config.get("judge")  # `config` is free-form in the schema
     earlier = recorded.get("model") if isinstance(recorded, dict) else None
-    judge = resolve.judge(toml, resolve.JudgeFlags(*flags, no_cache), fallback_model=earlier)
+    judge = resolve.judge(toml, runflags.JudgeFlags(*flags, no_cache), fallback_model=earlier)
     if judge is None:
         raise UsageError("rejudging needs a judge: pass --judge-model NAME or set [judge] model")
     return judge

@@ -14,6 +14,7 @@ from replay.artifacts import store
 from replay.artifacts.load import load_run
 from replay.cli.flags import (
     ArtifactsDir,
+    BatchWindow,
     ConfigFile,
     Control,
     ControlModel,
@@ -30,16 +31,21 @@ from replay.cli.flags import (
     MinEvidence,
     NoGate,
     NoJudgeCache,
+    Pacing,
+    Rpm,
     SourceSql,
     SummaryMd,
     ThreadSql,
+    Tpm,
+    Via,
     option,
 )
 from replay.cli.progress import progress_for
 from replay.config import defaults, inputs, rules
 from replay.config.file import load_toml
 from replay.config.models import CacheMode
-from replay.config.resolve import ChannelChoice, RequestSourceChoice, RunFlags, run_config
+from replay.config.resolve import run_config
+from replay.config.runflags import ChannelChoice, RequestSourceChoice, RunFlags
 from replay.models import Noise, Shard
 from replay.report import junit as junit_xml
 from replay.report import text
@@ -297,6 +303,11 @@ def run_command(
             f"[default: {defaults.CACHE_MAX_MB}]",
         ),
     ] = None,
+    pacing: Pacing = None,
+    rpm: Rpm = None,
+    tpm: Tpm = None,
+    via: Via = None,
+    batch_window: BatchWindow = None,
     resume: Annotated[
         Path | None,
         option(

@@ -34,6 +34,17 @@ CACHE: Final = "off"
 """The `openai` pipeline's response cache is a choice a run makes, never a surprise."""
 CACHE_MAX_MB: Final = 512
 """The bound of each cache folder (the pipeline's and the judge's), in MB."""
+PACING: Final = "on"
+"""Pacing follows only limits an endpoint states (or `--rpm`/`--tpm` give): with none, it is
+nothing but the concurrency bound."""
+VIA: Final = "live"
+BATCH_WINDOW: Final = "24h"
+"""The Batch API's completion window: what OpenAI accepts."""
+BATCH_MAX_LINES: Final = 50_000
+BATCH_MAX_MB: Final = 200
+"""OpenAI's documented limits of one batch's input file: larger selections go in several."""
+BATCH_POLL_S: Final = 10.0
+"""The longest wait between two looks at a batch in progress (backing off from 1 s)."""
 
 REPORT_AUTO_MAX_CASES = 5_000
 """Runs up to this size get their HTML report written automatically (it reads the whole run)."""

@@ -81,6 +81,9 @@ RequestSourceChoice = Annotated[
     Literal["auto", "recorded", "rendered"], _checked(rules.choice("auto", "recorded", "rendered"))
 ]
 CacheChoice = Annotated[Literal["read-write", "read", "off"], _checked(rules.cache_mode)]
+PacingChoice = Annotated[Literal["on", "off"], _checked(rules.pacing_mode)]
+ViaChoice = Annotated[Literal["live", "batch"], _checked(rules.via)]
+Window = Annotated[str, _checked(rules.completion_window)]
 CHECK_CODES: Final = (
     "empty_draft", "unresolved_placeholder", "channel_length", "unsupported_price",
     "unsupported_link", "unsupported_email", "unsupported_phone", "ignored_opt_out",
@@ -197,6 +200,23 @@ class RunSection(_Section):
     cache_max_mb: Annotated[Count | None, Setting("--cache-max-mb", defaults.CACHE_MAX_MB)] = None
     """Bound of each cache folder (the pipeline's and the judge's), in MB: past it, the least
     recently used entries are removed."""
+    pacing: Annotated[PacingChoice | None, Setting("--pacing", defaults.PACING)] = None
+    """`on` spaces the `openai` pipeline's request starts under the rate limits the endpoint
+    states in `x-ratelimit-*` headers (and `rpm`/`tpm`), and holds the whole run on a 429;
+    `off` starts a request whenever a concurrency slot is free."""
+    rpm: Annotated[Count | None, Setting("--rpm", Said("what the endpoint states"))] = None
+    """Requests per minute to stay under, where the endpoint does not state its limit."""
+    tpm: Annotated[Count | None, Setting("--tpm", Said("what the endpoint states"))] = None
+    """Tokens per minute to stay under (input / 4 plus the output bound of each request)."""
+    via: Annotated[ViaChoice | None, Setting("--via", defaults.VIA)] = None
+    """`live` sends one request per case; `batch` submits the `openai` pipeline's requests
+    through the provider's Batch API (half price on OpenAI, answered within the window)."""
+    batch_window: Annotated[Window | None, Setting("--batch-window", defaults.BATCH_WINDOW)] = None
+    """The Batch API's completion window."""
+    batch_max_lines: Annotated[Count | None, Setting(default=defaults.BATCH_MAX_LINES)] = None
+    """Requests per batch: a larger run is split into several batches."""
+    batch_max_mb: Annotated[Count | None, Setting(default=defaults.BATCH_MAX_MB)] = None
+    """Size of a batch's input file, in MB: a larger run is split into several batches."""
 
 
 class GateSection(_Section):

@@ -93,6 +93,10 @@ class Price(Frozen):
     """USD per one million input (prompt) tokens."""
     output: float = Field(ge=0)
     """USD per one million output (completion) tokens."""
+    batch_input: float | None = Field(default=None, ge=0)
+    """USD per 1M input tokens through the Batch API (default: half of `input`)."""
+    batch_output: float | None = Field(default=None, ge=0)
+    """USD per 1M output tokens through the Batch API (default: half of `output`)."""
 
 
 class DatabaseConfig(Frozen):
@@ -193,6 +197,23 @@ class CacheConfig(Frozen):
     """Each cache folder's bound (`--cache-max-mb`): past it, the least recently used go."""
 
 
+class PacingConfig(Frozen):
+    """`--pacing`, `--rpm`, `--tpm`: starts spaced under the lower of stated and given limits."""
+
+    enabled: bool = True
+    rpm: int | None = Field(default=None, gt=0)
+    tpm: int | None = Field(default=None, gt=0)
+
+
+class BatchConfig(Frozen):
+    """`--via batch`: the `openai` pipeline's requests go through the provider's Batch API."""
+
+    window: str = defaults.BATCH_WINDOW
+    max_lines: int = Field(default=defaults.BATCH_MAX_LINES, gt=0)
+    max_bytes: int = Field(default=defaults.BATCH_MAX_MB * 1024 * 1024, gt=0)
+    poll_max_s: float = Field(default=defaults.BATCH_POLL_S, gt=0)
+
+
 class LiveConfig(Frozen):
     """How a live run calls the pipeline."""
 
@@ -207,6 +228,8 @@ class LiveConfig(Frozen):
     grace_s: float = Field(default=10.0, ge=0)
     max_answer_chars: int = Field(default=defaults.MAX_ANSWER_CHARS, gt=0)
     """The longest draft kept (`--max-answer-chars`); a longer answer is a classified error."""
+    pacing: PacingConfig = PacingConfig()
+    batch: BatchConfig | None = None  # `--via batch`; None: one request per case
 
 
 class SignalViews(Frozen):
@@ -387,6 +410,8 @@ class RunConfig(Frozen):
             **({"judge_model": self.judge.model} if self.judge is not None else {}),
             **({"control": _request_identity(self.control.request)} if self.control else {}),
             **({"shard": self.shard.model_dump()} if self.shard is not None else {}),
+            # A batch run's submitted requests belong to it: a live resume would pay again.
+            **({"via": "batch"} if self.live.batch is not None else {}),
         }
 
     def identity_hash(self) -> str:

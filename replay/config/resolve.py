@@ -9,10 +9,8 @@ here is how values combine: defaults, contradictions between flags, and files th
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import Any, TypeVar
 
 from pydantic import SecretStr
 
@@ -20,8 +18,8 @@ from replay.config import defaults, inputs, rules
 from replay.config.file import LoadedToml
 from replay.config.keys import InvariantValues
 from replay.config.models import (
+    BatchConfig,
     CacheConfig,
-    CacheMode,
     CanaryThresholds,
     ChecksConfig,
     ControlConfig,
@@ -31,90 +29,18 @@ from replay.config.models import (
     JudgeConfig,
     LiveConfig,
     ModelEndpoint,
+    PacingConfig,
     Price,
     RequestConfig,
     RunConfig,
     SelectionConfig,
 )
+from replay.config.runflags import JudgeFlags, RunFlags
+from replay.config.secrets import safe_pipeline
 from replay.config.views import views
 from replay.errors import UsageError
-from replay.models import Shard
 
 T = TypeVar("T")
-
-ChannelChoice = Literal["email", "sms", "linkedin", "any"]
-RequestSourceChoice = Literal["auto", "recorded", "rendered"]
-
-
-@dataclass(frozen=True)
-class JudgeFlags:
-    """The judge's flags, shared by `replay run` and `replay rejudge`."""
-
-    judge_model: str | None = None
-    judge_base_url: str | None = None
-    judge_concurrency: int | None = None
-    judge_retries: int | None = None
-    no_judge_cache: bool = False
-
-
-@dataclass(frozen=True)
-class RunFlags(JudgeFlags):
-    """The values of `replay run`'s flags (or their variables), typed; None means not given.
-
-    `replay nightly` builds one per client from `[[nightly.clients]]` with the same types, so
-    a client's run is validated exactly like a typed command.
-    """
-
-    client_id: str | None = None
-    limit: int | None = None
-    dry_run: bool = False
-    concurrency: int | None = None
-    channel: ChannelChoice | None = None
-    from_: datetime | None = None
-    to: datetime | None = None
-    status: str | None = None
-    case_ids: tuple[str, ...] | None = None
-    manifest: Path | None = None
-    thread_limit: int | None = None
-    allow_empty: bool = False
-    show_sql: bool = False
-    request_source: RequestSourceChoice | None = None
-    model: str | None = None
-    temperature: float | None = None
-    system_prompt_file: Path | None = None
-    out: Path | None = None
-    quiet: bool = False
-    pipeline: str | None = None
-    retries: int | None = None
-    request_timeout: float | None = None
-    case_timeout: float | None = None
-    max_cost: float | None = None
-    max_answer_chars: int | None = None
-    resume: Path | None = None
-    retry_errors: bool = False
-    no_gate: bool = False
-    max_error_rate: float | None = None
-    max_invalid_rate: float | None = None
-    min_evidence: float | None = None
-    summary_md: Path | None = None
-    baseline: str | None = None
-    database_url: str | None = None
-    source_sql: Path | None = None
-    thread_sql: Path | None = None
-    config: Path | None = None
-    artifacts_dir: Path | None = None
-    repeats: int | None = None
-    gate_on_stats: bool = False
-    no_report: bool = False
-    write_manifest: Path | None = None
-    control: bool = False
-    control_model: str | None = None
-    control_pipeline: str | None = None
-    control_request_source: RequestSourceChoice | None = None
-    control_system_prompt_file: Path | None = None
-    cache: CacheMode | None = None
-    cache_max_mb: int | None = None
-    shard: Shard | None = None
 
 
 def first(*values: T | None) -> T | None:
@@ -194,6 +120,8 @@ def run_config(flags: RunFlags, toml: LoadedToml) -> RunConfig:
         )
     if flags.control or any(_control_flags(flags).values()):
         config = config.model_copy(update={"control": _control(flags, config)})
+    if config.live.batch is not None:
+        _batchable(config)
     if config.gate.on_stats and flags.baseline is None:
         if flags.gate_on_stats:
             raise UsageError("--gate-on-stats compares with a baseline: add --baseline PATH|latest")
@@ -202,6 +130,22 @@ def run_config(flags: RunFlags, toml: LoadedToml) -> RunConfig:
             update={"gate": config.gate.model_copy(update={"on_stats": False})}
         )
     return config
+
+
+def _batchable(config: RunConfig) -> None:
+    """Refuse `--via batch` where the Batch API cannot carry the run.
+
+    Raises:
+        UsageError: another pipeline than `openai`, or a control arm (its drafts are decided
+            slot by slot beside the candidate's, which a batch answers all at once).
+    """
+    if config.request.pipeline != "openai":
+        raise UsageError(
+            f"--via batch sends the openai pipeline's requests; --pipeline is "
+            f"{safe_pipeline(config.request.pipeline)!r}: use --via live"
+        )
+    if config.control is not None:
+        raise UsageError("--via batch cannot take --control; run the control arm with --via live")
 
 
 def _control_flags(flags: RunFlags) -> dict[str, object]:
@@ -348,7 +292,6 @@ def database(
 def live(toml: LoadedToml, flags: RunFlags) -> LiveConfig:
     """How a live run calls the pipeline: retries, deadlines, budget and endpoint."""
     run = toml.config.run
-    api_key = env("OPENAI_API_KEY")
     return LiveConfig(
         retries=first(flags.retries, run.retries, defaults.RETRIES) or 0,
         request_timeout_s=first(flags.request_timeout, run.request_timeout)
@@ -358,10 +301,27 @@ def live(toml: LoadedToml, flags: RunFlags) -> LiveConfig:
         max_cost_given=flags.max_cost is not None,
         max_answer_chars=first(flags.max_answer_chars, run.max_answer_chars)
         or defaults.MAX_ANSWER_CHARS,
-        endpoint=ModelEndpoint(
-            api_key=SecretStr(api_key) if api_key else None,
-            base_url=env("OPENAI_BASE_URL"),
+        pacing=PacingConfig(
+            enabled=first(flags.pacing, run.pacing, defaults.PACING) == "on",
+            rpm=first(flags.rpm, run.rpm),
+            tpm=first(flags.tpm, run.tpm),
         ),
+        batch=BatchConfig(
+            window=first(flags.batch_window, run.batch_window) or defaults.BATCH_WINDOW,
+            max_lines=run.batch_max_lines or defaults.BATCH_MAX_LINES,
+            max_bytes=(run.batch_max_mb or defaults.BATCH_MAX_MB) * 1024 * 1024,
+        )
+        if first(flags.via, run.via, defaults.VIA) == "batch"
+        else None,
+        endpoint=model_endpoint(),
+    )
+
+
+def model_endpoint() -> ModelEndpoint:
+    """The model endpoint of OPENAI_API_KEY and OPENAI_BASE_URL, as the SDK itself reads them."""
+    api_key = env("OPENAI_API_KEY")
+    return ModelEndpoint(
+        api_key=SecretStr(api_key) if api_key else None, base_url=env("OPENAI_BASE_URL")
     )
 
 

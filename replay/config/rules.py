@@ -13,6 +13,7 @@ value came from: the caller names the source (`--limit`, `REPLAY_LIMIT`,
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -181,6 +182,20 @@ def choice(*allowed: str) -> Callable[[object], str]:
 CACHE_MODES: Final = ("read-write", "read", "off")
 cache_mode = choice(*CACHE_MODES)
 """`--cache`: read and keep answers, only read them, or neither."""
+PACING_MODES: Final = ("on", "off")
+pacing_mode = choice(*PACING_MODES)
+"""`--pacing`: space request starts under the endpoint's stated rate limits, or not."""
+VIA_MODES: Final = ("live", "batch")
+via = choice(*VIA_MODES)
+"""`--via`: one request per case now, or the provider's Batch API (cheaper, later)."""
+
+
+def completion_window(value: object) -> str:
+    """A Batch API completion window in whole hours, such as `24h`."""
+    text = _text(value).strip().lower()
+    if not re.fullmatch(r"[1-9]\d{0,3}h", text):
+        raise Rejected("a whole number of hours such as 24h", value)
+    return text
 
 
 def timestamp(value: object) -> datetime:

@@ -6,7 +6,8 @@ endpoint shows (latency, 429 with Retry-After, 500, a hang, a malformed, truncat
 body) can be asked for by model name, by server option or by request header. The
 `x-stub-injected` header names the mistake a `replay-variant` draft carries, so tests can check
 that every injected mistake is caught. Plain h11 over an anyio listener, not a web framework:
-a broken response has to be broken exactly as asked.
+a broken response has to be broken exactly as asked. Rate limits live in `stub_limits`, the
+Files and Batches endpoints in `stub_batches`.
 """
 
 from __future__ import annotations
@@ -43,6 +44,8 @@ from replay.devtools.drafting import (
     read_facts,
     write_draft,
 )
+from replay.devtools.stub_batches import Batches
+from replay.devtools.stub_limits import RateLimits, request_cost
 
 Fault = Literal["429", "500", "hang", "malformed", "truncated", "content-type"]
 FAULTS: tuple[Fault, ...] = get_args(Fault)
@@ -132,6 +135,18 @@ class StubOptions:
     retry_after_s: float = 1
     """Value of the Retry-After header of a 429."""
     seed: int = 0
+    rpm: float = 0
+    """Chat requests a rolling minute accepts before answering 429; 0 is no limit."""
+    tpm: float = 0
+    """Tokens (prompt and `max_tokens`) a rolling minute accepts; 0 is no limit."""
+    batch_delay_s: float = 0.2
+    """How long a batch stays in_progress: the first read after it completes the batch."""
+    batch_max_lines: int = 50_000
+    """A batch with more lines fails, as OpenAI's limit makes it."""
+    batch_expire_first: int = 0
+    """The first N batches expire with half their lines answered."""
+    batch_fail_first: int = 0
+    """The first N batches fail without an answer."""
 
     def __post_init__(self) -> None:
         rates = [getattr(self, name) for name in _RATES]
@@ -140,9 +155,12 @@ class StubOptions:
                 raise ValueError(f"{name} must be between 0 and 1, got {rate!r}")
         if sum(rates) > 1:
             raise ValueError(f"fault rates must add up to at most 1, got {sum(rates)!r}")
-        for name in ("latency_ms", "jitter_ms", "retry_after_s"):
+        for name in ("latency_ms", "jitter_ms", "retry_after_s", "rpm", "tpm", "batch_delay_s",
+                     "batch_expire_first", "batch_fail_first"):  # fmt: skip
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must not be negative, got {getattr(self, name)!r}")
+        if self.rpm % 1 or self.tpm % 1 or self.batch_max_lines < 1:
+            raise ValueError("rpm and tpm must be whole numbers, batch_max_lines at least 1")
 
 
 @dataclass
@@ -171,7 +189,29 @@ class StubServer:
         self.requests_by_model: Counter[str] = Counter()
         self.connections = 0
         """TCP connections accepted: keep-alive shows as fewer connections than requests."""
+        self.rate_limited = 0
+        """Chat requests refused with 429 by the `rpm` or `tpm` limit."""
+        self.limits = RateLimits(options.rpm, options.tpm)
+        self.batches = Batches(self.answer_line, delay_s=options.batch_delay_s, epoch=CREATED,
+                               max_lines=options.batch_max_lines,
+                               expire_first=options.batch_expire_first,
+                               fail_first=options.batch_fail_first)  # fmt: skip
         self._seen: Counter[bytes] = Counter()
+
+    @property
+    def files_uploaded(self) -> int:
+        """Files uploaded through `POST /v1/files`."""
+        return self.batches.files_uploaded
+
+    @property
+    def batches_created(self) -> int:
+        """Batches created through `POST /v1/batches`."""
+        return self.batches.batches_created
+
+    @property
+    def batch_lines_answered(self) -> int:
+        """Batch lines answered 200: the paid work of batches (not counted in `requests`)."""
+        return self.batches.batch_lines_answered
 
     async def handle(self, stream: anyio.abc.ByteStream) -> None:
         """Serve the requests of one connection until either side closes it."""
@@ -221,6 +261,9 @@ class StubServer:
             if method != "POST":
                 return _error(405, f"{method} is not allowed here; send POST.")
             return await self._chat(headers, body)
+        routed = self.batches.route(method, path, headers.get("content-type", ""), body)
+        if routed is not None:
+            return _Reply(routed.status, routed.body, routed.content_type)
         return _error(404, f"Unknown request URL: {method} {path}", code="unknown_url")
 
     def _authorized(self, header: str) -> bool:
@@ -234,15 +277,8 @@ class StubServer:
             payload = orjson.loads(body)
         except orjson.JSONDecodeError:
             return _error(400, "The request body is not valid JSON.")
-        if not (
-            isinstance(payload, dict)
-            and isinstance(payload.get("model"), str)
-            and isinstance(payload.get("messages"), list)
-            and all(isinstance(message, dict) for message in payload["messages"])
-        ):
-            return _error(400, "A chat request needs `model` (a string) and `messages` (objects).")
-        if payload.get("stream"):
-            return _error(400, "This server does not stream; send stream=false.", param="stream")
+        if (problem := _chat_problem(payload)) is not None:
+            return problem
         fault = headers.get("x-stub-fault")
         if fault is not None and fault not in FAULTS:
             return _error(400, f"x-stub-fault must be one of {', '.join(FAULTS)}, got {fault!r}")
@@ -255,20 +291,52 @@ class StubServer:
         self.requests += 1
         self.requests_by_model[model] += 1
         if model not in MODELS:
-            return _no_model(model)
+            reply = _no_model(model)
+            reply.headers += self.limits.headers()
+            return reply
+        admitted = self.limits.admit(request_cost(payload))
+        if admitted.refusal is not None:
+            self.rate_limited += 1
+            reply = _json(429, admitted.refusal)
+        else:
+            _, reply, rng = self._answer(payload, fault)
+            delay = self.options.latency_ms + rng.uniform(0, self.options.jitter_ms)
+            delay = delay if header_latency is None else header_latency
+            if delay > 0:
+                await anyio.sleep(delay / 1000)
+        reply.headers += admitted.headers
+        return reply
+
+    def answer_line(self, payload: Any) -> tuple[int, bytes]:
+        """A batch line's status and body: what a live request gets, so a batch replays a live run.
+
+        Less the latency, the header faults and the rate limits. A fault drawn or asked for by
+        model is a 429 or a 500: a batch line has no connection to hang or break.
+        """
+        reply = _chat_problem(payload)
+        if reply is None and payload["model"] not in MODELS:
+            reply = _no_model(payload["model"])
+        if reply is None:
+            chosen, reply, _ = self._answer(payload, None)
+            reply = reply if chosen in (None, "429") else self._fault("500")
+        return reply.status, reply.body
+
+    def _answer(
+        self, payload: Mapping[str, Any], fault: Fault | None
+    ) -> tuple[Fault | None, _Reply, random.Random]:
+        """The answer to a request for a known model, the fault it drew, and its RNG."""
+        model = payload["model"]
         digest = hashlib.sha256(orjson.dumps(payload, option=orjson.OPT_SORT_KEYS)).digest()
         seen = self._seen[digest]
         self._seen[digest] += 1
         rng = random.Random(f"{self.options.seed}:{digest.hex()}:{seen}")
         chosen = fault or FAULT_MODELS.get(model) or self._draw_fault(rng.random())
-        delay = self.options.latency_ms + rng.uniform(0, self.options.jitter_ms)
-        delay = delay if header_latency is None else header_latency
-        if delay > 0:
-            await anyio.sleep(delay / 1000)
         if chosen is None or chosen == "truncated":
             odd = ODD_MODELS.get(model)
-            return _completion(payload, digest, truncated=chosen == "truncated", odd=odd)
-        return self._fault(chosen)
+            reply = _completion(payload, digest, truncated=chosen == "truncated", odd=odd)
+        else:
+            reply = self._fault(chosen)
+        return chosen, reply, rng
 
     def _draw_fault(self, draw: float) -> Fault | None:
         for name, fault in zip(_RATES, FAULTS, strict=True):
@@ -340,6 +408,12 @@ _HELP = {
     "rate_content_type": "share answered with a wrong content type (default: %(default)s)",
     "retry_after_s": "Retry-After of a 429, in seconds (default: %(default)s)",
     "seed": "seed of the fault draws: the same seed, the same faults (default: %(default)s)",
+    "rpm": "chat requests a rolling minute takes, then 429; 0: no limit (default: %(default)s)",
+    "tpm": "prompt + max_tokens tokens a rolling minute takes; 0: none (default: %(default)s)",
+    "batch_delay_s": "seconds before a read of a batch completes it (default: %(default)s)",
+    "batch_max_lines": "lines a batch may have; more fail it (default: %(default)s)",
+    "batch_expire_first": "the first N batches expire half-answered (default: %(default)s)",
+    "batch_fail_first": "the first N batches fail outright (default: %(default)s)",
 }
 """Help of each flag, by `StubOptions` field: `replay stub-model --help` explains every one."""
 
@@ -354,7 +428,7 @@ def parser() -> argparse.ArgumentParser:
     defaults = StubOptions()
     for option in fields(StubOptions):
         flag = "--" + option.name.replace("_", "-")
-        kind = {"port": int, "seed": int, "host": str, "api_key": str}.get(option.name, float)
+        kind = {"float": float, "int": int}.get(str(option.type), str)
         flags.add_argument(flag, dest=option.name, type=kind, help=_HELP[option.name],
                            default=getattr(defaults, option.name))  # fmt: skip
     return flags
@@ -463,6 +537,20 @@ def _encode(conn: h11.Connection, reply: _Reply) -> bytes:
 
 def _json(status: int, body: Any) -> _Reply:
     return _Reply(status, orjson.dumps(body))
+
+
+def _chat_problem(payload: Any) -> _Reply | None:
+    """A 400 for a body that is no chat request this server answers; None for one it does."""
+    if not (
+        isinstance(payload, dict)
+        and isinstance(payload.get("model"), str)
+        and isinstance(payload.get("messages"), list)
+        and all(isinstance(message, dict) for message in payload["messages"])
+    ):
+        return _error(400, "A chat request needs `model` (a string) and `messages` (objects).")
+    if payload.get("stream"):
+        return _error(400, "This server does not stream; send stream=false.", param="stream")
+    return None
 
 
 def _error(

@@ -54,6 +54,7 @@ from replay.models.result import (
 from replay.models.run import (
     AttributionSummary,
     BaselineReport,
+    BatchRef,
     Bootstrap,
     CaseChange,
     CompareArtifact,
@@ -125,6 +126,7 @@ __all__ = [
     "RequestPlan",
     "RequestSource",
     "RunArtifact",
+    "BatchRef",
     "RunPart",
     "RunStatus",
     "SCHEMA_VERSION",

@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 """Bumped on any change that an older reader of artifacts would misread."""
 
 Channel = Literal["email", "sms", "linkedin"]

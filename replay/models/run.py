@@ -248,6 +248,28 @@ class Noise(Strict):
     per_case: list[RepeatAgreement] = Field(default_factory=list)
 
 
+class BatchRef(Strict):
+    """One Batch API submission of a `--via batch` run: enough to find it again on `--resume`.
+
+    Recorded in the partial log once its input file is uploaded and again once the batch
+    exists, so a run killed at any point re-attaches to what it paid for instead of paying
+    again. `custom_ids` are `CASE_ID#REPEAT`, the lines of its input file.
+    """
+
+    input_file_id: str
+    id: str | None = None
+    """None while only the input file exists."""
+    status: str | None = None
+    """The provider's last word: `validating`, `in_progress`, `completed`, `expired`, …"""
+    custom_ids: list[str] = Field(default_factory=list)
+    submitted_at: datetime | None = None
+    finished_at: datetime | None = None
+    completed: int | None = None
+    """Lines answered (the provider's request count), once known."""
+    failed: int | None = None
+    """Lines the provider answered with an error, once known."""
+
+
 class RunPart(Strict):
     """One invocation that worked on a run: the first, and each `--resume`."""
 
@@ -260,6 +282,8 @@ class RunPart(Strict):
     first is kept, each repeat dropped (a second writer's trace)."""
     foreign_dropped: int = 0
     """Result lines of the resumed partial log for cases outside the run's selection: dropped."""
+    batches: list[BatchRef] = Field(default_factory=list)
+    """The Batch API submissions this part made or re-attached to (`--via batch`)."""
 
 
 class RunArtifact(Strict):

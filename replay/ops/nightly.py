@@ -24,7 +24,8 @@ from replay.artifacts.lock import RunLock
 from replay.config import resolve
 from replay.config.file import LoadedToml
 from replay.config.keys import NightlyClient
-from replay.config.resolve import RunFlags, run_config
+from replay.config.resolve import run_config
+from replay.config.runflags import RunFlags
 from replay.errors import BlockedError, ExitCode, ReplayError
 from replay.run import app
 from replay.run.finished import Finished

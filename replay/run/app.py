@@ -36,13 +36,12 @@ from replay.errors import (
     ExitCode,
     UsageError,
 )
-from replay.models import (
-    RunArtifact,
-)
+from replay.models import RunArtifact
 from replay.report import html
 from replay.run import judge as judging
 from replay.run import pricing, rescore, responses, resume
 from replay.run.finished import Finished
+from replay.run.pacing import Pacer
 from replay.run.pipelines import openai as openai_pipeline
 from replay.run.pipelines import python as python_pipeline
 from replay.run.pipelines.base import Pipeline
@@ -62,9 +61,16 @@ if TYPE_CHECKING:
 
 
 def _pipeline(
-    config: RunConfig, request: RequestConfig | None = None, cache_mode: CacheMode | None = None
+    config: RunConfig,
+    request: RequestConfig | None = None,
+    cache_mode: CacheMode | None = None,
+    *,
+    pacer: Pacer | None = None,
 ) -> tuple[Pipeline, openai.AsyncOpenAI | None]:
     """Build the pipeline named by --pipeline (or the control's), and its model client if any.
+
+    `pacer` paces the `openai` pipeline's requests; both arms of a run share one, as they
+    share the endpoint's limits.
 
     Raises:
         UsageError: an unknown pipeline form, a python pipeline that cannot be imported, or no
@@ -78,10 +84,10 @@ def _pipeline(
     if spec == "openai":
         if live.endpoint.api_key is None:
             raise UsageError("the openai pipeline needs an API key: set OPENAI_API_KEY")
-        client = _model_client(live.endpoint, live.request_timeout_s)
+        client = model_client(live.endpoint, live.request_timeout_s)
         mode = cache_mode or config.cache.mode
         answers = responses.for_run(config, str(client.base_url), mode)
-        return openai_pipeline.OpenAIPipeline(client, request, answers), client
+        return openai_pipeline.OpenAIPipeline(client, request, answers, pacer), client
     if spec.startswith("python:"):
         function = python_pipeline.load(spec)
         return python_pipeline.PythonPipeline(spec, function, config.concurrency), None
@@ -94,7 +100,7 @@ def _pipeline(
     )
 
 
-def _model_client(endpoint: ModelEndpoint, request_timeout_s: float) -> openai.AsyncOpenAI:
+def model_client(endpoint: ModelEndpoint, request_timeout_s: float) -> openai.AsyncOpenAI:
     """An SDK client whose attempts the caller retries, counts and times out itself.
 
     The SDK's own retries are off, its timeout is later than the caller's deadline, and it talks
@@ -135,7 +141,7 @@ def judge_for(
     """
     if settings.endpoint.api_key is None:
         raise UsageError("the judge needs an API key: set REPLAY_JUDGE_API_KEY or OPENAI_API_KEY")
-    client = _model_client(settings.endpoint, settings.request_timeout_s)
+    client = model_client(settings.endpoint, settings.request_timeout_s)
     return judging.Judge(
         client=client,
         model=settings.model,
@@ -214,10 +220,12 @@ async def run(config: RunConfig, progress: Progress | None = None) -> Finished:
     else:
         target = store.target_path(config.artifacts_dir, started, config.out)
     baseline_path = _baseline_path(config)
-    pipeline, client = (None, None) if config.dry_run else _pipeline(config)
+    paced = config.live.pacing
+    pacer = Pacer(rpm=paced.rpm, tpm=paced.tpm, enabled=paced.enabled)
+    pipeline, client = (None, None) if config.dry_run else _pipeline(config, pacer=pacer)
     control = None
     if config.control is not None and not config.dry_run:
-        control, _ = _pipeline(config, config.control.request, config.control.cache)
+        control, _ = _pipeline(config, config.control.request, config.control.cache, pacer=pacer)
     judge = _judge(config)
     try:
         try:

@@ -32,8 +32,17 @@ class Estimate(NamedTuple):
     """None when the model has no price."""
 
 
+BATCH_DISCOUNT = 0.5
+"""Share of the list price a Batch API request costs where `[prices]` gives no batch price:
+OpenAI's documented discount."""
+
+
 def estimate(
-    request: ChatRequest, original_draft: str | None, prices: Mapping[str, Price]
+    request: ChatRequest,
+    original_draft: str | None,
+    prices: Mapping[str, Price],
+    *,
+    batch: bool = False,
 ) -> Estimate:
     """Estimate a request's tokens and cost.
 
@@ -49,7 +58,9 @@ def estimate(
     else:
         output_tokens = request.max_tokens or DEFAULT_OUTPUT_TOKENS
     return Estimate(
-        input_tokens, output_tokens, cost(request.model, input_tokens, output_tokens, prices)
+        input_tokens,
+        output_tokens,
+        cost(request.model, input_tokens, output_tokens, prices, batch=batch),
     )
 
 
@@ -59,13 +70,28 @@ def tokens(chars: int) -> int:
 
 
 def cost(
-    model: str | None, input_tokens: int, output_tokens: int, prices: Mapping[str, Price]
+    model: str | None,
+    input_tokens: int,
+    output_tokens: int,
+    prices: Mapping[str, Price],
+    *,
+    batch: bool = False,
 ) -> float | None:
-    """USD for the given tokens, or None when the model has no price."""
+    """USD for the given tokens, or None when the model has no price.
+
+    With `batch`, at the model's batch prices: its `batch_input`/`batch_output`, else half the
+    list price.
+    """
     price = price_of(model, prices)
     if price is None:
         return None
-    return (input_tokens * price.input + output_tokens * price.output) / 1_000_000
+    rates = (price.input, price.output)
+    if batch:
+        rates = (
+            price.batch_input if price.batch_input is not None else price.input * BATCH_DISCOUNT,
+            price.batch_output if price.batch_output is not None else price.output * BATCH_DISCOUNT,
+        )
+    return (input_tokens * rates[0] + output_tokens * rates[1]) / 1_000_000
 
 
 def _content_chars(content: str | list[dict[str, object]]) -> int:

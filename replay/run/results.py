@@ -64,7 +64,8 @@ def request_plan(
         planned = openai_pipeline.plan_request(case.input, request or config.request)
     except openai_pipeline.NoRecording:
         return None
-    estimate = pricing.estimate(planned.request, case.original.draft, config.prices)
+    batch = config.live.batch is not None and (request or config.request) is config.request
+    estimate = pricing.estimate(planned.request, case.original.draft, config.prices, batch=batch)
     return RequestPlan(
         source=planned.source,
         request=planned.request,
@@ -216,7 +217,10 @@ def paid(
         if pricing.price_of(model, config.prices) is None and isinstance(requested, str):
             model = requested
         usage = outcome.usage
-        cost = pricing.cost(model, usage.prompt_tokens, usage.completion_tokens, config.prices)
+        batch = outcome.metadata.get("via") == "batch"
+        cost = pricing.cost(
+            model, usage.prompt_tokens, usage.completion_tokens, config.prices, batch=batch
+        )
     if cache == "hit":  # paid for when it was stored: today it only saves
         return 0.0, cost
     return cost, None

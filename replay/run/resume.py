@@ -17,8 +17,9 @@ import orjson
 from pydantic import ValidationError
 
 from replay.artifacts.load import load_run
+from replay.artifacts.store import BATCH_LINE
 from replay.errors import UsageError
-from replay.models import CaseResult, RunPart
+from replay.models import BatchRef, CaseResult, RunPart
 
 _EXPECTED = "expected a run-….partial.jsonl or an interrupted or blocked run-….json"
 RESUMABLE = ("interrupted", "blocked")
@@ -54,6 +55,10 @@ class Resumed:
     """The final artifact of the run."""
     replace_partial: bool
     """The partial exists and is rewritten (torn line and retried errors dropped)."""
+    batches: list[BatchRef]
+    """The run's Batch API submissions (`--via batch`), the latest record of each."""
+    batch_lines: list[bytes]
+    """Those records as partial log lines, kept when the partial is rewritten."""
 
 
 def require(path: Path) -> None:
@@ -104,6 +109,8 @@ def load(path: Path, *, identity: dict[str, Any], retry_errors: bool) -> Resumed
             f"{flag} was started with other selection or pipeline flags ({', '.join(differing)} "
             "differ); rerun the original command with --resume"
         )
+    batches = _batches(header, lines)
+    lines = [line for line in lines if not line.startswith(BATCH_LINE)]
     kept: list[bytes] = []
     results: list[CaseResult] = []
     done: set[tuple[str, int]] = set()
@@ -162,7 +169,44 @@ def load(path: Path, *, identity: dict[str, Any], retry_errors: bool) -> Resumed
         partial=partial,
         target=target,
         replace_partial=replace,
+        batches=batches,
+        batch_lines=[BATCH_LINE + ref.model_dump_json().encode() + b"}" for ref in batches],
     )
+
+
+def _batches(header: dict[str, Any], lines: list[bytes]) -> list[BatchRef]:
+    """The latest record of each Batch API submission: earlier parts', then the log's lines."""
+    latest: dict[str, BatchRef] = {}
+    try:
+        for part in header.get("parts", []):
+            for ref in RunPart.model_validate(part).batches:
+                latest[ref.input_file_id] = ref
+        for line in lines:
+            if line.startswith(BATCH_LINE):
+                ref = BatchRef.model_validate_json(line[len(BATCH_LINE) : -1])
+                latest[ref.input_file_id] = ref
+    except ValidationError:
+        raise UsageError(
+            "--resume holds a batch record that is not one; expected the run's own partial log"
+        ) from None
+    return list(latest.values())
+
+
+def batches_of(path: Path, flag: str) -> list[BatchRef]:
+    """The Batch API submissions of a run, from its partial log or its artifact (any status).
+
+    Raises:
+        UsageError: the path is not a run's partial log or artifact.
+    """
+    if not path.is_file():
+        raise UsageError(f"{flag} does not exist; expected a run-….partial.jsonl or a run-….json")
+    if path.name.endswith(".partial.jsonl"):
+        header, lines = _read_partial(path, flag)
+    else:
+        artifact = load_run(path, role=flag)
+        header = {"parts": [part.model_dump(mode="json") for part in artifact.parts]}
+        lines = []
+    return _batches(header, lines)
 
 
 def _read_partial(path: Path, flag: str) -> tuple[dict[str, Any], list[bytes]]:

@@ -230,7 +230,10 @@ class Runner:
         error: CaseError | None = None
         latency: float | None = None
         with anyio.move_on_after(policy.case_timeout_s) as deadline:
+            admit = getattr(pipeline, "admit", None)
             for number in range(1, policy.retries + 2):
+                if admit is not None:
+                    await admit(case.input)  # the pacer's wait is no part of the attempt
                 began = time.perf_counter()
                 try:
                     with anyio.fail_after(policy.request_timeout_s):

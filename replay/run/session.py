@@ -27,6 +27,7 @@ from replay.errors import BlockedError, ExitCode, ReplayError
 from replay.models import (
     SCHEMA_VERSION,
     BaselineReport,
+    BatchRef,
     Case,
     CaseResult,
     Gate,
@@ -37,11 +38,13 @@ from replay.models import (
     Selection,
     SkippedCase,
 )
-from replay.run import control, results, resume, shards, stages
+from replay.run import control, results, resume, runners, shards, stages
 from replay.run import judge as judging
+from replay.run.batch import BatchRunner
 from replay.run.finished import Finished, git_sha
 from replay.run.pipelines.base import Pipeline
-from replay.run.runner import Budget, Execution, Policy, Progress, Runner
+from replay.run.pipelines.openai import OpenAIPipeline
+from replay.run.runner import Budget, Execution, Progress, Runner
 from replay.run.tally import Tally
 from replay.source import selection as case_selection
 from replay.verdict import gate, noise, pairing, stats
@@ -97,8 +100,10 @@ class Session:
         # A dry run plans each case once, whatever --repeats says: nothing to group.
         repeated = config.repeats > 1 and not config.dry_run
         self.repeats = noise.Repeats(config.repeats) if repeated else None
-        self.runner: Runner | None = None
+        self.runner: Runner | BatchRunner | None = None
         """The live runner while it runs: what a signal should stop."""
+        self.batches: list[BatchRef] = []
+        """This part's Batch API submissions (`--via batch`), recorded in its `RunPart`."""
 
     def adopt(self, resumed: resume.Resumed) -> None:
         """Continue an earlier run: its id, its start, its parts and its finished cases."""
@@ -172,7 +177,10 @@ class Session:
             return await anyio.to_thread.run_sync(store.CaseLog, partial, header)
         return await anyio.to_thread.run_sync(
             lambda: store.CaseLog(
-                resumed.partial, header, resumed.kept, replace=resumed.replace_partial
+                resumed.partial,
+                header,
+                [*resumed.kept, *resumed.batch_lines],
+                replace=resumed.replace_partial,
             )
         )
 
@@ -190,32 +198,27 @@ class Session:
 
     async def _live(
         self, pipeline: Pipeline, cases: AsyncIterator[list[Case | InvalidCase]], *, total: int
-    ) -> Runner:
+    ) -> Runner | BatchRunner:
         assert self.log is not None
         live = self.config.live
         writer = store.Writer(self.log, self._count)
-        runner = Runner(
-            pipeline=pipeline,
-            policy=Policy(
-                concurrency=self.config.concurrency,
-                retries=live.retries,
-                request_timeout_s=live.request_timeout_s,
-                case_timeout_s=live.case_timeout_s,
-                grace_s=live.grace_s,
-                max_answer_chars=live.max_answer_chars,
-            ),
-            finish=self._finished,
-            skip=results.skipped,
-            sink=writer,
-            estimate=(lambda case: results.estimate(case, self.config))
-            if live.max_cost_usd is not None
-            else lambda case: None,
-            control=self.control,
-            budget=Budget(live.max_cost_usd, spent_usd=self._spent_before),
-            progress=self.progress,
-        )
-
+        runner: Runner | BatchRunner
+        spent = self._spent_before
+        if live.batch is not None:
+            assert isinstance(pipeline, OpenAIPipeline) and self.model_client is not None
+            batches = self.resumed.batches if self.resumed is not None else ()
+            runner = runners.batch_runner(
+                self.config, pipeline, self.model_client, writer, self.log, self._finished,
+                self.progress, run_id=self.run_id, attached=batches, spent_usd=spent,
+            )  # fmt: skip
+            self.batches = runner.batches
+        else:
+            runner = runners.runner(
+                self.config, pipeline, writer, self._finished, self.progress,
+                control=self.control, spent_usd=spent,
+            )  # fmt: skip
         done = self.resumed.done if self.resumed is not None else frozenset()
+
         request = self.config.request
         needs_recording = request.pipeline == "openai" and request.request_source == "recorded"
 
@@ -351,6 +354,7 @@ class Session:
                 cases=self.finished_here - before,
                 duplicates_dropped=self.resumed.duplicates_dropped if self.resumed else 0,
                 foreign_dropped=self.resumed.foreign_dropped if self.resumed else 0,
+                batches=list(self.batches),
             ),
         ]
         duration = sum(

@@ -12,7 +12,9 @@ class Pipeline(Protocol):
     """Turns a case into a new draft, one attempt per call.
 
     A failed attempt raises `AttemptFailed` with its error class; retries, timeouts and
-    concurrency belong to the runner.
+    concurrency belong to the runner. A pipeline may also have `async def admit(case)`, which
+    the runner awaits before each attempt's deadline starts: the `openai` pipeline waits there
+    for its turn under the endpoint's rate limits.
     """
 
     name: str

@@ -16,6 +16,7 @@ from replay.config.models import RequestConfig
 from replay.errors import AttemptFailed
 from replay.models import CaseInput, ChatMessage, ChatRequest, ErrorClass, Outcome, RequestSource
 from replay.run.endpoint import reported_usage, sdk_failure
+from replay.run.pacing import Pacer, request_tokens
 from replay.run.pipelines import prompt
 from replay.run.responses import ResponseCache, StoredAnswer
 
@@ -80,6 +81,14 @@ def request_hash(request: ChatRequest) -> str:
     return hashlib.sha256(body).hexdigest()
 
 
+class Prepared(NamedTuple):
+    """A request ready to go: what was planned, its wire body, and its response cache key."""
+
+    planned: PlannedRequest
+    body: dict[str, Any]
+    key: str
+
+
 class OpenAIPipeline:
     """The built-in pipeline: one chat-completions call per attempt, SDK retries off."""
 
@@ -87,14 +96,40 @@ class OpenAIPipeline:
     malformed: ErrorClass = "model_error"
 
     def __init__(
-        self, client: AsyncOpenAI, config: RequestConfig, cache: ResponseCache | None = None
+        self,
+        client: AsyncOpenAI,
+        config: RequestConfig,
+        cache: ResponseCache | None = None,
+        pacer: Pacer | None = None,
     ) -> None:
         self._client = client
         self._config = config
         self._cache = cache
+        self._pacer = pacer
 
-    async def draft(self, case: CaseInput) -> Outcome:
-        """Send the planned request once and return the draft, or raise a classified failure."""
+    async def admit(self, case: CaseInput) -> None:
+        """Wait for the pacer's turn before an attempt's deadline starts to run.
+
+        Costs nothing while the endpoint states no limit and no 429 holds the run; the request
+        is planned here only when a token limit needs its size.
+        """
+        pacer = self._pacer
+        if pacer is None or not pacer.pacing:
+            return
+        tokens = 0
+        if pacer.limits[1] is not None:
+            try:
+                tokens = request_tokens(plan_request(case, self._config).request.to_api())
+            except NoRecording:
+                return  # the attempt fails at once, without a request
+        await pacer.admit(tokens)
+
+    async def prepare(self, case: CaseInput) -> Prepared | Outcome:
+        """The request to send for `case`, or its answer when the response cache has it.
+
+        Raises:
+            AttemptFailed: `pipeline_error`, the case has no recording to re-send.
+        """
         try:
             planned = plan_request(case, self._config)
         except NoRecording:
@@ -104,24 +139,61 @@ class OpenAIPipeline:
                 retryable=False,
             ) from None
         body = {**planned.request.to_api(), "stream": False}
-        cache, key = self._cache, ""
-        if cache is not None:
-            key = cache.key(body)
-            stored = await cache.recall(key)
+        key = ""
+        if self._cache is not None:
+            key = self._cache.key(body)
+            stored = await self._cache.recall(key)
             if stored is not None:
                 return _recalled(stored, planned)
+        return Prepared(planned, body, key)
+
+    async def answered(self, prepared: Prepared, body: Any) -> Outcome:
+        """The outcome of a chat completion answered elsewhere (a Batch API output line).
+
+        Raises:
+            AttemptFailed: `model_error`, the body is not a chat completion.
+        """
+        from openai.types.chat import ChatCompletion
+
+        try:
+            response = ChatCompletion.model_validate(body)
+        except ValidationError as exc:
+            raise AttemptFailed(
+                "model_error",
+                f"the model endpoint sent a malformed response ({_first_field(exc)})",
+                retryable=False,
+            ) from None
+        outcome = _outcome(response, prepared.planned)
+        outcome.metadata["via"] = "batch"
+        if self._cache is not None:
+            await self._cache.keep(prepared.key, outcome)
+        return outcome
+
+    async def draft(self, case: CaseInput) -> Outcome:
+        """Send the planned request once and return the draft, or raise a classified failure."""
+        prepared = await self.prepare(case)
+        if isinstance(prepared, Outcome):
+            return prepared
+        planned, body, key = prepared
+        cache = self._cache
         import openai  # on first use: commands that never call a model start faster
         from openai.types.chat import ChatCompletion
 
         try:
             # The body is already a validated chat request, so it goes out as is: the SDK's
             # documented `post` skips re-walking every message against its TypedDicts, which
-            # costs more CPU per request than the rest of the harness together.
-            response = await self._client.post(
-                "/chat/completions", cast_to=ChatCompletion, body=body
+            # costs more CPU per request than the rest of the harness together. The raw
+            # response keeps the headers, where the endpoint states its rate limits.
+            raw = await self._client.post(
+                "/chat/completions", cast_to=openai.AsyncAPIResponse[ChatCompletion], body=body
             )
+            if self._pacer is not None:
+                self._pacer.observe(raw.headers)
+            response = await raw.parse()
         except (openai.OpenAIError, ValueError, TypeError) as exc:
             # A body that is not JSON surfaces as a ValueError or TypeError from the SDK.
+            if isinstance(exc, openai.RateLimitError) and self._pacer is not None:
+                self._pacer.throttled(exc.response.headers)
             raise sdk_failure(exc) from None
         outcome = _outcome(response, planned)
         if cache is not None:

@@ -1,0 +1,281 @@
+"""`--via batch`: a run through the Batch API of the local model server, end to end.
+
+Through the unmodified SDK: Files and Batches endpoints, polling, results streamed into the
+partial log, resume by batch id (never a second submission of what was paid for), expired and
+partly failed batches finished on `--resume`, and a large run split into several batches.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+
+from replay.devtools.generator import FixtureSummary
+from replay.devtools.stub_model import StubOptions, StubServer, running
+from replay.models import BatchRef
+from replay.run.resume import load
+from tests.helpers import STUB_KEY, replay_to, run_cli
+
+
+def _stub(monkeypatch: pytest.MonkeyPatch, **options: Any) -> Iterator[StubServer]:
+    settings = {"api_key": STUB_KEY, "batch_delay_s": 0.05, **options}
+    with running(StubOptions(**settings)) as server:
+        monkeypatch.setenv("OPENAI_BASE_URL", server.base_url)
+        monkeypatch.setenv("OPENAI_API_KEY", STUB_KEY)
+        yield server
+
+
+@pytest.fixture
+def batch_stub(monkeypatch: pytest.MonkeyPatch, workdir: Path) -> Iterator[StubServer]:
+    yield from _stub(monkeypatch)
+
+
+def _verdicts(artifact: dict[str, Any]) -> dict[tuple[str, int], tuple[str, str | None]]:
+    return {
+        (case["case_id"], case["repeat"]): (case["verdict"], (case["outcome"] or {}).get("text"))
+        for case in artifact["cases"]
+    }
+
+
+def test_a_batch_run_equals_the_live_run_at_half_the_price(
+    capsys: pytest.CaptureFixture[str],
+    batch_stub: StubServer,
+    fixture_db: str,
+    fixtures: FixtureSummary,
+    workdir: Path,
+) -> None:
+    client = fixtures.clients[0].id
+    prices = '[prices."replay-variant"]\ninput = 2.0\noutput = 8.0\n'
+    Path("replay.toml").write_text(prices)
+    args = ("--model", "replay-variant", "--no-gate", "--limit", "12")
+    live, live_run = replay_to(capsys, fixture_db, client, "live.json", *args)
+    assert live.code == 0, live.err
+    requests = batch_stub.requests
+    batch, batch_run = replay_to(capsys, fixture_db, client, "batch.json", *args, "--via", "batch")
+    assert batch.code == 0, batch.err
+    assert batch_stub.requests == requests  # not one live request: all went by batch
+    assert batch_stub.batches_created == 1 and batch_stub.files_uploaded == 1
+    assert batch_stub.batch_lines_answered == sum(
+        1 for case in batch_run["cases"] if case["outcome"] is not None
+    )
+    assert _verdicts(batch_run) == _verdicts(live_run)
+    [part] = batch_run["parts"]
+    [ref] = part["batches"]
+    assert ref["status"] == "completed" and ref["id"].startswith("batch_")
+    assert sorted(ref["custom_ids"]) == sorted(
+        f"{case['case_id']}#0" for case in batch_run["cases"] if case["outcome"] is not None
+    )
+    assert batch_run["identity"]["via"] == "batch" and "via" not in live_run["identity"]
+    paid_live = live_run["summary"]["cost_usd"]
+    paid_batch = batch_run["summary"]["cost_usd"]
+    assert paid_live > 0 and paid_batch == pytest.approx(paid_live / 2)
+    for case in batch_run["cases"]:
+        if case["outcome"] is not None:
+            assert case["outcome"]["metadata"]["via"] == "batch"
+    assert (
+        not list(Path(".artifacts").glob("**/*.partial.jsonl"))
+        if Path(".artifacts").exists()
+        else True
+    )
+
+
+def test_batch_prices_from_replay_toml_and_the_dry_run_estimate(
+    capsys: pytest.CaptureFixture[str],
+    batch_stub: StubServer,
+    fixture_db: str,
+    fixtures: FixtureSummary,
+    workdir: Path,
+) -> None:
+    client = fixtures.clients[0].id
+    Path("replay.toml").write_text(
+        '[prices."replay-original"]\ninput = 2.0\noutput = 8.0\n'
+        "batch_input = 0.2\nbatch_output = 0.8\n"
+    )
+    args = ("--model", "replay-original", "--limit", "6")
+    _, dry_live = replay_to(capsys, fixture_db, client, "dry-live.json", *args, "--dry-run")
+    _, dry_batch = replay_to(
+        capsys, fixture_db, client, "dry-batch.json", *args, "--dry-run", "--via", "batch"
+    )
+    live_estimate = dry_live["summary"]["estimated_cost_usd"]
+    assert dry_batch["summary"]["estimated_cost_usd"] == pytest.approx(live_estimate / 10, rel=1e-3)
+    result, run = replay_to(capsys, fixture_db, client, "batch.json", *args, "--via", "batch")
+    assert result.code == 0, result.err
+    for case in run["cases"]:
+        usage = case["outcome"]["usage"]
+        expected = (usage["prompt_tokens"] * 0.2 + usage["completion_tokens"] * 0.8) / 1e6
+        assert case["cost_usd"] == pytest.approx(expected)
+
+
+def test_a_large_run_is_split_into_batches_within_the_line_limit(
+    capsys: pytest.CaptureFixture[str],
+    batch_stub: StubServer,
+    fixture_db: str,
+    fixtures: FixtureSummary,
+    workdir: Path,
+) -> None:
+    Path("replay.toml").write_text("[run]\nbatch_max_lines = 5\n")
+    client = fixtures.clients[0].id
+    result, run = replay_to(
+        capsys, fixture_db, client, "run.json", "--via", "batch", "--limit", "12", "--no-gate",
+        "--model", "replay-original",
+    )  # fmt: skip
+    assert result.code == 0, result.err
+    refs = run["parts"][0]["batches"]
+    answered = [case for case in run["cases"] if case["outcome"] is not None]
+    assert batch_stub.batches_created == len(refs) == -(-len(answered) // 5) >= 2
+    assert all(len(ref["custom_ids"]) <= 5 for ref in refs)
+    ids = [key for ref in refs for key in ref["custom_ids"]]
+    assert len(ids) == len(set(ids)) == len(answered)
+
+
+def test_flags_that_a_batch_cannot_carry_are_refused(
+    capsys: pytest.CaptureFixture[str], batch_stub: StubServer, fixture_db: str,
+    fixtures: FixtureSummary,
+) -> None:  # fmt: skip
+    client = fixtures.clients[0].id
+    base = ("--client-id", client, "--database-url", fixture_db, "--via", "batch")
+    result = run_cli(capsys, *base, "--pipeline", "python:tests.pipelines:echo")
+    assert result.code == 2
+    assert result.err.strip() == (
+        "replay: --via batch sends the openai pipeline's requests; --pipeline is "
+        "'python:tests.pipelines:echo': use --via live"
+    )
+    result = run_cli(capsys, *base, "--control")
+    assert result.code == 2
+    assert "--via batch cannot take --control" in result.err
+    result = run_cli(capsys, *base[:4], "--via", "post")
+    assert result.code == 2 and "--via" in result.err and "live, batch" in result.err
+    result = run_cli(capsys, *base, "--batch-window", "1d")
+    assert result.code == 2 and "a whole number of hours such as 24h" in result.err
+
+
+def test_an_expired_batch_blocks_and_resume_submits_only_what_it_never_answered(
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    workdir: Path,
+    fixture_db: str,
+    fixtures: FixtureSummary,
+) -> None:
+    for server in _stub(monkeypatch, batch_expire_first=1):
+        client = fixtures.clients[0].id
+        args = ("--via", "batch", "--limit", "10", "--no-gate", "--model", "replay-original")
+        result, first = replay_to(capsys, fixture_db, client, "run.json", *args)
+        assert result.code == 3, result.err
+        assert first["status"] == "blocked"
+        assert "not answered: their batch expired; --resume submits exactly those again" in (
+            result.err
+        )
+        answered = [case for case in first["cases"] if case["outcome"] is not None]
+        [ref] = first["parts"][0]["batches"]
+        assert ref["status"] == "expired" and len(answered) == len(ref["custom_ids"]) // 2
+        paid = server.batch_lines_answered
+        assert paid == len(answered)
+        status = run_cli(capsys, "batch-status", "run.json")
+        assert status.code == 0, status.err
+        lines = len(ref["custom_ids"])
+        assert status.out.splitlines() == [
+            f"{ref['id']}  expired  {len(answered)}/{lines} answered, "
+            f"{lines - len(answered)} failed",
+            f"{len(answered)} of {lines} requests answered; every batch has ended",
+        ]
+
+        again = run_cli(capsys, "--client-id", client, "--database-url", fixture_db, "--quiet",
+                        "--resume", "run.json", *args)  # fmt: skip
+        assert again.code == 0, again.err
+        done = orjson.loads(Path("run.json").read_bytes())
+        assert done["status"] == "complete"
+        assert server.batches_created == 2
+        second = done["parts"][-1]["batches"]
+        assert [len(r["custom_ids"]) for r in second] == [len(ref["custom_ids"]) - len(answered)]
+        # Each request was paid once: the first batch's answers were kept, not asked again.
+        assert server.batch_lines_answered == len(ref["custom_ids"])
+        assert len({(c["case_id"], c["repeat"]) for c in done["cases"]}) == len(done["cases"])
+
+
+def test_failed_lines_are_retried_in_a_new_batch(
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    workdir: Path,
+    fixture_db: str,
+    fixtures: FixtureSummary,
+) -> None:
+    for server in _stub(monkeypatch, rate_500=0.3, seed=4):
+        client = fixtures.clients[0].id
+        result, run = replay_to(
+            capsys, fixture_db, client, "run.json", "--via", "batch", "--limit", "12",
+            "--no-gate", "--retries", "5", "--model", "replay-original",
+        )  # fmt: skip
+        assert result.code == 0, result.err
+        assert server.batches_created >= 2
+        retried = [case for case in run["cases"] if len(case["attempts"]) > 1]
+        assert retried, "a 30% failure rate left every line answered first time"
+        for case in retried:
+            assert case["attempts"][0]["error_class"] == "model_error"
+            assert case["attempts"][0]["status"] == 500
+        assert all(
+            case["outcome"] is not None
+            for case in run["cases"]
+            if case["verdict"] != "invalid_case"
+        )
+
+
+def test_a_run_killed_after_submitting_reattaches_and_pays_nothing_twice(
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    workdir: Path,
+    fixture_db: str,
+    fixtures: FixtureSummary,
+) -> None:
+    """The partial log of a run killed while its batch ran: resume waits for that batch."""
+    for server in _stub(monkeypatch):
+        client = fixtures.clients[0].id
+        args = ("--via", "batch", "--limit", "8", "--no-gate", "--model", "replay-original")
+        result, whole = replay_to(capsys, fixture_db, client, "whole.json", *args)
+        assert result.code == 0
+        [ref] = whole["parts"][0]["batches"]
+        # A partial log as a kill leaves it: the header, the submission's records, no result.
+        header = orjson.loads(Path("whole.json").read_bytes())
+        partial = Path("killed.partial.jsonl")
+        head = {
+            "header": {
+                "run_id": "killed", "created_at": header["created_at"], "mode": "live",
+                "identity": header["identity"], "config_hash": header["config_hash"],
+                "config": header["config"], "selection": {}, "parts": [],
+                "case_ids": header["selection"]["case_ids"],
+            }
+        }  # fmt: skip
+        submitted = BatchRef.model_validate({**ref, "status": "in_progress", "finished_at": None})
+        partial.write_bytes(
+            orjson.dumps(head) + b"\n"
+            + b'{"batch":' + submitted.model_dump_json().encode() + b"}\n"
+        )  # fmt: skip
+        loaded = load(partial, identity=header["identity"], retry_errors=False)
+        assert [b.id for b in loaded.batches] == [ref["id"]]
+        answered = server.batch_lines_answered
+        again = run_cli(capsys, "--client-id", client, "--database-url", fixture_db, "--quiet",
+                        "--resume", str(partial), *args)  # fmt: skip
+        assert again.code == 0, again.err
+        assert server.batches_created == 1 and server.files_uploaded == 1  # re-attached
+        assert server.batch_lines_answered == answered  # the batch was answered once
+        resumed = orjson.loads(Path("killed.json").read_bytes())
+        assert _verdicts(resumed) == _verdicts(whole)
+
+
+def test_batch_status_names_what_it_cannot_show(
+    capsys: pytest.CaptureFixture[str], batch_stub: StubServer, fixture_db: str,
+    fixtures: FixtureSummary,
+) -> None:  # fmt: skip
+    result = run_cli(capsys, "batch-status", "nowhere.json")
+    assert result.code == 2
+    assert "replay batch-status 'nowhere.json' does not exist" in result.err
+    client = fixtures.clients[0].id
+    replay_to(capsys, fixture_db, client, "live.json", "--limit", "2", "--no-gate")
+    result = run_cli(capsys, "batch-status", "live.json")
+    assert result.code == 2
+    assert result.err.strip() == (
+        "replay: 'live.json' has no Batch API submission; expected a run made with --via batch"
+    )
