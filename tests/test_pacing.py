@@ -43,11 +43,13 @@ def pacer(clock: Clock, **kwargs: object) -> Pacer:
         (None, None),
     ],
 )
-def test_reset_durations_read_as_providers_write_them(header: str | None, seconds: float | None):
+def test_reset_durations_read_as_providers_write_them(
+    header: str | None, seconds: float | None
+) -> None:
     assert duration_s(header) == seconds
 
 
-def test_request_tokens_count_input_quarter_and_output_bound():
+def test_request_tokens_count_input_quarter_and_output_bound() -> None:
     body = {"messages": [{"role": "user", "content": "x" * 401}], "max_tokens": 100}
     assert request_tokens(body) == 101 + 100
     parts = {
@@ -58,7 +60,7 @@ def test_request_tokens_count_input_quarter_and_output_bound():
     assert request_tokens({"messages": "junk", "max_tokens": "9"}) == 0
 
 
-async def test_starts_are_spaced_under_the_request_limit():
+async def test_starts_are_spaced_under_the_request_limit() -> None:
     clock = Clock()
     paced = pacer(clock, rpm=600)
     began = clock.now
@@ -71,7 +73,7 @@ async def test_starts_are_spaced_under_the_request_limit():
     assert CATCH_UP_S / interval + 60 / interval < 600
 
 
-async def test_starts_are_spaced_under_the_token_limit_by_each_request_size():
+async def test_starts_are_spaced_under_the_token_limit_by_each_request_size() -> None:
     clock = Clock()
     paced = pacer(clock, tpm=60_000)
     began = clock.now
@@ -83,7 +85,7 @@ async def test_starts_are_spaced_under_the_token_limit_by_each_request_size():
     assert clock.now - began == pytest.approx((1000 + 2000) * per_token - CATCH_UP_S)
 
 
-async def test_without_a_limit_nothing_waits_and_pacing_is_off():
+async def test_without_a_limit_nothing_waits_and_pacing_is_off() -> None:
     clock = Clock()
     paced = pacer(clock)
     assert not paced.pacing
@@ -92,7 +94,7 @@ async def test_without_a_limit_nothing_waits_and_pacing_is_off():
     assert clock.slept == []
 
 
-async def test_limits_stated_by_the_endpoint_are_learned_and_the_lower_binds():
+async def test_limits_stated_by_the_endpoint_are_learned_and_the_lower_binds() -> None:
     clock = Clock()
     paced = pacer(clock, rpm=1200)
     paced.observe({"x-ratelimit-limit-requests": "600", "x-ratelimit-limit-tokens": "90000"})
@@ -101,7 +103,7 @@ async def test_limits_stated_by_the_endpoint_are_learned_and_the_lower_binds():
     assert paced.limits == (1200, None)  # the user's stated limit is lower than the server's
 
 
-async def test_a_429_holds_every_start_until_the_servers_wait_is_over():
+async def test_a_429_holds_every_start_until_the_servers_wait_is_over() -> None:
     clock = Clock()
     paced = pacer(clock)
     paced.throttled({"retry-after": "2", "retry-after-ms": "1500"})
@@ -112,7 +114,7 @@ async def test_a_429_holds_every_start_until_the_servers_wait_is_over():
     assert len(clock.slept) == 1  # once the hold is over, starts go at once again
 
 
-async def test_a_429_without_retry_after_waits_for_the_stated_reset():
+async def test_a_429_without_retry_after_waits_for_the_stated_reset() -> None:
     clock = Clock()
     paced = pacer(clock)
     paced.throttled({"x-ratelimit-reset-requests": "3s", "x-ratelimit-reset-tokens": "250ms"})
@@ -120,7 +122,7 @@ async def test_a_429_without_retry_after_waits_for_the_stated_reset():
     assert clock.slept == [pytest.approx(3.0)]
 
 
-async def test_a_spent_window_holds_the_run_until_its_reset():
+async def test_a_spent_window_holds_the_run_until_its_reset() -> None:
     clock = Clock()
     paced = pacer(clock)
     paced.observe({"x-ratelimit-remaining-requests": "0", "x-ratelimit-reset-requests": "800ms"})
@@ -131,7 +133,7 @@ async def test_a_spent_window_holds_the_run_until_its_reset():
     assert len(clock.slept) == 1  # tokens left: no hold
 
 
-async def test_an_unbelievable_wait_is_capped_at_a_minute():
+async def test_an_unbelievable_wait_is_capped_at_a_minute() -> None:
     clock = Clock()
     paced = pacer(clock)
     paced.throttled({"retry-after": "86400"})
@@ -139,7 +141,7 @@ async def test_an_unbelievable_wait_is_capped_at_a_minute():
     assert clock.slept == [pytest.approx(MAX_HOLD_S)]
 
 
-async def test_after_an_idle_spell_only_a_second_of_requests_goes_at_once():
+async def test_after_an_idle_spell_only_a_second_of_requests_goes_at_once() -> None:
     clock = Clock()
     paced = pacer(clock, rpm=600)
     await paced.admit(0)
@@ -152,7 +154,7 @@ async def test_after_an_idle_spell_only_a_second_of_requests_goes_at_once():
     assert clock.now - began == pytest.approx((30 - burst) * interval, abs=interval)
 
 
-async def test_pacing_off_ignores_limits_and_429s():
+async def test_pacing_off_ignores_limits_and_429s() -> None:
     clock = Clock()
     paced = pacer(clock, rpm=60, enabled=False)
     paced.throttled({"retry-after": "5"})
