@@ -144,9 +144,12 @@ def test_flags_that_a_batch_cannot_carry_are_refused(
         "replay: --via batch sends the openai pipeline's requests; --pipeline is "
         "'python:tests.pipelines:echo': use --via live"
     )
-    result = run_cli(capsys, *base, "--control")
+    result = run_cli(capsys, *base, "--control", "--control-pipeline", "http://127.0.0.1:9/x")
     assert result.code == 2
-    assert "--via batch cannot take --control" in result.err
+    assert result.err.strip() == (
+        "replay: --via batch sends the openai pipeline's requests; --control-pipeline is "
+        "'http://127.0.0.1:9/x': use --via live"
+    )
     result = run_cli(capsys, *base[:4], "--via", "post")
     assert result.code == 2 and "--via" in result.err and "live, batch" in result.err
     result = run_cli(capsys, *base, "--batch-window", "1d")
@@ -189,8 +192,11 @@ def test_an_expired_batch_blocks_and_resume_submits_only_what_it_never_answered(
         done = orjson.loads(Path("run.json").read_bytes())
         assert done["status"] == "complete"
         assert server.batches_created == 2
-        second = done["parts"][-1]["batches"]
-        assert [len(r["custom_ids"]) for r in second] == [len(ref["custom_ids"]) - len(answered)]
+        # The resumed part re-attached to the expired batch and submitted only what it missed.
+        expired, second = done["parts"][-1]["batches"]
+        assert expired["id"] == ref["id"] and expired["status"] == "expired"
+        kept = {f"{case['case_id']}#0" for case in answered}
+        assert set(second["custom_ids"]) == set(ref["custom_ids"]) - kept
         # Each request was paid once: the first batch's answers were kept, not asked again.
         assert server.batch_lines_answered == len(ref["custom_ids"])
         assert len({(c["case_id"], c["repeat"]) for c in done["cases"]}) == len(done["cases"])
@@ -279,3 +285,170 @@ def test_batch_status_names_what_it_cannot_show(
     assert result.err.strip() == (
         "replay: 'live.json' has no Batch API submission; expected a run made with --via batch"
     )
+
+
+def _judgements(artifact: dict[str, Any]) -> dict[str, tuple[str, dict[str, str]]]:
+    return {
+        case["case_id"]: (case["judge"]["verdict"], case["judge"]["criteria"])
+        for case in artifact["cases"]
+        if case.get("judge") is not None
+    }
+
+
+def test_the_judge_goes_by_batch_too_and_judges_as_it_does_live(
+    capsys: pytest.CaptureFixture[str],
+    batch_stub: StubServer,
+    fixture_db: str,
+    fixtures: FixtureSummary,
+    workdir: Path,
+) -> None:
+    client = fixtures.clients[0].id
+    Path("replay.toml").write_text('[prices."replay-judge"]\ninput = 1.0\noutput = 4.0\n')
+    args = ("--model", "replay-variant", "--judge-model", "replay-judge", "--no-gate",
+            "--limit", "10", "--via", "batch", "--no-judge-cache")  # fmt: skip
+    live_judge, by_live = replay_to(capsys, fixture_db, client, "live-judge.json", *args)
+    assert live_judge.code == 0, live_judge.err
+    asked_live = batch_stub.requests_by_model["replay-judge"]
+    assert asked_live > 0 and batch_stub.batches_created == 1
+    result, by_batch = replay_to(
+        capsys, fixture_db, client, "batch-judge.json", *args, "--judge-via", "batch"
+    )
+    assert result.code == 0, result.err
+    assert batch_stub.requests_by_model["replay-judge"] == asked_live  # not one live judge call
+    # One more batch of drafts and one of judge requests, each answered once.
+    assert batch_stub.batches_created == 3
+    judged = _judgements(by_batch)
+    assert judged and judged == _judgements(by_live)
+    refs = by_batch["parts"][0]["batches"]
+    assert [all(i.startswith("judge-") for i in ref["custom_ids"]) for ref in refs] == [
+        False,
+        True,
+    ]
+    # Judge requests answered through the batch are priced at the batch price.
+    paid = {case["case_id"]: case["judge"]["cost_usd"] for case in by_batch["cases"]
+            if case.get("judge")}  # fmt: skip
+    live = {case["case_id"]: case["judge"]["cost_usd"] for case in by_live["cases"]
+            if case.get("judge")}  # fmt: skip
+    assert all(cost is not None for cost in live.values()) and any(live.values())
+    assert paid == {case_id: pytest.approx(cost / 2) for case_id, cost in live.items()}
+
+
+def test_judge_via_batch_needs_the_drafts_by_batch_and_a_judge(
+    capsys: pytest.CaptureFixture[str], batch_stub: StubServer, fixture_db: str,
+    fixtures: FixtureSummary,
+) -> None:  # fmt: skip
+    base = ("--client-id", fixtures.clients[0].id, "--database-url", fixture_db)
+    result = run_cli(capsys, *base, "--judge-model", "replay-judge", "--judge-via", "batch")
+    assert result.code == 2
+    assert result.err.strip() == (
+        "replay: --judge-via batch goes with --via batch: the drafts come first"
+    )
+    result = run_cli(capsys, *base, "--via", "batch", "--judge-via", "batch")
+    assert result.code == 2
+    assert result.err.strip() == (
+        "replay: --judge-via batch goes with --judge-model NAME (or [judge] model)"
+    )
+
+
+def test_a_run_killed_while_its_judge_batch_ran_reattaches_to_both(
+    capsys: pytest.CaptureFixture[str],
+    batch_stub: StubServer,
+    fixture_db: str,
+    fixtures: FixtureSummary,
+    workdir: Path,
+) -> None:
+    client = fixtures.clients[0].id
+    args = ("--model", "replay-variant", "--judge-model", "replay-judge", "--no-gate",
+            "--limit", "8", "--via", "batch", "--judge-via", "batch",
+            "--no-judge-cache")  # fmt: skip
+    result, whole = replay_to(capsys, fixture_db, client, "whole.json", *args)
+    assert result.code == 0, result.err
+    drafts, judging = whole["parts"][0]["batches"]
+    created, answered = batch_stub.batches_created, batch_stub.batch_lines_answered
+    head = {
+        "header": {
+            "run_id": "killed", "created_at": whole["created_at"], "mode": "live",
+            "identity": whole["identity"], "config_hash": whole["config_hash"],
+            "config": whole["config"], "selection": {}, "parts": [],
+            "case_ids": whole["selection"]["case_ids"],
+        }
+    }  # fmt: skip
+    records = [{**drafts, "status": "in_progress"}, {**judging, "status": "in_progress"}]
+    Path("killed.partial.jsonl").write_bytes(
+        orjson.dumps(head) + b"\n"
+        + b"".join(b'{"batch":' + orjson.dumps(record) + b"}\n" for record in records)
+    )  # fmt: skip
+    again = run_cli(capsys, "--client-id", client, "--database-url", fixture_db, "--quiet",
+                    "--resume", "killed.partial.jsonl", *args)  # fmt: skip
+    assert again.code == 0, again.err
+    assert batch_stub.batches_created == created  # both batches found again, none submitted
+    assert batch_stub.batch_lines_answered == answered
+    resumed = orjson.loads(Path("killed.json").read_bytes())
+    assert _judgements(resumed) == _judgements(whole) != {}
+
+
+def test_a_control_arm_by_batch_attributes_as_it_does_live(
+    capsys: pytest.CaptureFixture[str],
+    batch_stub: StubServer,
+    fixture_db: str,
+    fixtures: FixtureSummary,
+    workdir: Path,
+) -> None:
+    """Both arms' requests go into one batch; attribution is the live run's."""
+    client = fixtures.clients[0].id
+    args = ("--model", "replay-variant", "--control", "--control-model", "replay-original",
+            "--no-gate", "--limit", "10", "--cache", "off")  # fmt: skip
+    # The batch run first: the control's answers are not in the response cache yet.
+    result, by_batch = replay_to(capsys, fixture_db, client, "batch.json", *args, "--via", "batch")
+    assert result.code == 0, result.err
+    live, by_live = replay_to(capsys, fixture_db, client, "live.json", *args)
+    assert live.code == 0, live.err
+    [ref] = by_batch["parts"][0]["batches"]
+    drafted = [case for case in by_batch["cases"] if case["outcome"] is not None]
+    assert len(ref["custom_ids"]) == 2 * len(drafted)
+    assert sum(i.startswith("control:") for i in ref["custom_ids"]) == len(drafted)
+
+    def attributed(artifact: dict[str, Any]) -> dict[str, tuple[Any, ...]]:
+        return {
+            case["case_id"]: (case["verdict"], case["attribution"], case["drift_regression"],
+                              case["control"]["outcome"]["text"])
+            for case in artifact["cases"] if case["control"] is not None
+        }  # fmt: skip
+
+    assert attributed(by_batch) == attributed(by_live) != {}
+
+
+def test_a_run_killed_between_upload_and_batch_finds_its_batch_by_listing(
+    capsys: pytest.CaptureFixture[str],
+    batch_stub: StubServer,
+    fixture_db: str,
+    fixtures: FixtureSummary,
+    workdir: Path,
+) -> None:
+    """Only the upload was recorded: the provider's list of batches names the one made from it."""
+    client = fixtures.clients[0].id
+    args = ("--via", "batch", "--limit", "6", "--no-gate", "--model", "replay-original")
+    result, whole = replay_to(capsys, fixture_db, client, "whole.json", *args)
+    assert result.code == 0, result.err
+    [ref] = whole["parts"][0]["batches"]
+    head = {
+        "header": {
+            "run_id": "killed", "created_at": whole["created_at"], "mode": "live",
+            "identity": whole["identity"], "config_hash": whole["config_hash"],
+            "config": whole["config"], "selection": {}, "parts": [],
+            "case_ids": whole["selection"]["case_ids"],
+        }
+    }  # fmt: skip
+    uploaded = {"input_file_id": ref["input_file_id"], "custom_ids": ref["custom_ids"],
+                "submitted_at": ref["submitted_at"]}  # fmt: skip
+    Path("killed.partial.jsonl").write_bytes(
+        orjson.dumps(head) + b"\n" + b'{"batch":' + orjson.dumps(uploaded) + b"}\n"
+    )
+    created, answered = batch_stub.batches_created, batch_stub.batch_lines_answered
+    again = run_cli(capsys, "--client-id", client, "--database-url", fixture_db, "--quiet",
+                    "--resume", "killed.partial.jsonl", *args)  # fmt: skip
+    assert again.code == 0, again.err
+    assert batch_stub.batches_created == created and batch_stub.batch_lines_answered == answered
+    resumed = orjson.loads(Path("killed.json").read_bytes())
+    assert resumed["parts"][-1]["batches"][0]["id"] == ref["id"]
+    assert _verdicts(resumed) == _verdicts(whole)

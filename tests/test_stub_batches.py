@@ -189,6 +189,19 @@ async def test_a_batch_cancelled_before_it_runs_answers_nothing() -> None:
     assert stub.batch_lines_answered == 0
 
 
+async def test_batches_are_listed_newest_first_with_their_input_file() -> None:
+    """A client that lost a batch id finds it by the input file it uploaded."""
+    with running(StubOptions(api_key=KEY, batch_delay_s=60)) as stub:
+        async with client_for(stub) as sdk:
+            first = await submit(sdk, numbered(["replay-original"]))
+            second = await submit(sdk, numbered(["replay-original"] * 2))
+            listed = [batch async for batch in sdk.batches.list(limit=100)]
+    assert [(b.id, b.input_file_id) for b in listed] == [
+        (second.id, second.input_file_id),
+        (first.id, first.input_file_id),
+    ]
+
+
 async def test_the_first_batches_expire_half_answered() -> None:
     """batch_expire_first: half the lines answered, the rest batch_expired; the next completes."""
     with running(StubOptions(api_key=KEY, batch_delay_s=0, batch_expire_first=1)) as stub:

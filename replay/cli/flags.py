@@ -323,3 +323,14 @@ BatchWindow = Annotated[
         help=f"Completion window of --via batch. [default: {defaults.BATCH_WINDOW}]",
     ),
 ]
+JudgeVia = Annotated[
+    Literal["live", "batch"] | None,
+    option(
+        "--judge-via",
+        rule=rules.via,
+        env="REPLAY_JUDGE_VIA",
+        metavar="live|batch",
+        help="batch sends the judge's requests through the Batch API too (with --via batch). "
+        "[default: live]",
+    ),
+]

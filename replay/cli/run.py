@@ -26,6 +26,7 @@ from replay.cli.flags import (
     JudgeBaseUrl,
     JudgeConcurrency,
     JudgeRetries,
+    JudgeVia,
     MaxErrorRate,
     MaxInvalidRate,
     MinEvidence,
@@ -43,9 +44,9 @@ from replay.cli.flags import (
 from replay.cli.progress import progress_for
 from replay.config import defaults, inputs, rules
 from replay.config.file import load_toml
-from replay.config.models import CacheMode
+from replay.config.models import CacheMode, RequestSourceChoice
 from replay.config.resolve import run_config
-from replay.config.runflags import ChannelChoice, RequestSourceChoice, RunFlags
+from replay.config.runflags import ChannelChoice, RunFlags
 from replay.models import Noise, Shard
 from replay.report import junit as junit_xml
 from replay.report import text
@@ -308,6 +309,7 @@ def run_command(
     tpm: Tpm = None,
     via: Via = None,
     batch_window: BatchWindow = None,
+    judge_via: JudgeVia = None,
     resume: Annotated[
         Path | None,
         option(

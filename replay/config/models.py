@@ -185,6 +185,7 @@ class JudgeConfig(Frozen):
     request_timeout_s: float = Field(default=60.0, gt=0)
     cache: bool = True
     """Reuse answers to identical requests from `<artifacts dir>/judge-cache`."""
+    via: Literal["live", "batch"] = "live"  # `--judge-via batch`: through the Batch API too
 
 
 class CacheConfig(Frozen):
@@ -211,7 +212,6 @@ class BatchConfig(Frozen):
     window: str = defaults.BATCH_WINDOW
     max_lines: int = Field(default=defaults.BATCH_MAX_LINES, gt=0)
     max_bytes: int = Field(default=defaults.BATCH_MAX_MB * 1024 * 1024, gt=0)
-    poll_max_s: float = Field(default=defaults.BATCH_POLL_S, gt=0)
 
 
 class LiveConfig(Frozen):

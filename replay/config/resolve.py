@@ -122,6 +122,13 @@ def run_config(flags: RunFlags, toml: LoadedToml) -> RunConfig:
         config = config.model_copy(update={"control": _control(flags, config)})
     if config.live.batch is not None:
         _batchable(config)
+    if flags.judge_via == "batch":
+        if config.judge is None:
+            raise UsageError("--judge-via batch goes with --judge-model NAME (or [judge] model)")
+        if config.live.batch is None:
+            raise UsageError("--judge-via batch goes with --via batch: the drafts come first")
+        judging = config.judge.model_copy(update={"via": "batch"})
+        config = config.model_copy(update={"judge": judging})
     if config.gate.on_stats and flags.baseline is None:
         if flags.gate_on_stats:
             raise UsageError("--gate-on-stats compares with a baseline: add --baseline PATH|latest")
@@ -136,16 +143,17 @@ def _batchable(config: RunConfig) -> None:
     """Refuse `--via batch` where the Batch API cannot carry the run.
 
     Raises:
-        UsageError: another pipeline than `openai`, or a control arm (its drafts are decided
-            slot by slot beside the candidate's, which a batch answers all at once).
+        UsageError: another pipeline than `openai`, for the candidate or the control arm.
     """
-    if config.request.pipeline != "openai":
-        raise UsageError(
-            f"--via batch sends the openai pipeline's requests; --pipeline is "
-            f"{safe_pipeline(config.request.pipeline)!r}: use --via live"
-        )
-    if config.control is not None:
-        raise UsageError("--via batch cannot take --control; run the control arm with --via live")
+    for flag, request in (
+        ("--pipeline", config.request),
+        ("--control-pipeline", config.control.request if config.control else None),
+    ):
+        if request is not None and request.pipeline != "openai":
+            raise UsageError(
+                f"--via batch sends the openai pipeline's requests; {flag} is "
+                f"{safe_pipeline(request.pipeline)!r}: use --via live"
+            )
 
 
 def _control_flags(flags: RunFlags) -> dict[str, object]:

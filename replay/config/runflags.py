@@ -10,11 +10,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import Literal
 
-from replay.config.models import CacheMode
+from replay.config.models import CacheMode, RequestSourceChoice
 from replay.models import Shard
 
 ChannelChoice = Literal["email", "sms", "linkedin", "any"]
-RequestSourceChoice = Literal["auto", "recorded", "rendered"]
 
 
 @dataclass(frozen=True)
@@ -91,3 +90,4 @@ class RunFlags(JudgeFlags):
     tpm: int | None = None
     via: Literal["live", "batch"] | None = None
     batch_window: str | None = None
+    judge_via: Literal["live", "batch"] | None = None

@@ -158,6 +158,12 @@ class Batches:
         if path == "/v1/files":
             return self._upload(content_type, body) if method == "POST" else _not_allowed(method)
         if path == "/v1/batches":
+            if method == "GET":  # newest first, as OpenAI lists them; one page
+                views = [batch.view() for batch in reversed(self.batches.values())]
+                ids = [view["id"] for view in views]
+                first, last = (ids[0], ids[-1]) if ids else (None, None)
+                page = {"object": "list", "data": views, "first_id": first, "last_id": last}
+                return _json(200, {**page, "has_more": False})
             return self._create(body) if method == "POST" else _not_allowed(method)
         if found := _FILE.fullmatch(path):
             return self._file(method, found[1], content=bool(found[2]))

@@ -37,7 +37,14 @@ from replay.models import (
     Usage,
 )
 from replay.run.answers import clean
-from replay.run.endpoint import backoff_s, failed_attempt, reported_usage, sdk_failure
+from replay.run.batchqueue import BatchQueue
+from replay.run.endpoint import (
+    backoff_s,
+    failed_attempt,
+    reported_usage,
+    sdk_failure,
+    status_failure,
+)
 
 if TYPE_CHECKING:
     from openai import AsyncOpenAI
@@ -68,6 +75,8 @@ _CORRECTION = (
     "schema describes."
 )
 _SPACE = re.compile(r"\s+")
+JUDGE_ID = "judge-"
+"""How the custom id of a judge request in a batch starts (then its cache key's first half)."""
 
 
 class _Frozen(BaseModel):
@@ -192,6 +201,9 @@ class Judge:
     retry_after_cap_s: float = 60.0
     backoff_base_s: float = 0.5
     backoff_cap_s: float = 30.0
+    queue: BatchQueue | None = None
+    """With `--judge-via batch`: requests go to this Batch API queue instead of the endpoint
+    (no per-request deadline or concurrency bound: a batch answers them together)."""
     _rng: random.Random = field(default_factory=random.Random)
 
     async def judge(
@@ -271,11 +283,14 @@ class Judge:
         for number in range(1, self.retries + 2):
             began = time.perf_counter()
             try:
-                async with self.limiter:
-                    with anyio.fail_after(self.request_timeout_s):
-                        response = await self.client.post(
-                            "/chat/completions", cast_to=ChatCompletion, body=body
-                        )
+                if self.queue is not None:
+                    response = await self._batched(key, body)
+                else:
+                    async with self.limiter:
+                        with anyio.fail_after(self.request_timeout_s):
+                            response = await self.client.post(
+                                "/chat/completions", cast_to=ChatCompletion, body=body
+                            )
                 content, used = _content(response)
             except TimeoutError:
                 failure = AttemptFailed(
@@ -297,6 +312,27 @@ class Judge:
                 raise failure
             await anyio.sleep(backoff)
         raise AssertionError("unreachable: the last attempt raises or returns")
+
+    async def _batched(self, key: str, body: dict[str, Any]) -> Any:
+        """The judge's answer through its Batch API queue, as a chat completion.
+
+        Raises:
+            AttemptFailed: the line was answered with an error status or a malformed body.
+            Unanswered: its batch ended without answering it (left for `--resume`).
+        """
+        from openai.types.chat import ChatCompletion
+
+        assert self.queue is not None
+        answer = await self.queue.ask(JUDGE_ID + key[:32], body)
+        status = answer.get("status_code")
+        if status != 200:
+            raise status_failure(status if isinstance(status, int) else 500, None, "the judge")
+        try:
+            return ChatCompletion.model_validate(answer.get("body"))
+        except ValidationError:
+            raise AttemptFailed(
+                "model_error", "the judge endpoint sent a malformed response", retryable=False
+            ) from None
 
     def _backoff(self, number: int, retry_after_s: float | None) -> float:
         return backoff_s(

@@ -27,7 +27,6 @@ from replay.errors import BlockedError, ExitCode, ReplayError
 from replay.models import (
     SCHEMA_VERSION,
     BaselineReport,
-    BatchRef,
     Case,
     CaseResult,
     Gate,
@@ -102,8 +101,8 @@ class Session:
         self.repeats = noise.Repeats(config.repeats) if repeated else None
         self.runner: Runner | BatchRunner | None = None
         """The live runner while it runs: what a signal should stop."""
-        self.batches: list[BatchRef] = []
-        """This part's Batch API submissions (`--via batch`), recorded in its `RunPart`."""
+        self.batched: BatchRunner | None = None
+        """The `--via batch` runner: its submissions are recorded in this part's `RunPart`."""
 
     def adopt(self, resumed: resume.Resumed) -> None:
         """Continue an earlier run: its id, its start, its parts and its finished cases."""
@@ -207,11 +206,12 @@ class Session:
         if live.batch is not None:
             assert isinstance(pipeline, OpenAIPipeline) and self.model_client is not None
             batches = self.resumed.batches if self.resumed is not None else ()
-            runner = runners.batch_runner(
+            runner, self.judge = runners.batch_runner(
                 self.config, pipeline, self.model_client, writer, self.log, self._finished,
                 self.progress, run_id=self.run_id, attached=batches, spent_usd=spent,
+                judge=self.judge, control=self.control,
             )  # fmt: skip
-            self.batches = runner.batches
+            self.batched = runner
         else:
             runner = runners.runner(
                 self.config, pipeline, writer, self._finished, self.progress,
@@ -354,7 +354,7 @@ class Session:
                 cases=self.finished_here - before,
                 duplicates_dropped=self.resumed.duplicates_dropped if self.resumed else 0,
                 foreign_dropped=self.resumed.foreign_dropped if self.resumed else 0,
-                batches=list(self.batches),
+                batches=self.batched.batches if self.batched is not None else [],
             ),
         ]
         duration = sum(
