@@ -29,8 +29,8 @@ PATTERN = "^[A-Za-z_][A-Za-z0-9_]*$"
             f'[invariants]\ndisabled = ["{PATTERN}"]',
             f"[invariants] disabled[0] must be one of empty_draft, unresolved_placeholder, "
             "channel_length, unsupported_price, unsupported_link, unsupported_email, "
-            "unsupported_phone, ignored_opt_out, wrong_name, truncated, repeated_text, "
-            "wrong_signature, "
+            "unsupported_phone, ignored_opt_out, wrong_name, language_mismatch, unoffered_time, "
+            "truncated, repeated_text, wrong_signature, "
             f"got {PATTERN!r}",
             id="list-of-choices",
         ),
