@@ -15,15 +15,14 @@ import functools
 import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from decimal import Decimal
 from typing import Any
 from urllib.parse import urlsplit
 
 import orjson
 
 from replay.models import CaseInput, Severity, Violation
-from replay.verdict import language, mistakes, names, times
-from replay.verdict.optout import is_opt_out, opt_out_phrase
+from replay.verdict import language, mistakes, money, names, times
+from replay.verdict.optout import MEETING, NEGATION, is_opt_out, opt_out_phrase
 
 __all__ = ["CODES", "InvariantConfig", "Severity", "Violation", "check", "is_opt_out"]
 
@@ -44,19 +43,9 @@ reports a day proposed without an hour as a warning)."""
 _CONTEXT = "the inbound, thread, lead or client settings"
 _CHANNEL_NAMES = {"sms": "SMS", "linkedin": "LinkedIn", "email": "email"}
 
-# Amounts need a currency: that alone keeps times, dates, percentages and counts out.
-_NUMBER = r"\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?"
-_MONEY = re.compile(
-    rf"(?:(?<![\w$])(?:US)?\$|[€£]|(?<!\w)(?i:usd|eur|gbp)[ \t]?)[ \t]?"
-    rf"(?P<pre>{_NUMBER})(?P<pre_k>[kK](?!\w))?"
-    rf"|(?<![\w.,$€£])(?P<post>{_NUMBER})(?P<post_k>[kK])?[ \t]?"
-    rf"(?:[€£]|(?i:usd|eur|gbp|dollars?|euros?|bucks)(?!\w))"
-)
-_MONEY_HINT = re.compile(r"(?i)[$€£]|usd|eur|gbp|dollar|euro|bucks")
-"""Every amount _MONEY finds has one of these: without any, the costly scan is skipped."""
 _URL_HINT = re.compile(r"(?i)https?://|www\.")
 _DIGIT = re.compile(r"\d")
-_BARE_AMOUNT = re.compile(rf"\s*(?:{_NUMBER})\s*")
+_BARE_AMOUNT = re.compile(rf"\s*(?:{money.NUMBER})\s*")
 _URL_CHARS = r"[^\s<>\"'()\[\]{}|\\^`]"
 _URL = re.compile(rf"(?i)\b(?:https?://|www\.){_URL_CHARS}+")
 _DOMAIN = re.compile(
@@ -68,7 +57,7 @@ _EMAIL = re.compile(
     r"(?i)(?<![\w.%+-])[\w.%+-]+@(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?\.)+[a-z]{2,}(?![\w-])"
 )
 _PHONE = re.compile(
-    r"(?<![\w.,/$€£+-])(?:\+\d{1,3}[ .-]?)?(?:\(\d{1,4}\)[ .-]?)?\d{1,15}(?:[ .-]\d{1,5}){0,5}"
+    r"(?<![\w.,/$€£+-])(?:\+\d{1,3}[ .-]?)?(?:\(\d{1,4}\)[ .-]?)?\d{1,15}(?:[ .-]\d{1,8}){0,5}"
     r"(?![\w+]|[.,/-]?\d)"
 )
 _DATE = re.compile(r"\d{4}[-./]\d{1,2}[-./]\d{1,2}|\d{1,2}[-./]\d{1,2}[-./]\d{2,4}")
@@ -76,7 +65,7 @@ _YEAR = re.compile(r"(?:19|20)\d\d")
 _PLACEHOLDER = re.compile(
     r"\{\{[^{}\n]{1,60}\}\}"  # {{first_name}}, {{ lead.name | default }}
     r"|\{\s*\w[\w .-]{0,40}\}"  # {first_name}, {0}
-    r"|\[\s*[A-Za-z][A-Za-z .'/-]{0,40}\](?!\s?[(\[:])"  # [First Name]; never a markdown link
+    r"|\[\s*[^\W\d_][^\W\d_ .'/-]*(?:[ .'/-]+[^\W\d_]+){0,5}\s*\](?!\s?[(\[:])"  # [Prénom]
     r"|<{1,2}[A-Z][A-Z0-9_]{1,40}>{1,2}"  # <FIRST_NAME>, <<COMPANY>>
     r"|%[A-Z][A-Z0-9_]{1,40}%"  # %FIRST_NAME%
 )
@@ -84,20 +73,16 @@ _TEMPLATE_WORDS = frozenset({
     "name", "first", "last", "full", "company", "business", "date", "time", "day", "link",
     "url", "phone", "number", "email", "address", "city", "insert", "placeholder", "your",
     "client", "lead", "customer", "contact", "recipient", "price", "amount", "title",
+    "nombre", "apellido", "empresa", "fecha", "hora", "enlace", "teléfono", "correo", "precio",
+    "vorname", "nachname", "firma", "datum", "uhrzeit", "telefon", "preis", "kunde", "anrede",
+    "prénom", "nom", "entreprise", "société", "heure", "lien", "téléphone", "prix", "adresse",
 })  # fmt: skip
-"""A bracketed text is a template slot only when it names one: `[Name]`, not `[sic]`."""
+"""A bracketed text is a template slot only when it names one: `[Name]`, `[Nombre]`, `[Vorname]`,
+`[Prénom]`; not `[sic]`."""
 _HTML_TAGS = frozenset({"A", "B", "I", "U", "P", "BR", "HR", "EM", "LI", "UL", "OL", "TD", "TR",
                         "DIV", "SPAN", "BODY", "HTML", "HEAD", "STRONG", "TABLE"})  # fmt: skip
 
 _QUESTION = re.compile(r"[^.!?\n]*\?")
-_MEETING = re.compile(
-    r"\b(?:calls?|meet(?:ing)?s?|(?:re)?schedul\w*|book(?:ing|ed)?|chat|demo|calendar"
-    r"|appointment|walkthrough|time to talk|hop on|catch up|(?:come|drop|swing|stop) by)\b"
-    r"|\b(?:(?:mon|tues|wednes|thurs|fri|satur|sun)day|tomorrow|today|tonight)\b[^.!?\n]{0,20}?"
-    r"\b\d{1,2}(?::\d\d)?\s?(?:am|pm|a\.m\.|p\.m\.)",
-    re.IGNORECASE,
-)
-_NEGATION = re.compile(r"(?:\bno|\bnot|\bnever|n't|\bwont|\bwithout|\bany more)\b", re.IGNORECASE)
 """Before a meeting word, it makes an acknowledgement ("you won't get more calls")."""
 
 
@@ -267,10 +252,10 @@ def _length(draft: str, channel: str, config: InvariantConfig) -> Iterator[Viola
 
 
 def _prices(draft: str, context: Context) -> Iterator[Violation]:
-    if not _MONEY_HINT.search(draft):
+    if not money.HINT.search(draft):
         return
-    for match in _MONEY.finditer(draft):
-        amount = _money_amount(match)
+    for match in money.MONEY.finditer(draft):
+        amount = money.amount_of(match)
         if amount not in context.shared.amounts and amount not in context.all.amounts:
             yield _violation("unsupported_price", match[0].strip(), amount, f"not in {_CONTEXT}")
 
@@ -305,8 +290,11 @@ def _phones(draft: str, context: Context) -> Iterator[Violation]:
     if len(_DIGIT.findall(draft)) < 7:  # a phone has at least seven digits
         return
     for text, digits in _phone_numbers(draft):
-        if not any(known.endswith(digits) for known in context.shared.phones) and not any(
-            known.endswith(digits) for known in context.all.phones
+        # The last nine digits decide between forms of one number: `+33 6 12 34 56 78` is
+        # `06 12 34 56 78` (country code and trunk 0 aside).
+        tail = digits[-9:] if len(digits) >= 9 else digits
+        if not any(known.endswith(tail) for known in context.shared.phones) and not any(
+            known.endswith(tail) for known in context.all.phones
         ):
             detail = f"its last {len(digits)} digits are not in {_CONTEXT}"
             yield _violation("unsupported_phone", text, digits, detail)
@@ -347,7 +335,8 @@ def _facts(texts: list[str], amounts: tuple[str, ...]) -> Facts:
     links = {_link_key(m[0].rstrip(_TRAILING)) for m in _URL.finditer(text)}
     links |= {_link_key(m[0].rstrip(_TRAILING)) for m in _DOMAIN.finditer(text)}
     return Facts(
-        amounts=frozenset({_money_amount(m) for m in _MONEY.finditer(text)}) | frozenset(amounts),
+        amounts=frozenset({money.amount_of(m) for m in money.MONEY.finditer(text)})
+        | frozenset(amounts),
         links=frozenset(links),
         emails=frozenset(m[0].lower() for m in _EMAIL.finditer(text)),
         phones=frozenset(digits for _, digits in _phone_numbers(text)),
@@ -372,18 +361,7 @@ def _json_amounts(value: Any) -> Iterator[str]:
     """Amounts a JSON value states without a currency: `"price": 1200` or `"price": "1,200"`."""
     for text in _json_texts(value):
         if _BARE_AMOUNT.fullmatch(text):
-            yield _amount(text.strip())
-
-
-def _money_amount(match: re.Match[str]) -> str:
-    number = match["pre"] or match["post"]
-    return _amount(number, thousands=bool(match["pre_k"] or match["post_k"]))
-
-
-def _amount(number: str, *, thousands: bool = False) -> str:
-    """The canonical form of an amount: `1,200.00` and `1.2k` are both `1200`."""
-    value = Decimal(number.replace(",", "")) * (1000 if thousands else 1)
-    return format(value.normalize(), "f")
+            yield money.amount(text.strip())
 
 
 def _link_key(url: str) -> str:
@@ -416,8 +394,11 @@ def _phone_numbers(text: str) -> Iterator[tuple[str, str]]:
         # groups are a phone in the 555-0142 shape only, not a range like 1200-1500.
         if len(groups) == 1 and len(digits) < 10 and not marked:
             continue
+        # (A European number with its trunk 0, `0171 2345678`, is one too.)
+        european = groups[0].startswith("0") and len(digits) >= 9
         if len(groups) == 2 and not marked and (len(groups[0]), len(groups[1])) != (3, 4):
-            continue
+            if not european:
+                continue
         if max(len(group) for group in groups) < 3 and len(groups) < 5:
             continue
         yield candidate, digits[-10:]
@@ -433,12 +414,12 @@ def _engagement(draft: str) -> tuple[str, str] | None:
     question = _QUESTION.search(unlinked)
     if question is not None:
         found.append((question.start(), question[0].strip(), "asks a question"))
-    price = _MONEY.search(draft)
+    price = money.MONEY.search(draft)
     if price is not None:
         found.append((price.start(), price[0].strip(), "gives a price"))
-    for meeting in _MEETING.finditer(unlinked):
+    for meeting in MEETING.finditer(unlinked):
         sentence_start = max(unlinked.rfind(stop, 0, meeting.start()) for stop in ".!?\n") + 1
-        if not _NEGATION.search(
+        if not NEGATION.search(
             unlinked, max(sentence_start, meeting.start() - 40), meeting.start()
         ):
             found.append((meeting.start(), meeting[0], "proposes a meeting"))

@@ -19,15 +19,36 @@ _OPT_OUT = re.compile(
     r"|\b(?:please|pls|plz|just|kindly) stop\b(?! (?:by|in|over|at)\b)|\bstop,? (?:please|now)\b"
     r"|\bnot interested\b[^\n]{0,40}?\bstop\b(?! (?:by|in|over|at)\b)"
     r"|\bno (?:more|further) (?:texts|messages|e-?mails|calls|contact)\b"
-    r"|^\W*stop\W*$",
+    r"|^\W*stop\W*$"
+    # Spanish: "baja", "dame de baja", "no me escriban más", "dejen de escribirme"
+    r"|^\W*baja\W*$|\b(?:darme|dame|denme|d[ée]me|solicito la|pido la) de baja\b"
+    r"|\bno (?:me )?(?:vuelvan? a )?(?:escrib|contact|llam|molest)(?:an|as|a|en|es|e)\b"
+    r"|\bdej(?:e|en|a) de (?:escribir|contactar|llamar|enviar|mandar|molestar)\w*"
+    r"|\bno quiero (?:recibir )?m[áa]s (?:mensajes|correos|llamadas)\b"
+    # German: "abmelden", "bitte keine Nachrichten mehr", "kontaktieren Sie mich nicht mehr"
+    r"|\babmelden\b|\babbestellen\b|\baus (?:ihrem|dem) verteiler\b"
+    r"|\bkeine (?:weiteren (?:nachrichten|e-?mails|mails|anrufe|sms)"
+    r"|(?:nachrichten|e-?mails|mails|anrufe|sms|werbung) mehr)\b"
+    r"|\b(?:kontaktieren|schreiben|anrufen) sie mich (?:bitte )?(?:nicht|nie) mehr\b"
+    r"|\bh[öo]ren sie auf,? mir zu schreiben\b"
+    # French: "désabonner", "ne plus me contacter", "arrêtez de m'écrire"
+    r"|\bd[ée]sabonn|\bd[ée]sinscri|\bne plus me (?:contacter|[ée]crire|relancer|appeler)\b"
+    r"|\bne me (?:contactez|[ée]crivez|relancez|appelez) plus\b"
+    r"|\barr[êe]te[rz]? de m'(?:[ée]crire|envoyer|appeler|contacter)\b"
+    r"|\bretirez[- ]moi\b",
     re.MULTILINE | re.IGNORECASE,
 )
-""""stop by", "non-stop" and "stop worrying" are not opt-outs."""
+""""stop by", "non-stop" and "stop worrying" are not opt-outs; in Spanish, German and French
+the common ways to unsubscribe or ask not to be written to again are."""
 
 
 _NOT_ASKING = re.compile(
-    r"^>.*$|^on [^\n]{0,200} wrote:[\s\S]*|^-{2,} ?original message[\s\S]*"
-    r"|\b(?:reply|text|send|respond)(?: with)? \W?stop\W? to\b[^\n]*",
+    r"^>.*$|^(?:on|el|am|le) [^\n]{0,200} (?:wrote|escribió|schrieb|a écrit) ?:[\s\S]*"
+    r"|^-{2,} ?(?:original message|mensaje original|ursprüngliche nachricht"
+    r"|message d'origine)[\s\S]*"
+    r"|\b(?:reply|text|send|respond|responde|responda|envía|antworten sie|senden sie"
+    r"|répondez|r[ée]pondre|envoyez)(?: with| con| mit| par)? \W?(?:stop|baja)\W?"
+    r" (?:to|para|pour|um|zum)\b[^\n]*",
     re.MULTILINE | re.IGNORECASE,
 )
 """Quoted messages and our own "reply STOP to opt out" footers: text the lead did not ask."""
@@ -62,3 +83,23 @@ def _said(phrase: str, text: str) -> re.Match[str] | None:
 def _blank(match: re.Match[str]) -> str:
     """Spaces in place of a match, its line breaks kept: the text keeps its length and lines."""
     return re.sub(r"[^\n]", " ", match[0])
+
+
+MEETING = re.compile(
+    r"\b(?:calls?|meet(?:ing)?s?|(?:re)?schedul\w*|book(?:ing|ed)?|chat|demo|calendar"
+    r"|appointment|walkthrough|time to talk|hop on|catch up|(?:come|drop|swing|stop) by"
+    r"|llamada|videollamada|reuni[óo]n|reunirnos|agendar|cita"
+    r"|termin\w*|gespr[äa]ch|telefonat|anruf|treffen|vereinbaren"
+    r"|rendez-vous|appel|r[ée]union|visio|cr[ée]neau|[ée]change t[ée]l[ée]phonique)\b"
+    r"|\b(?:(?:mon|tues|wednes|thurs|fri|satur|sun)day|tomorrow|today|tonight)\b[^.!?\n]{0,20}?"
+    r"\b\d{1,2}(?::\d\d)?\s?(?:am|pm|a\.m\.|p\.m\.)",
+    re.IGNORECASE,
+)
+"""A draft's meeting proposal, in English, Spanish, German or French: what a reply to an opt-out
+must not make."""
+NEGATION = re.compile(
+    r"(?:\bno|\bnot|\bnever|n't|\bwont|\bwithout|\bany more"
+    r"|\bnunca|\bsin|\bnicht|\bkein\w*|\bohne|\bne|\bn'|\bjamais|\bsans)\b",
+    re.IGNORECASE,
+)
+"""Words before a meeting word that take the proposal back ("no more calls", "keine Anrufe")."""
