@@ -39,7 +39,7 @@ LEAD: dict[str, Any] = {
 
 
 def _case(
-    inbound: str = "How much is a roof inspection?",
+    inbound: str = "Please tell me what a roof inspection costs.",
     *,
     channel: str = "email",
     thread: Sequence[str] = (),
@@ -349,7 +349,7 @@ def test_is_opt_out_agrees_with_the_corpus() -> None:
 
 def test_codes_are_the_designed_ones() -> None:
     """The documented check codes, each with a severity."""
-    assert set(checks.SEVERITY) == set(CODES) and len(CODES) == 14
+    assert set(checks.SEVERITY) == set(CODES) and len(CODES) == 15
 
 
 # --- drafts of generated fixtures ---------------------------------------------------------------
@@ -406,7 +406,11 @@ def test_faithful_drafts_pass(
 ) -> None:
     """Drafts written only from their prompt have no critical violation."""
     found = {
-        case.case_id: [(v.code, v.evidence) for v in check(write_draft(msgs, style=style), case)]
+        case.case_id: [
+            (v.code, v.evidence)
+            for v in check(write_draft(msgs, style=style), case)
+            if v.severity == "critical"
+        ]
         for case, msgs in fixture_cases
     }
     assert {case_id: v for case_id, v in found.items() if v} == {}
@@ -420,7 +424,7 @@ def test_injected_mistakes_are_found(
     wrong = []
     for case, msgs in fixture_cases:
         draft, mistake = inject_mistake(msgs, write_draft(msgs, style="variant"), choice=choice)
-        codes = {v.code for v in check(draft, case)}
+        codes = {v.code for v in check(draft, case) if v.severity == "critical"}
         if codes != {mistake}:
             wrong.append((case.case_id, mistake, codes, draft))
     assert wrong == []

@@ -30,7 +30,7 @@ PATTERN = "^[A-Za-z_][A-Za-z0-9_]*$"
             f"[invariants] disabled[0] must be one of empty_draft, unresolved_placeholder, "
             "channel_length, unsupported_price, unsupported_link, unsupported_email, "
             "unsupported_phone, ignored_opt_out, wrong_name, language_mismatch, unoffered_time, "
-            "truncated, repeated_text, wrong_signature, "
+            "unanswered_question, truncated, repeated_text, wrong_signature, "
             f"got {PATTERN!r}",
             id="list-of-choices",
         ),
@@ -121,7 +121,7 @@ def _case(inbound: str) -> CaseInput:
         pytest.param("PLEASE STOP texting me.", (), "PLEASE STOP", id="built-in"),
         pytest.param("Don\u2019t Contact Me again", (), "Don\u2019t Contact Me", id="apostrophe"),
         pytest.param(
-            "Bitte KEINE Werbung mehr.", ("keine werbung",), "KEINE Werbung", id="configured"
+            "Bitte KEINE Prospekte.", ("keine prospekte",), "KEINE Prospekte", id="configured"
         ),
         pytest.param("Thanks!\n> Reply STOP to opt out", (), None, id="quoted-footer"),
     ],

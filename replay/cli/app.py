@@ -17,7 +17,7 @@ import typer
 from typer.core import TyperGroup
 
 from replay import __version__
-from replay.cli import batch, compare, data, merge, nightly, rescore, run, signals
+from replay.cli import batch, compare, data, judge_eval, merge, nightly, rescore, run, signals
 from replay.cli import help as help_text
 from replay.cli.flags import Command
 from replay.errors import ExitCode, ReplayError, os_reason
@@ -92,6 +92,7 @@ _COMMANDS: tuple[tuple[str, Callable[..., int], str], ...] = (
     ("report", compare.report_command, "Write the HTML report of a run."),
     ("rescore", rescore.rescore_command, "Decide a run again with today's checks and gate."),
     ("rejudge", rescore.rejudge_command, "Score a run's drafts again with a judge."),
+    ("judge-eval", judge_eval.judge_eval_command, "Calibrate a judge on labelled pairs of drafts."),
     ("nightly", nightly.nightly_command, "Replay every [nightly] client; compare."),
     ("history", compare.history_command, "The trend of a client's runs, and its page."),
     ("schema", data.schema_command, "Print the JSON Schema of run artifacts."),

@@ -27,7 +27,7 @@ PANELS: dict[str, tuple[str, ...]] = {
     ),
     "Judge": (
         "--judge-model", "--judge-base-url", "--judge-concurrency", "--judge-retries",
-        "--no-judge-cache", "--rejudge", "--judge-via",
+        "--no-judge-cache", "--rejudge", "--judge-via", "--set", "--generated",
     ),
     "Gate": (
         "--no-gate", "--max-error-rate", "--max-invalid-rate", "--min-evidence", "--baseline",

@@ -48,6 +48,7 @@ from replay.config.models import CacheMode, RequestSourceChoice
 from replay.config.resolve import run_config
 from replay.config.runflags import ChannelChoice, RunFlags
 from replay.models import Noise, Shard
+from replay.ops.judge_eval import calibrated
 from replay.report import junit as junit_xml
 from replay.report import text
 from replay.run import app
@@ -396,7 +397,7 @@ def run_command(
 ) -> int:
     """Replay the last N draft jobs of a client (or given cases), or dry-run them."""
     flags = RunFlags(**{name: value for name, value in locals().items() if name != "junit"})
-    config_ = run_config(flags, load_toml(config))
+    config_ = calibrated(run_config(flags, load_toml(config)))  # the judge's last calibration
     # JUnit XML is the CLI's own rendering of the finished artifact, not part of the run.
     junit_path = inputs.writable_file("--junit", junit) if junit else None
     selection = config_.selection

@@ -87,8 +87,8 @@ Window = Annotated[str, _checked(rules.completion_window)]
 CHECK_CODES: Final = (
     "empty_draft", "unresolved_placeholder", "channel_length", "unsupported_price",
     "unsupported_link", "unsupported_email", "unsupported_phone", "ignored_opt_out",
-    "wrong_name", "language_mismatch", "unoffered_time", "truncated", "repeated_text",
-    "wrong_signature",
+    "wrong_name", "language_mismatch", "unoffered_time", "unanswered_question", "truncated",
+    "repeated_text", "wrong_signature",
 )  # fmt: skip
 """The codes `[invariants] disabled` may name (the deterministic checks of `verdict.checks`)."""
 CheckCode = Annotated[str, _checked(rules.choice(*CHECK_CODES))]

@@ -21,7 +21,7 @@ from urllib.parse import urlsplit
 import orjson
 
 from replay.models import CaseInput, Severity, Violation
-from replay.verdict import language, mistakes, money, names, times
+from replay.verdict import language, mistakes, money, names, questions, times
 from replay.verdict.optout import MEETING, NEGATION, is_opt_out, opt_out_phrase
 
 __all__ = ["CODES", "InvariantConfig", "Severity", "Violation", "check", "is_opt_out"]
@@ -29,16 +29,17 @@ __all__ = ["CODES", "InvariantConfig", "Severity", "Violation", "check", "is_opt
 CODES: tuple[str, ...] = (
     "empty_draft", "unresolved_placeholder", "channel_length", "unsupported_price",
     "unsupported_link", "unsupported_email", "unsupported_phone", "ignored_opt_out",
-    *names.CODES, *language.CODES, *times.CODES, *mistakes.CODES,
+    *names.CODES, *language.CODES, *times.CODES, *questions.CODES, *mistakes.CODES,
 )  # fmt: skip
-"""Every check, in the order `check` reports them (`names.py`'s, `language.py`'s and `times.py`'s,
-which read the case as the fact checks do, then `mistakes.py`'s last)."""
+"""Every check, in the order `check` reports them (`names.py`'s, `language.py`'s, `times.py`'s
+and `questions.py`'s, which read the case as the fact checks do, then `mistakes.py`'s last)."""
 SEVERITY: Mapping[str, Severity] = {
     **dict.fromkeys(CODES, "critical"), **names.SEVERITY, **language.SEVERITY, **times.SEVERITY,
-    **mistakes.SEVERITY,
+    **questions.SEVERITY, **mistakes.SEVERITY,
 }  # fmt: skip
 """Each code's severity: every check is a mistake a human would have to catch (`times.py`
-reports a day proposed without an hour as a warning)."""
+reports a day proposed without an hour as a warning, and `questions.py`'s lexical reading of
+"answered" is always one)."""
 
 _CONTEXT = "the inbound, thread, lead or client settings"
 _CHANNEL_NAMES = {"sms": "SMS", "linkedin": "LinkedIn", "email": "email"}
@@ -200,6 +201,7 @@ def check(
         *names.wrong_name(draft, case),
         *language.language_mismatch(draft, case),
         *times.unoffered_time(draft, case),
+        *questions.unanswered_question(draft, case),
         *mistakes.truncated(draft, case.client_settings, finish_reason),
         *mistakes.repeated_text(draft),
         *mistakes.wrong_signature(draft, case.client_settings),

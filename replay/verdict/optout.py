@@ -43,7 +43,7 @@ the common ways to unsubscribe or ask not to be written to again are."""
 
 
 _NOT_ASKING = re.compile(
-    r"^>.*$|^(?:on|el|am|le) [^\n]{0,200} (?:wrote|escribió|schrieb|a écrit) ?:[\s\S]*"
+    r"^>.*$|^(?:on|el|am|le) [^\n]{0,200} (?:wrote|escribió|schrieb|a écrit)[^\n]{0,100}:[\s\S]*"
     r"|^-{2,} ?(?:original message|mensaje original|ursprüngliche nachricht"
     r"|message d'origine)[\s\S]*"
     r"|\b(?:reply|text|send|respond|responde|responda|envía|antworten sie|senden sie"
