@@ -49,6 +49,7 @@ INBOUNDS = (
     "We already work with another company.",
     "Please stop texting me.",
     "Thanks, got it.",
+    "We are looking at your premium yard plan for the house and would like to know what is in it.",
 )
 PRICE = re.compile(r"\$\d[\d,]*(?:\.\d\d)?")
 URL = re.compile(r"https?://[^\s\"'<>)\]]+")
@@ -116,6 +117,8 @@ def has_evidence(mistake: str, text: str, sent: list[Any]) -> bool:
     if mistake == "wrong_name":
         greeted = re.match(r"(?:Hi|Hello|Hey) (\w+)[,!]", text)
         return greeted is not None and greeted[1].casefold() not in prompt.casefold()
+    if mistake == "language_mismatch":
+        return text.startswith("Hola") and "gracias por tu mensaje" in text
     return any(str(urlsplit(u).hostname) not in prompt for u in URL.findall(text))
 
 

@@ -59,6 +59,7 @@ Mistake = Literal[
     "repeated_text",
     "wrong_signature",
     "wrong_name",
+    "language_mismatch",
 ]
 MISTAKES: tuple[Mistake, ...] = get_args(Mistake)
 """What `replay-variant` may put into a draft, as named by the `x-stub-injected` header."""
@@ -67,6 +68,12 @@ SHAPE_MISTAKES: tuple[Mistake, ...] = ("truncated", "repeated_text", "wrong_sign
 NAME_MISTAKES: tuple[Mistake, ...] = ("wrong_name",)
 """A greeting of someone the case never names: NAME_BAND's drafts (1 in 32) that greet by name."""
 NAME_BAND = range(16, 24)
+LANGUAGE_MISTAKES: tuple[Mistake, ...] = ("language_mismatch",)
+"""A reply in Spanish to an English inbound: LANGUAGE_BAND's drafts (1 in 32) where the inbound
+says enough to tell its language."""
+LANGUAGE_BAND = range(24, 32)
+"""Carved out of the fact mistakes' band like NAME_BAND: a request in it that cannot take the
+mistake keeps the one it carried before."""
 """Values of a request digest's first byte that greet a stranger where the draft greets the
 lead by name; every other request keeps the mistake it carried before the band was carved out
 of the fact mistakes' (0-47), and one that does not greet by name keeps its fact mistake."""
@@ -97,7 +104,9 @@ _PADDING = ("Thanks again for getting in touch with us.",
             "Most of our customers find us through friends and neighbours.",
             "Feel free to pass this note along to anyone it may help.")  # fmt: skip
 """Distinct sentences, together longer than an SMS: padding never says anything twice."""
-_FACT_MISTAKES = tuple(m for m in MISTAKES if m not in SHAPE_MISTAKES + NAME_MISTAKES)
+_FACT_MISTAKES = tuple(
+    m for m in MISTAKES if m not in SHAPE_MISTAKES + NAME_MISTAKES + LANGUAGE_MISTAKES
+)
 _OTHER_SIGNERS = ("Mark Jensen", "Olivia Brandt", "Tom Fischer")
 """Names a `wrong_signature` draft signs with: the first that its prompt does not mention."""
 _CUT_AFTER = re.compile(r"(?<=\s)[a-z][a-z']*(?= [a-z])")
@@ -593,6 +602,7 @@ def _completion(
         # mistake: 1 in 4 in all.
         kinds = SHAPE_MISTAKES if digest[0] >= 48 else _FACT_MISTAKES
         preferred = NAME_MISTAKES if digest[0] in NAME_BAND else kinds
+        preferred = LANGUAGE_MISTAKES if digest[0] in LANGUAGE_BAND else preferred
         text, injected = inject_mistake(
             messages, text, choice=digest[1], kinds=preferred, fallback=kinds
         )
@@ -671,6 +681,7 @@ def inject_mistake(
         "repeated_text": _repeated(head, tail, limit),
         "wrong_signature": _resigned(head, tail, facts.signature, prompt, limit),
         "wrong_name": _renamed(head, tail, facts.first_name, prompt, limit),
+        "language_mismatch": _in_spanish(tail, facts.first_name, inbound, limit),
     }
     applicable = [
         mistake
@@ -682,7 +693,7 @@ def inject_mistake(
     applicable = (
         [m for m in applicable if m in kinds]
         or [m for m in applicable if m in fallback]
-        or [m for m in applicable if m not in NAME_MISTAKES]
+        or [m for m in applicable if m not in NAME_MISTAKES + LANGUAGE_MISTAKES]
     )
     mistake = applicable[choice % len(applicable)]
     reshaped = shaped.get(mistake)
@@ -778,6 +789,29 @@ def _renamed(
     other = next(n for n in _OTHER_GREETED if n.casefold() not in known)
     renamed = head.replace(first_name, other, 1) + tail
     return renamed if limit is None or len(renamed) <= limit else None
+
+
+MIN_TOLD_WORDS = 12
+_ENGLISH = frozenset("the you your to for we is are can do how what and of in on this that".split())
+"""English's commonest words: an inbound with three of them is plainly English."""
+
+
+def _in_spanish(tail: str, first_name: str | None, inbound: str, limit: int | None) -> str | None:
+    """The draft answered in Spanish, its sign-off kept, where the inbound is plainly English.
+
+    Only an inbound of MIN_TOLD_WORDS words or more with four of English's commonest: a shorter
+    one does not tell its language surely, and the check rightly stays silent on it.
+    """
+    words = re.findall(r"[a-z']+", _SUBJECT_LINE.sub("", inbound).lower())
+    if len(words) < MIN_TOLD_WORDS or len(set(words) & _ENGLISH) < 4:
+        return None
+    hello = f"Hola {first_name}," if first_name else "Hola,"
+    body = (
+        "Muchas gracias por tu mensaje. Nuestro equipo revisa tu consulta y te escribe muy "
+        "pronto con todos los detalles que necesitas."
+    )
+    spanish = f"{hello} {body}{tail}" if tail.startswith(" - ") else f"{hello}\n\n{body}{tail}"
+    return spanish if limit is None or len(spanish) <= limit else None
 
 
 def _split_closing(draft: str, signature: str | None) -> tuple[str, str]:
