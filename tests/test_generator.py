@@ -94,7 +94,7 @@ def test_rows_follow_the_schema_column_order() -> None:
         ),
     ],
 )
-def test_generate_refuses_too_small_a_dataset(kwargs: dict[str, int], message: str) -> None:
+def test_generate_refuses_too_small_a_dataset(kwargs: dict[str, Any], message: str) -> None:
     """Too few clients or jobs cannot hold the special cases; the error names the flag."""
     with pytest.raises(UsageError) as raised:
         generator.generate(**kwargs)

@@ -3,28 +3,15 @@
 Every inbound template is written so that `drafting.detect_intent` reads the intent it is filed
 under (a test holds the two together), and no company, item or city name carries a word that
 would tip a template into another intent. Emails, phones and links use reserved example ranges.
+This module is the English text, gathered in `ENGLISH`; the Spanish, German and French ones
+live in their own modules.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 
-
-@dataclass(frozen=True)
-class Business:
-    """A client of the drafting system, before the generator gives it an id."""
-
-    name: str
-    slug: str
-    service: str
-    """What leads ask about, as a noun phrase that fits "how does ... work"."""
-    description: str
-    persona: str
-    signer: str
-    prices: tuple[tuple[str, int], ...]
-    """Price list items and their prices in whole dollars."""
-
+from replay.devtools.locales import Business, Locale
 
 BUSINESSES: tuple[Business, ...] = (
     Business(
@@ -370,3 +357,15 @@ JOB_ERRORS: tuple[str, ...] = (
     "APIConnectionError: connection reset by peer",
     "InternalServerError: 502 Bad Gateway",
 )
+
+
+ENGLISH = Locale(
+    language="en", businesses=BUSINESSES, first_names=FIRST_NAMES, last_names=LAST_NAMES,
+    companies=COMPANIES, cities=CITIES, timezones=TIMEZONES, weekdays=WEEKDAYS, inbound=INBOUND,
+    stop_by=STOP_BY_OFFICE, markup=MARKUP_INBOUND, inbound_email=INBOUND_EMAIL,
+    linkedin="Hi {agent}, {core}", subjects=SUBJECTS, thread_subject="{service} for {company}",
+    openers=OPENERS, follow_ups=FOLLOW_UPS, opt_out_confirmation=OPT_OUT_CONFIRMATION,
+    human_replies=HUMAN_REPLIES, opt_out_human_reply=OPT_OUT_HUMAN_REPLY,
+    greeting_edits=GREETING_EDITS, added_sentences=ADDED_SENTENCES, signoff_edits=SIGNOFF_EDITS,
+    persona="{persona} at {business}", item_case="lower",
+)  # fmt: skip

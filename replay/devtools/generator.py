@@ -4,26 +4,34 @@ The same seed gives the same rows, ids and timestamps, so tests and the demo can
 Each client's newest jobs (the "tail") are laid out on purpose, so that the cases selected by
 default, the last 20, hold what tests and the demo need: tied timestamps, a lead with two cases,
 markup, an opt-out, and in the last client the corrupt rows the tool must survive.
+
+Clients speak English unless `languages` asks for more: a Spanish, German or French client has
+its own businesses, leads, prices and messages, states its language, phone and availability in
+its settings, and offers meeting times before a lead's meeting request (`Locale.slot_offers`).
 """
 
 from __future__ import annotations
 
 import bisect
+import hashlib
 import itertools
 import random
+import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from importlib import resources
 from typing import Any, NamedTuple, TypeVar
+from zoneinfo import ZoneInfo
 
 import anyio
 import asyncpg
 import orjson
 from anyio.streams.memory import MemoryObjectSendStream
 
-from replay.devtools import corpus
+from replay.devtools import corpus, locales, phrases
 from replay.devtools.drafting import DraftParts, draft_parts, production_request, render
+from replay.devtools.languages import LOCALES, WORDINGS
 from replay.errors import UsageError
 
 END = datetime(2026, 11, 20, tzinfo=UTC)
@@ -133,13 +141,24 @@ class Dataset:
     """Table -> rows in schema column order, keyed in load order (`TABLES`)."""
 
 
-def generate(*, clients: int = 3, jobs_per_client: int = 400, seed: int = 7) -> Dataset:
+def generate(
+    *,
+    clients: int = 3,
+    jobs_per_client: int = 400,
+    seed: int = 7,
+    languages: Sequence[str] = ("en",),
+) -> Dataset:
     """Generate the fixtures for `seed`: pure, the same rows for the same arguments.
 
+    Client `i` speaks `languages[i % len(languages)]` (`en`, `es`, `de` or `fr`). An English
+    client's rows are the same whatever the other clients speak, so adding languages leaves the
+    English clients as they were.
+
     Raises:
-        UsageError: fewer than one client, or fewer than `MIN_JOBS_PER_CLIENT` jobs per client.
+        UsageError: fewer than one client, fewer than `MIN_JOBS_PER_CLIENT` jobs per client, or
+            a language that is not one of `languages.LANGUAGES`.
     """
-    specs = _client_specs(clients, jobs_per_client, seed)
+    specs = _client_specs(clients, jobs_per_client, seed, languages)
     batches = [_build_client(spec) for spec in specs]
     rows = {table: [row for batch in batches for row in batch.rows[table]] for table, _ in TABLES}
     return Dataset(summary=_summary(seed, batches), rows=rows)
@@ -169,6 +188,7 @@ async def install(
     clients: int = 3,
     jobs_per_client: int = 400,
     seed: int = 7,
+    languages: Sequence[str] = ("en",),
     reset: bool = False,
 ) -> FixtureSummary:
     """Create the reference schema in `conn`'s database and load the fixtures, in one transaction.
@@ -180,7 +200,7 @@ async def install(
         UsageError: the database already has tables in schema public and `reset` is false, or
             `generate` refuses the arguments.
     """
-    specs = _client_specs(clients, jobs_per_client, seed)
+    specs = _client_specs(clients, jobs_per_client, seed, languages)
     tables = await conn.fetch(
         "SELECT c.relname FROM pg_class AS c JOIN pg_namespace AS n ON n.oid = c.relnamespace"
         " WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p') ORDER BY c.oid"
@@ -229,12 +249,13 @@ async def install(
 
 class _ClientSpec(NamedTuple):
     seed: int
-    business: corpus.Business
+    business: locales.Business
     cycle: int
     """How many earlier clients had the same business."""
     jobs: int
     demo: bool
     last: bool
+    language: str = "en"
 
 
 class _Batch(NamedTuple):
@@ -244,32 +265,58 @@ class _Batch(NamedTuple):
     counts: dict[str, int]
 
 
-def _client_specs(clients: int, jobs_per_client: int, seed: int) -> list[_ClientSpec]:
-    """What each client is built from: its rows depend on its own seed only, so any order works."""
+def _client_specs(
+    clients: int, jobs_per_client: int, seed: int, languages: Sequence[str]
+) -> list[_ClientSpec]:
+    """What each client is built from: its rows depend on its own seed only, so any order works.
+
+    The master generator draws the same for every client whatever its language; a client in
+    another language than English salts its seed and takes its language's businesses in turn.
+    """
     if clients < 1:
         raise UsageError(f"--clients must be at least 1, got {clients!r}")
     if jobs_per_client < MIN_JOBS_PER_CLIENT:
         raise UsageError(
             f"--jobs-per-client must be at least {MIN_JOBS_PER_CLIENT}, got {jobs_per_client!r}"
         )
+    unknown = [language for language in languages if language not in LOCALES]
+    if unknown or not languages:
+        raise UsageError(
+            f"languages must be among {', '.join(LOCALES)}, got {(unknown or [''])[0]!r}"
+        )
     master = random.Random(seed)
     order = master.sample(corpus.BUSINESSES, len(corpus.BUSINESSES))
-    return [
-        _ClientSpec(
-            seed=master.getrandbits(64),
-            business=order[index % len(order)],
-            cycle=index // len(order),
-            jobs=jobs_per_client,
-            demo=index == 0,
-            last=index == clients - 1,
+    specs = []
+    turns: dict[str, int] = {}
+    for index in range(clients):
+        client_seed = master.getrandbits(64)
+        language = languages[index % len(languages)]
+        business, cycle = order[index % len(order)], index // len(order)
+        if language != "en":
+            local = LOCALES[language].businesses
+            turn = turns[language] = turns.get(language, -1) + 1
+            business, cycle = local[(seed + turn) % len(local)], turn // len(local)
+            salt = hashlib.blake2b(language.encode(), digest_size=8).digest()
+            client_seed ^= int.from_bytes(salt, "big")
+        specs.append(
+            _ClientSpec(
+                seed=client_seed,
+                business=business,
+                cycle=cycle,
+                jobs=jobs_per_client,
+                demo=index == 0,
+                last=index == clients - 1,
+                language=language,
+            )
         )
-        for index in range(clients)
-    ]
+    return specs
 
 
 def _build_client(spec: _ClientSpec) -> _Batch:
     rows: dict[str, list[Row]] = {table: [] for table, _ in TABLES}
-    builder = _ClientBuilder(rows, Rng(spec.seed), spec.business, spec.cycle)
+    builder = _ClientBuilder(
+        rows, Rng(spec.seed), spec.business, spec.cycle, LOCALES[spec.language]
+    )
     builder.build(spec.jobs, demo=spec.demo, last=spec.last)
     client = FixtureClient(name=builder.name, id=builder.client_id, jobs=spec.jobs)
     counts = {table: len(table_rows) for table, table_rows in rows.items()}
@@ -354,6 +401,8 @@ class _Lead(NamedTuple):
     company: str
     fields: dict[str, str]
     """What the prompt states about the lead."""
+    zone: str = "UTC"
+    """The lead's timezone, in which offered meeting times fall on their days."""
 
 
 class _Conversation(NamedTuple):
@@ -369,25 +418,45 @@ class _ClientBuilder:
     """Appends one client's rows to the shared tables."""
 
     def __init__(
-        self, rows: dict[str, list[Row]], rng: Rng, business: corpus.Business, cycle: int
+        self,
+        rows: dict[str, list[Row]],
+        rng: Rng,
+        business: locales.Business,
+        cycle: int,
+        text: locales.Locale = corpus.ENGLISH,
     ) -> None:
         self.rng = rng
         self.business = business
+        self.text = text
+        self.wording = WORDINGS[text.language]
         self.client_id = rng.uuid()
         # A second client of the same business is another branch of it.
-        city = corpus.CITIES[(cycle - 1) % len(corpus.CITIES)]
+        city = text.cities[(cycle - 1) % len(text.cities)]
         self.name = f"{business.name} ({city})" if cycle else business.name
-        slug = f"{business.slug}-{city.lower()}" if cycle else business.slug
+        branch = _ascii(city).lower().replace(" ", "-")
+        slug = f"{business.slug}-{branch}" if cycle else business.slug
         self.agent = business.persona.split(",")[0]
         self.settings: dict[str, Any] = {
             "service_description": business.description,
-            "price_list": [{"item": item, "price": f"${p:,}"} for item, p in business.prices],
+            "price_list": [
+                {"item": item, "price": locales.price_text(p, business.price_style)}
+                for item, p in business.prices
+            ],
             "booking_link": f"https://book.example.com/{slug}",
             "signature": business.signer,
-            "persona": f"{business.persona} at {business.name}",
+            "persona": text.persona.format(persona=business.persona, business=business.name),
         }
+        if text.language != "en":
+            self.settings["language"] = text.language
+        if business.phone:
+            self.settings["phone"] = business.phone
+        if business.hours:
+            self.settings["availability"] = [
+                phrases.say_window(self.wording, window) for window in business.hours
+            ]
         self.rows = rows
         self.special: dict[str, list[str]] = {}
+        self._last_at: int | None = None
         rows["clients"].append((self.client_id, self.name, orjson.dumps(self.settings).decode()))
 
     def build(self, jobs: int, *, demo: bool, last: bool) -> None:
@@ -466,18 +535,21 @@ class _ClientBuilder:
     # --- rows ---------------------------------------------------------------------------------
 
     def _emit(self, plan: _Plan) -> None:
-        rng = self.rng
+        rng, text = self.rng, self.text
         lead = self._lead(plan)
+        self._last_at = None
         subject = None
         if plan.channel == "email":
-            subject = rng.pick(corpus.SUBJECTS)
+            subject = rng.pick(text.subjects)
             if plan.opener_at is not None:
-                subject = f"{self.business.service.capitalize()} for {lead.company}"
+                service = self.business.service
+                service = service.capitalize() if text.language == "en" else _capital(service)
+                subject = text.thread_subject.format(service=service, company=lead.company)
         convo = _Conversation(lead, plan.channel, subject, subject and f"Re: {subject}", [])
         if plan.opener_at is not None:
-            body = rng.pick(corpus.OPENERS).format(
+            body = rng.pick(text.openers).format(
                 first=lead.first, agent=self.agent, business=self.business.name,
-                company=lead.company, service=self.business.service, city=rng.pick(corpus.CITIES),
+                company=lead.company, service=self.business.service, city=rng.pick(text.cities),
             )  # fmt: skip
             self._message(convo, "outbound", body, plan.opener_at, rng.pick((None, "human")))
         for k, turn in enumerate(plan.turns):
@@ -486,26 +558,40 @@ class _ClientBuilder:
             self._turn(convo, turn, next_at, final=final)
 
     def _lead(self, plan: _Plan) -> _Lead:
-        rng = self.rng
-        first, last = rng.pick(corpus.FIRST_NAMES), rng.pick(corpus.LAST_NAMES)
-        company = rng.pick(corpus.COMPANIES)
+        rng, text = self.rng, self.text
+        first, last = rng.pick(text.first_names), rng.pick(text.last_names)
+        company = rng.pick(text.companies)
         lead = _Lead(rng.uuid(), first, last, company,
                      {"first_name": first, "last_name": last, "company": company})  # fmt: skip
         intents = [t.intent for t in reversed(plan.turns) if t.intent in _SENTIMENT]
         created = (plan.opener_at or plan.turns[0].at) - rng.between(_DAY, 20 * _DAY)
-        domain = "".join(c for c in company.lower() if c.isalnum())
+        domain = "".join(c for c in _ascii(company).lower() if c.isalnum())
+        email = _ascii(f"{first}.{last}@{domain}.example.com").lower().replace(" ", "")
+        phone = self._phone()
+        zone = rng.pick(text.timezones)
         self.rows["leads"].append((
-            lead.id, self.client_id, first, last, f"{first}.{last}@{domain}.example.com".lower(),
-            f"+1 {rng.pick(corpus.AREA_CODES)} 555 01{rng.between(0, 99):02d}", company,
-            rng.pick(corpus.TIMEZONES), _SENTIMENT[intents[0]] if intents else "neutral",
-            timestamp(created),
+            lead.id, self.client_id, first, last, email, phone, company, zone,
+            _SENTIMENT[intents[0]] if intents else "neutral", timestamp(created),
         ))  # fmt: skip
-        return lead
+        return lead._replace(zone=zone)
+
+    def _phone(self) -> str:
+        """A lead's phone: a US 555 number, or one in the format of the client's country."""
+        rng = self.rng
+        if not self.text.phones:
+            return f"+1 {rng.pick(corpus.AREA_CODES)} 555 01{rng.between(0, 99):02d}"
+        return "".join(
+            str(rng.between(0, 9)) if c == "#" else c for c in rng.pick(self.text.phones)
+        )
 
     def _turn(self, convo: _Conversation, turn: _Turn, next_at: int, *, final: bool) -> None:
         """One inbound message, its job, its draft, and what was sent after it."""
         rng = self.rng
-        body = self._inbound_body(convo, turn)
+        taken = None
+        if turn.intent == "meeting" and self.text.slot_offers:
+            offered = self._offer(convo, turn)
+            taken = rng.pick(offered) if offered and rng.random() < 0.5 else None
+        body = self._inbound_body(convo, turn, taken)
         subject = convo.reply_subject if convo.history else convo.subject
         thread = convo.history[-THREAD_LIMIT:]
         stored = None if turn.special == "null_inbound_body" else body
@@ -543,9 +629,9 @@ class _ClientBuilder:
         if final and not sent:
             # Something always follows a finished job's inbound, so a leaked future would show.
             at = finished + int((0.3 + 0.6 * rng.random()) * (next_at - finished))
-            text = corpus.OPT_OUT_CONFIRMATION
+            text = self.text.opt_out_confirmation
             if turn.intent != "opt_out":
-                text = rng.pick(corpus.FOLLOW_UPS).format(
+                text = rng.pick(self.text.follow_ups).format(
                     first=convo.lead.first, signature=self.agent
                 )
             self._message(convo, "outbound", text, at, None)
@@ -608,6 +694,7 @@ class _ClientBuilder:
         draft_id: str | None = None,
     ) -> str:
         message_id = self.rng.uuid()
+        self._last_at = at
         if direction == "outbound":
             subject = convo.reply_subject if convo.history else convo.subject
         self.rows["messages"].append((
@@ -665,34 +752,83 @@ class _ClientBuilder:
 
     # --- text ---------------------------------------------------------------------------------
 
-    def _inbound_body(self, convo: _Conversation, turn: _Turn) -> str:
+    def _offer(self, convo: _Conversation, turn: _Turn) -> list[phrases.Appointment]:
+        """Most times, offer 2-3 meeting times before a meeting request, and return them.
+
+        The times are 1-6 days after the request, on the client's open days and hours, in the
+        lead's timezone: restated by weekday alone, each still names the day it was offered for.
+        """
         rng = self.rng
+        if rng.random() >= 0.75:
+            return []
+        today = timestamp(turn.at).astimezone(ZoneInfo(convo.lead.zone)).date()
+        open_days: dict[date, list[phrases.Window]] = {}
+        for day in (today + timedelta(days=n) for n in range(1, 7)):
+            windows = [w for w in self.business.hours if day.weekday() in phrases.window_days(w)]
+            if windows:
+                open_days[day] = windows
+        chosen = rng.sample(sorted(open_days), min(len(open_days), rng.between(2, 3)))
+        offered = []
+        for day in sorted(chosen):
+            window = rng.pick(open_days[day])
+            offered.append(phrases.Appointment(
+                weekday=day.weekday(), hour=rng.between(window.start, window.end - 1),
+                minute=rng.pick((0, 0, 30)), day=day.day, month=day.month,
+            ))  # fmt: skip
+        slots = [phrases.say_slot(self.wording, slot, "offer") for slot in offered]
+        body = rng.pick(self.text.slot_offers).format(
+            first=convo.lead.first, agent=self.agent, slots=phrases.say_list(self.wording, slots)
+        )
+        since = self._last_at
+        at = (
+            turn.at - rng.between(2 * _HOUR, 20 * _HOUR)
+            if since is None
+            else since + int((0.3 + 0.5 * rng.random()) * (turn.at - since))
+        )
+        self._message(convo, "outbound", body, at, rng.pick((None, "human")))
+        return offered
+
+    def _inbound_body(
+        self, convo: _Conversation, turn: _Turn, taken: phrases.Appointment | None = None
+    ) -> str:
+        rng, text = self.rng, self.text
         lead = convo.lead
-        if turn.intent == "stop_by":
-            template = corpus.STOP_BY_OFFICE
+        if taken is not None:
+            template = rng.pick(text.slot_picks)
+        elif turn.intent == "stop_by":
+            template = text.stop_by
         elif turn.intent == "markup":
-            template = corpus.MARKUP_INBOUND
+            template = text.markup
         else:
-            template = rng.pick(corpus.INBOUND[turn.intent])
+            template = rng.pick(text.inbound[turn.intent])
+        slot = phrases.say_slot(self.wording, taken, "pick") if taken else ""
         core = template.format(
-            item=rng.pick(self.business.prices)[0].lower(), service=self.business.service,
-            company=lead.company, day=rng.pick(corpus.WEEKDAYS), city=rng.pick(corpus.CITIES),
+            item=self._item(rng.pick(self.business.prices)[0]), service=self.business.service,
+            company=lead.company, day=rng.pick(text.weekdays), city=rng.pick(text.cities),
+            slot=slot, Slot=_capital(slot),
         )  # fmt: skip
         if convo.channel == "email":
-            core = rng.pick(corpus.INBOUND_EMAIL).format(
+            core = rng.pick(text.inbound_email).format(
                 agent=self.agent, core=core, first=lead.first, last=lead.last, company=lead.company
             )
         elif convo.channel == "linkedin" and rng.random() < 0.5:
-            core = f"Hi {self.agent}, {core}"
+            core = text.linkedin.format(agent=self.agent, core=core)
         if turn.special == "enormous_body":
             line = corpus.ENORMOUS_LINE
             core += "\n\n" + "\n".join([line] * (ENORMOUS_CHARS // (len(line) + 1) + 1))
         return core
 
+    def _item(self, item: str) -> str:
+        """A price list item as an inbound names it."""
+        case = self.text.item_case
+        if case == "lower":
+            return item.lower()
+        return item[:1].lower() + item[1:] if case == "first" else item
+
     def _human_reply(self, convo: _Conversation, turn: _Turn) -> str:
-        template = corpus.OPT_OUT_HUMAN_REPLY
+        template = self.text.opt_out_human_reply
         if turn.intent != "opt_out":
-            template = self.rng.pick(corpus.HUMAN_REPLIES)
+            template = self.rng.pick(self.text.human_replies)
         return template.format(first=convo.lead.first, agent=self.agent)
 
     def _edit(self, parts: DraftParts, lead: _Lead, intent: str) -> DraftParts:
@@ -706,19 +842,38 @@ class _ClientBuilder:
         chosen = rng.sample(edits, rng.between(1, 2))
         for edit in chosen:
             if edit == "signoff":
-                edited = edited._replace(signoff=rng.pick(corpus.SIGNOFF_EDITS))
+                edited = edited._replace(signoff=rng.pick(self.text.signoff_edits))
             elif edit == "add":
-                sentences.insert(rng.between(1, len(sentences)), rng.pick(corpus.ADDED_SENTENCES))
+                at = rng.between(1, len(sentences))
+                sentences.insert(at, rng.pick(self.text.added_sentences))
             elif edit != "greeting" and len(sentences) > 2:
                 sentences = sentences[:2] if edit == "shorten" else sentences[:1] + sentences[2:]
         edited = edited._replace(sentences=tuple(sentences))
         unchanged = edited.sentences == parts.sentences and edited.signoff == parts.signoff
         if "greeting" in chosen or unchanged:
-            greetings = [g.format(n=lead.first) for g in corpus.GREETING_EDITS]
+            greetings = [g.format(n=lead.first) for g in self.text.greeting_edits]
             edited = edited._replace(
                 greeting=rng.pick([g for g in greetings if g != parts.greeting])
             )
         return edited
+
+
+_UNDECOMPOSED = str.maketrans({"ß": "ss", "ł": "l", "Ł": "L", "ø": "o", "Ø": "O", "æ": "ae",
+                               "œ": "oe", "ı": "i", "đ": "d"})  # fmt: skip
+"""Latin letters that NFKD leaves whole."""
+
+
+def _ascii(text: str) -> str:
+    """`text` in ASCII letters, as an email address or a link writes a name: `José` is `Jose`."""
+    if text.isascii():
+        return text
+    decomposed = unicodedata.normalize("NFKD", text.translate(_UNDECOMPOSED))
+    return "".join(c for c in decomposed if c.isascii())
+
+
+def _capital(text: str) -> str:
+    """`text` with its first letter upper-cased and the rest left as it is."""
+    return text[:1].upper() + text[1:]
 
 
 def timestamp(ms: int) -> datetime:

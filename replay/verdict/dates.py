@@ -272,7 +272,9 @@ def resolve_day(day: str, today: date, zone: tzinfo) -> date | None:
 
 
 def _normal(day: str) -> str:
-    return re.sub(r"(?i)\bthu(?:rs?)\b", "Thu", day.replace("’", "'"))
+    """A day as dateparser reads it: `Thurs` is `Thu`; German's `Donnerstag den 12.` loses `den`."""
+    day = re.sub(r"(?i)\bthu(?:rs?)\b", "Thu", day.replace("’", "'"))
+    return re.sub(r"(?i)(?<=[a-zäöü])\s+den\s+(?=\d)", ", ", day)
 
 
 def _languages(day: str) -> tuple[str, ...]:

@@ -188,7 +188,13 @@ def _detect(text: str) -> Language | None:
 
 
 def _sure(text: str, language: Language) -> bool:
-    """Whether lingua is confident enough in `language` for `text` to report a mismatch."""
+    """Whether `language` is sure enough for `text` to report a mismatch.
+
+    Plainly its common words (`_plain`), or lingua confident of it: a short message with a
+    few names spreads lingua's confidence over the languages, though its words are plain.
+    """
+    if _plain(_WORD.findall(text.lower())) == language:
+        return True
     return _detector().compute_language_confidence(text, language) >= MIN_CONFIDENCE
 
 

@@ -42,8 +42,15 @@ _LINK_TAIL = re.compile(
 _SIGNOFF = (
     r"(?:(?:best|kind|warm|warmest|many)\s+(?:regards|wishes|thanks)|best|thanks(?:\s+again)?"
     r"|thank\s+you|regards|cheers|all\s+the\s+best|sincerely(?:\s+yours)?|yours(?:\s+truly)?"
-    r"|warmly|talk\s+soon|speak\s+soon|take\s+care)"
+    r"|warmly|talk\s+soon|speak\s+soon|take\s+care"
+    r"|(?:un\s+)?(?:cordial\s+)?saludos?(?:\s+cordiales)?|atentamente|gracias|muchas\s+gracias"
+    r"|un\s+abrazo|hasta\s+pronto"
+    r"|(?:(?:danke\s+und\s+)?(?:viele|beste|liebe|freundliche)\s+)?gr[üu](?:ß|ss)e"
+    r"|mit\s+freundlichen\s+gr[üu](?:ß|ss)en|danke(?:\s+sch[öo]n)?|bis\s+bald"
+    r"|cordialement|bien\s+(?:[àa]\s+vous|cordialement)|merci(?:\s+beaucoup)?|belle\s+journ[ée]e"
+    r"|bonne\s+journ[ée]e|[àa]\s+bient[ôo]t|sinc[èe]res\s+salutations)"
 )
+"""A sign-off in English, Spanish, German or French."""
 _SIGNOFF_LINE = re.compile(rf"(?i)^{_SIGNOFF}\s*[,!.:\u2014\u2013-]?$")
 """A line that is only a sign-off: its name, if any, is on the next line."""
 _SIGNOFF_INLINE = re.compile(rf"(?i)^{_SIGNOFF}\s*[,\u2014\u2013-]\s*(?P<name>[^.!?]+)$")

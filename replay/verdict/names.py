@@ -44,7 +44,8 @@ _GREETING = re.compile(
     r"|good\s+(?:afternoon|evening)|hola|buen[oa]s(?:\s+(?:d[ií]as|tardes|noches))?"
     r"|querid[oa]|estimad[oa]|hallo|moin|servus|liebe[rs]?|sehr\s+geehrte[rs]?"
     r"|guten\s+(?:tag|morgen|abend)|bonjour|bonsoir|salut|cher|ch[eè]re|ciao|buongiorno"
-    r"|ol[aá]|oi)[ \t]+(?P<name>(?:(?:mrs?|ms|mx|dr|prof|sra?|srta|mme|mlle)\.[ \t]*)?"
+    r"|ol[aá]|oi)[ \t]+"
+    r"(?P<name>(?:(?:mrs?|ms|mx|dr|prof|sra?|srta|mme|mlle|m|hr|fr|dra?|d)\.[ \t]*)?"
     r"[^,!.:;?\n\u2013\u2014]+?)"
     r"(?P<end>\s*(?:[,!.:;?\u2013\u2014]|-(?=\s|$)|$))"
 )
@@ -61,7 +62,8 @@ _GENERIC = frozenset({
 """Words a greeting may address without naming anyone."""
 _TITLES = frozenset({
     "mr", "mrs", "ms", "miss", "mx", "dr", "prof", "herr", "frau", "señor", "senor", "señora",
-    "senora", "sr", "sra", "srta", "monsieur", "madame", "mademoiselle", "mme", "mlle",
+    "senora", "sr", "sra", "srta", "monsieur", "madame", "mademoiselle", "mme", "mlle", "m",
+    "hr", "fr", "d", "dña", "dra", "sig", "sigra",
 })  # fmt: skip
 """Titles before a surname: the name compared is the word after them."""
 _UNDECOMPOSED = str.maketrans({"ł": "l", "ø": "o", "đ": "d", "ð": "d", "ħ": "h", "ı": "i",
