@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import subprocess
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -101,3 +102,25 @@ def check_except_questions(draft: str, case: Any, *args: Any, **kwargs: Any) -> 
     from replay.verdict.checks import check
 
     return [v for v in check(draft, case, *args, **kwargs) if v.code != "unanswered_question"]
+
+
+def serving(monkeypatch: pytest.MonkeyPatch, **options: Any) -> Iterator[Any]:
+    """The local model server with `options` (and the tests' key), reached through the env."""
+    from replay.devtools.stub_model import StubOptions, running
+
+    with running(StubOptions(api_key=STUB_KEY, **options)) as server:
+        monkeypatch.setenv("OPENAI_BASE_URL", server.base_url)
+        monkeypatch.setenv("OPENAI_API_KEY", STUB_KEY)
+        yield server
+
+
+def killed_partial(path: Path, run: dict[str, Any], batches: list[dict[str, Any]]) -> None:
+    """A partial log as a kill leaves it: the header of `run`, these batch records, no result."""
+    keys = ("created_at", "identity", "config_hash", "config")
+    header = {key: run[key] for key in keys} | {
+        "run_id": "killed", "mode": "live", "selection": {}, "parts": [],
+        "case_ids": run["selection"]["case_ids"],
+    }  # fmt: skip
+    lines = [orjson.dumps({"header": header})]
+    lines += [b'{"batch":' + orjson.dumps(record) + b"}" for record in batches]
+    path.write_bytes(b"\n".join(lines) + b"\n")

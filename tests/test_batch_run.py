@@ -15,18 +15,14 @@ import orjson
 import pytest
 
 from replay.devtools.generator import FixtureSummary
-from replay.devtools.stub_model import StubOptions, StubServer, running
+from replay.devtools.stub_model import StubServer
 from replay.models import BatchRef
 from replay.run.resume import load
-from tests.helpers import STUB_KEY, replay_to, run_cli
+from tests.helpers import killed_partial, replay_to, run_cli, serving
 
 
 def _stub(monkeypatch: pytest.MonkeyPatch, **options: Any) -> Iterator[StubServer]:
-    settings = {"api_key": STUB_KEY, "batch_delay_s": 0.05, **options}
-    with running(StubOptions(**settings)) as server:
-        monkeypatch.setenv("OPENAI_BASE_URL", server.base_url)
-        monkeypatch.setenv("OPENAI_API_KEY", STUB_KEY)
-        yield server
+    yield from serving(monkeypatch, batch_delay_s=0.05, **options)
 
 
 @pytest.fixture
@@ -243,23 +239,10 @@ def test_a_run_killed_after_submitting_reattaches_and_pays_nothing_twice(
         result, whole = replay_to(capsys, fixture_db, client, "whole.json", *args)
         assert result.code == 0
         [ref] = whole["parts"][0]["batches"]
-        # A partial log as a kill leaves it: the header, the submission's records, no result.
-        header = orjson.loads(Path("whole.json").read_bytes())
         partial = Path("killed.partial.jsonl")
-        head = {
-            "header": {
-                "run_id": "killed", "created_at": header["created_at"], "mode": "live",
-                "identity": header["identity"], "config_hash": header["config_hash"],
-                "config": header["config"], "selection": {}, "parts": [],
-                "case_ids": header["selection"]["case_ids"],
-            }
-        }  # fmt: skip
         submitted = BatchRef.model_validate({**ref, "status": "in_progress", "finished_at": None})
-        partial.write_bytes(
-            orjson.dumps(head) + b"\n"
-            + b'{"batch":' + submitted.model_dump_json().encode() + b"}\n"
-        )  # fmt: skip
-        loaded = load(partial, identity=header["identity"], retry_errors=False)
+        killed_partial(partial, whole, [submitted.model_dump(mode="json")])
+        loaded = load(partial, identity=whole["identity"], retry_errors=False)
         assert [b.id for b in loaded.batches] == [ref["id"]]
         answered = server.batch_lines_answered
         again = run_cli(capsys, "--client-id", client, "--database-url", fixture_db, "--quiet",
@@ -365,19 +348,8 @@ def test_a_run_killed_while_its_judge_batch_ran_reattaches_to_both(
     assert result.code == 0, result.err
     drafts, judging = whole["parts"][0]["batches"]
     created, answered = batch_stub.batches_created, batch_stub.batch_lines_answered
-    head = {
-        "header": {
-            "run_id": "killed", "created_at": whole["created_at"], "mode": "live",
-            "identity": whole["identity"], "config_hash": whole["config_hash"],
-            "config": whole["config"], "selection": {}, "parts": [],
-            "case_ids": whole["selection"]["case_ids"],
-        }
-    }  # fmt: skip
     records = [{**drafts, "status": "in_progress"}, {**judging, "status": "in_progress"}]
-    Path("killed.partial.jsonl").write_bytes(
-        orjson.dumps(head) + b"\n"
-        + b"".join(b'{"batch":' + orjson.dumps(record) + b"}\n" for record in records)
-    )  # fmt: skip
+    killed_partial(Path("killed.partial.jsonl"), whole, records)
     again = run_cli(capsys, "--client-id", client, "--database-url", fixture_db, "--quiet",
                     "--resume", "killed.partial.jsonl", *args)  # fmt: skip
     assert again.code == 0, again.err
@@ -431,19 +403,9 @@ def test_a_run_killed_between_upload_and_batch_finds_its_batch_by_listing(
     result, whole = replay_to(capsys, fixture_db, client, "whole.json", *args)
     assert result.code == 0, result.err
     [ref] = whole["parts"][0]["batches"]
-    head = {
-        "header": {
-            "run_id": "killed", "created_at": whole["created_at"], "mode": "live",
-            "identity": whole["identity"], "config_hash": whole["config_hash"],
-            "config": whole["config"], "selection": {}, "parts": [],
-            "case_ids": whole["selection"]["case_ids"],
-        }
-    }  # fmt: skip
     uploaded = {"input_file_id": ref["input_file_id"], "custom_ids": ref["custom_ids"],
                 "submitted_at": ref["submitted_at"]}  # fmt: skip
-    Path("killed.partial.jsonl").write_bytes(
-        orjson.dumps(head) + b"\n" + b'{"batch":' + orjson.dumps(uploaded) + b"}\n"
-    )
+    killed_partial(Path("killed.partial.jsonl"), whole, [uploaded])
     created, answered = batch_stub.batches_created, batch_stub.batch_lines_answered
     again = run_cli(capsys, "--client-id", client, "--database-url", fixture_db, "--quiet",
                     "--resume", "killed.partial.jsonl", *args)  # fmt: skip

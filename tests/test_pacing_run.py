@@ -3,24 +3,13 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from replay.devtools.generator import FixtureSummary
-from replay.devtools.stub_model import StubOptions, StubServer, running
 from replay.run.pacing import CATCH_UP_S, MARGIN
-from tests.helpers import STUB_KEY, replay_to
-
-
-def _limited(monkeypatch: pytest.MonkeyPatch, **options: Any) -> Iterator[StubServer]:
-    with running(StubOptions(api_key=STUB_KEY, **options)) as server:
-        monkeypatch.setenv("OPENAI_BASE_URL", server.base_url)
-        monkeypatch.setenv("OPENAI_API_KEY", STUB_KEY)
-        yield server
-
+from tests.helpers import replay_to, serving
 
 ARGS = ("--model", "replay-original", "--no-gate", "--limit", "40")
 
@@ -33,7 +22,7 @@ def test_a_paced_run_stays_under_the_stated_limit_without_a_single_429(
     fixtures: FixtureSummary,
 ) -> None:
     """The server states 600 requests a minute; nobody told the run: it reads the headers."""
-    for server in _limited(monkeypatch, rpm=600):
+    for server in serving(monkeypatch, rpm=600):
         began = time.monotonic()
         result, run = replay_to(capsys, fixture_db, fixtures.clients[0].id, "run.json", *ARGS,
                                 "--concurrency", "16")  # fmt: skip
@@ -56,7 +45,7 @@ def test_without_pacing_the_same_run_meets_429s(
     fixture_db: str,
     fixtures: FixtureSummary,
 ) -> None:
-    for server in _limited(monkeypatch, rpm=30):
+    for server in serving(monkeypatch, rpm=30):
         off = ("--concurrency", "8", "--pacing", "off", "--retries", "0")
         result, run = replay_to(capsys, fixture_db, fixtures.clients[0].id, "run.json", *ARGS, *off)
         assert result.code == 0, result.err
@@ -77,7 +66,7 @@ def test_rpm_paces_a_server_that_states_no_limit(
     fixture_db: str,
     fixtures: FixtureSummary,
 ) -> None:
-    for server in _limited(monkeypatch):
+    for server in serving(monkeypatch):
         began = time.monotonic()
         result, run = replay_to(capsys, fixture_db, fixtures.clients[0].id, "run.json", *ARGS,
                                 "--concurrency", "16", "--rpm", "900")  # fmt: skip
