@@ -46,7 +46,7 @@ from replay.run.pipelines.openai import OpenAIPipeline
 from replay.run.runner import Budget, Execution, Progress, Runner
 from replay.run.tally import Tally
 from replay.source import selection as case_selection
-from replay.verdict import gate, noise, pairing, stats
+from replay.verdict import gate, language, noise, pairing, stats
 
 if TYPE_CHECKING:
     import openai
@@ -246,6 +246,9 @@ class Session:
                     ready.extend((item, r) for r in repeats if (item.input.case_id, r) not in done)
             return ready
 
+        # Every draft is checked: the language detector's models load in a worker, not on the
+        # event loop under the first cases in flight.
+        await anyio.to_thread.run_sync(language.warm)
         self.progress.begin(total, done=len(self.resumed.results) if self.resumed else 0)
         try:
             async with anyio.create_task_group() as group:
