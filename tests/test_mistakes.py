@@ -82,6 +82,15 @@ FLAGGED = [
                  "tom fischer", id="sms-dash-signature"),
     pytest.param("See you Monday.\n\nCheers,\nDana Smith", {}, "wrong_signature", "Dana Smith",
                  "dana smith", id="right-first-name-wrong-surname"),
+    pytest.param("A crew of 12 needs 3 days. A crew of 12 needs 3 days.", {},
+                 "repeated_text", "A crew of 12 needs 3 days.", "a crew of 12 needs 3 days",
+                 id="a-number-is-a-word"),
+    pytest.param("Danke. - Mark Jensen, Praxis Dr. Weiß", {}, "wrong_signature", "Mark Jensen",
+                 "mark jensen", id="an-abbreviation-in-an-sms-signature"),
+    pytest.param("À lundi.\n\nCordialement,\nMark Jensen, Cabinet Dentaire du Parc", {},
+                 "wrong_signature", "Mark Jensen", "mark jensen", id="a-particle-in-the-company"),
+    pytest.param("Bonjour Maria,\n\nMerci de", {}, "truncated", "Merci de", "truncated",
+                 id="a-particle-does-not-end-a-name"),
 ]  # fmt: skip
 
 
@@ -155,6 +164,14 @@ CLEAN = [
                  id="greeting-and-sign-off-share-a-name"),
     pytest.param("See you on Monday then. See you on Monday then.", SETTINGS,
                  id="five-word-sentence-twice"),
+    pytest.param("Kosten: 190,00 € – pro Termin. Kosten: 190,00 € – pro Termin.", SETTINGS,
+                 id="a-lone-currency-sign-or-dash-is-no-word"),
+    pytest.param("Danke.\n\nCordialement,\nAmélie Rousseau, Cabinet Dentaire du Parc",
+                 {"signature": "Amélie Rousseau, Cabinet Dentaire du Parc"},
+                 id="the-client-s-company-with-a-particle"),
+    pytest.param("Danke. - Nadine Böhm, Zahnarztpraxis Dr. Weiß",
+                 {"signature": "Nadine Böhm, Zahnarztpraxis Dr. Weiß"},
+                 id="the-client-s-company-with-an-abbreviation"),
     pytest.param("We offer:\n- We inspect the roof and the gutters.\n- We inspect the roof and "
                  "the chimney.", SETTINGS, id="list-items-share-a-prefix"),
     pytest.param("> Can you come out on Monday next week?\n\nCan you come out on Monday next week?"

@@ -57,6 +57,12 @@ FLAGGED = [
     pytest.param("Hola Marco,\n\nNos vemos el lunes.", "Hola Marco,", "marco", id="spanish"),
     pytest.param("Hallo Markus,\n\nBis Montag.", "Hallo Markus,", "markus", id="german"),
     pytest.param("Bonjour Marc,\n\nÀ lundi.", "Bonjour Marc,", "marc", id="french"),
+    pytest.param("Hola, Greta:\n\nNos vemos el lunes.", "Hola, Greta:", "greta",
+                 id="spanish-comma-and-colon"),
+    pytest.param("Good to hear from you, Mark.\n\nSee you Monday.", "Good to hear from you, Mark.",
+                 "mark", id="a-greeting-phrase"),
+    pytest.param("Merci pour votre message, Marc. À lundi.", "Merci pour votre message, Marc.",
+                 "marc", id="a-french-greeting-phrase"),
     pytest.param("Dear Mr. Jensen,\n\nSee you Monday.", "Dear Mr. Jensen,", "jensen",
                  id="a-title-and-a-stranger-s-surname"),
     pytest.param("Hi Дмитрий,\n\nSee you Monday.", "Hi Дмитрий,", "дмитрий",
@@ -129,6 +135,10 @@ CLEAN = [
                  id="non-latin-name-case-aside"),
     pytest.param("Hi {first_name},\n\nSee you Monday.", _case(), id="a-template-slot"),
     pytest.param("Hello and welcome!\n\nSee you Monday.", _case(), id="no-name-after-hello"),
+    pytest.param("Hola, Anna:\n\nNos vemos el lunes.", _case(), id="hola-comma-the-lead"),
+    pytest.param("Hola, gracias por escribirnos.", _case(), id="hola-comma-a-sentence"),
+    pytest.param("Hola, Muchas Gracias Por Todo Esto.", _case(), id="hola-comma-a-long-phrase"),
+    pytest.param("Good to hear from you, Anna.", _case(), id="a-greeting-phrase-to-the-lead"),
 ]  # fmt: skip
 
 

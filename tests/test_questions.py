@@ -18,7 +18,8 @@ def _case(inbound: str) -> CaseInput:
     return CaseInput(
         case_id="c1", client_id="k1", lead_id="l1", channel="email", job_created_at=T0,
         inbound=InboundMessage(id="m9", body=inbound, sent_at=T0), lead={"first_name": "Ana"},
-        client_settings={"price_list": [{"item": "Inspection", "price": "$450"}]},
+        client_settings={"price_list": [{"item": "Inspection", "price": "$450"}],
+                         "signature": "Grace Whitford, Whitford LLP"},
     )  # fmt: skip
 
 
@@ -75,6 +76,11 @@ def test_an_answered_question_is_not_reported(inbound: str, draft: str) -> None:
         ("¿Cuánto cuesta la inspección?", "Hola Ana, gracias por escribirnos."),
         ("Do you cover the Denver area?", "Hi Ana, thanks for getting in touch."),
         ("What warranty comes with the roof repair?", "Hi Ana, we can start next month."),
+        # A greeting is no answer, nor is a name the question addresses (signing with it).
+        ("Hallo Nadine, können Sie mir mehr über die Reinigung erzählen?",
+         "Hallo Ana,\n\nIch melde mich in Kürze wieder."),
+        ("Hi Grace, how long does a formation take?",
+         "Hi Ana,\n\nI will get back to you shortly.\n\nBest,\nGrace Whitford, Whitford LLP"),
     ],
 )  # fmt: skip
 def test_an_ignored_question_is_a_warning(inbound: str, draft: str) -> None:

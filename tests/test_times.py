@@ -27,6 +27,7 @@ def _case(
     thread: tuple[str, ...] = (),
     timezone: str | None = "Europe/Madrid",
     sent_at: datetime = T0,
+    thread_at: datetime | None = None,
 ) -> CaseInput:
     messages = [
         ThreadMessage(
@@ -34,7 +35,7 @@ def _case(
             direction="outbound" if n % 2 else "inbound",
             channel="email",
             body=body,
-            sent_at=sent_at,
+            sent_at=thread_at or sent_at,
         )  # fmt: skip
         for n, body in enumerate(thread)
     ]
@@ -83,6 +84,26 @@ FLAGGED = [
                  "Wed 14 Jan at 10am", "2026-01-14 10:00", "critical",
                  id="the-slot-s-day-at-another-hour"),
 ]  # fmt: skip
+WEDNESDAY = datetime(2026, 1, 7, 15, 0, tzinfo=UTC)
+"""The day before T0: a thread message sent then says "tomorrow" of T0's Thursday."""
+FROM_THE_THREAD = [
+    pytest.param("¿O le vendría bien una llamada el viernes a las 7:00?",
+                 _case(thread=("Lo consulto con el equipo y le digo algo mañana.",)),
+                 "viernes a las 7:00", "2026-01-09 07:00", id="a-promise-to-write-offers-no-day"),
+    pytest.param("Would Friday at 10am work?",
+                 _case({"availability": "Tuesdays 2-4pm"},
+                       thread=("", "How about tomorrow at 10am?"), thread_at=WEDNESDAY),
+                 "Friday at 10am", "2026-01-09 10:00",
+                 id="a-thread-s-tomorrow-is-the-day-after-it-was-sent"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("draft", "case", "evidence", "key"), FROM_THE_THREAD)
+def test_a_thread_offers_what_it_proposes_on_its_own_date(
+    draft: str, case: CaseInput, evidence: str, key: str
+) -> None:
+    """A thread day offers a meeting only where it proposes one, read from the day it was sent."""
+    assert _found(draft, case) == [(evidence, key, "critical")]
 
 
 @pytest.mark.parametrize(("draft", "settings", "evidence", "key", "severity"), FLAGGED)
@@ -129,6 +150,9 @@ CLEAN = [
     pytest.param("¿Confirmamos mañana a las 10:00?",
                  _case(TUESDAYS, thread=("", "¿Te va bien mañana a las 10?")),
                  id="manana-a-las-10-offered-in-the-thread"),
+    pytest.param("Great, see you today at 10am.",
+                 _case(TUESDAYS, thread=("", "How about tomorrow at 10am?"), thread_at=WEDNESDAY),
+                 id="a-thread-s-tomorrow-is-today-for-the-inbound"),
     pytest.param("Saturday at 11am works.", _case(TUESDAYS, inbound="Are you free Saturday?"),
                  id="a-day-the-lead-offered-at-any-hour"),
     pytest.param("Sure, 3pm works.", _case(TUESDAYS, inbound="Could we talk Saturday?"),

@@ -27,7 +27,9 @@ whole sentence of 6+ words (or a paragraph of 6+ words): shorter repeats ("Thank
 deliberate, so they are not reported at all rather than reported as noise."""
 
 MIN_REPEATED_WORDS = 6
-"""A sentence or paragraph this long said twice is a loop, not a turn of phrase."""
+"""A sentence or paragraph this long said twice is a loop, not a turn of phrase. Its words are
+what spaces separate that hold a letter or digit: `$2,500` is one, a lone `€` or `-` is not."""
+_TOKEN = re.compile(r"[^\s\w]*\w\S*")
 
 _CLOSERS = frozenset(".!?…)]}>\"'»”’:")
 """A last character that closes a sentence, a bracket or a quote."""
@@ -55,8 +57,11 @@ _SIGNOFF_LINE = re.compile(rf"(?i)^{_SIGNOFF}\s*[,!.:\u2014\u2013-]?$")
 """A line that is only a sign-off: its name, if any, is on the next line."""
 _SIGNOFF_INLINE = re.compile(rf"(?i)^{_SIGNOFF}\s*[,\u2014\u2013-]\s*(?P<name>[^.!?]+)$")
 """A sign-off and its name on one line: `Thanks, Anna`."""
-_DASH_SIGNATURE = re.compile(r"[.!?…)\"'”’]\s+[-\u2013\u2014]\s*(?P<name>[^\n.!?]+)$")
-"""An SMS signature after a closed sentence: `… See you then. - Anna Berg, Acme`."""
+_DASH_SIGNATURE = re.compile(
+    r"[.!?…)\"'”’]\s+[-\u2013\u2014]\s*(?P<name>(?:[^\n.!?]|\.(?=[ \t]*[^\s.!?]))+)$"
+)
+"""An SMS signature after a closed sentence: `… See you then. - Anna Berg, Acme`; a stop inside
+it is an abbreviation (`Praxis Dr. Weiß`)."""
 _NAME_SEGMENT = re.compile(r"\s*(?:[,;|(]|\s[-\u2013\u2014]\s)\s*")
 """Where a signature's name ends and a title, company or phone begins."""
 _WORD = re.compile(r"[^\W\d_][\w'’.-]*")
@@ -68,6 +73,11 @@ _NOT_A_NAME = frozenset({
     "at", "of", "and", "on", "behalf", "inc", "llc", "llp", "ltd", "co", "gmbh",
 })  # fmt: skip
 """Words a sign-off may add to a name without naming anyone else."""
+_PARTICLES = frozenset(
+    "de del la las los y du des le les et von van der den zu und e di da".split()
+)
+"""The small words inside names and companies (`Cabinet Dentaire du Parc`): never a name's
+first or last word, so `Merci de` stays a sentence cut short."""
 _IDENTITY_KEYS = ("signature", "agent_name")
 """Client settings that say who signs: without one, `wrong_signature` has nothing to compare."""
 _ALSO_KEYS = ("persona", "company", "company_name", "business_name", "name", "sender_name")
@@ -140,7 +150,8 @@ def _is_name_line(line: str) -> bool:
     words = _WORD.findall(line)
     if not words or len(words) > _MAX_NAME_WORDS or line.rstrip()[-1:] in ".!?,":
         return False
-    return all(not w[0].islower() or w.casefold() in _NOT_A_NAME for w in words)
+    inner = {word.casefold() for word in words[1:-1]} & _PARTICLES
+    return all(not w[0].islower() or w.casefold() in _NOT_A_NAME | inner for w in words)
 
 
 # --- repeated_text ------------------------------------------------------------------------------
@@ -182,7 +193,7 @@ def _repeats(units: Iterator[str]) -> Iterator[str]:
     done: set[str] = set()
     for unit in units:
         key = _normal(unit)
-        if len(_WORD.findall(key)) < MIN_REPEATED_WORDS or key in done:
+        if len(_TOKEN.findall(key)) < MIN_REPEATED_WORDS or key in done:
             continue
         if key in first:
             done.add(key)

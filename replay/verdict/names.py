@@ -44,12 +44,18 @@ _GREETING = re.compile(
     r"|good\s+(?:afternoon|evening)|hola|buen[oa]s(?:\s+(?:d[ií]as|tardes|noches))?"
     r"|querid[oa]|estimad[oa]|hallo|moin|servus|liebe[rs]?|sehr\s+geehrte[rs]?"
     r"|guten\s+(?:tag|morgen|abend)|bonjour|bonsoir|salut|cher|ch[eè]re|ciao|buongiorno"
-    r"|ol[aá]|oi)[ \t]+"
+    r"|ol[aá]|oi|good\s+to\s+hear\s+from\s+you|nice\s+to\s+hear\s+from\s+you"
+    r"|thanks\s+for\s+(?:reaching\s+out|your\s+message)|gracias\s+por\s+(?:su|tu)\s+mensaje"
+    r"|danke\s+f[üu]r\s+ihre\s+nachricht|merci\s+pour\s+votre\s+message)"
+    r"(?P<comma>[ \t]*,)?[ \t]+"
     r"(?P<name>(?:(?:mrs?|ms|mx|dr|prof|sra?|srta|mme|mlle|m|hr|fr|dra?|d)\.[ \t]*)?"
     r"[^,!.:;?\n\u2013\u2014]+?)"
     r"(?P<end>\s*(?:[,!.:;?\u2013\u2014]|-(?=\s|$)|$))"
 )
-"""A greeting word, then the name (after a title's stop) up to a comma, stop, dash or line end."""
+"""A greeting word or phrase, then the name (after a title's stop) up to a comma, stop, dash or
+line end: `Hi Mark,`, `Hola, Ana:`, `Good to hear from you, Mark.`"""
+_MAX_AFTER_COMMA = 3
+"""Words a name after `Hola,` may have: more is a sentence (`Hola, Gracias por todo el …`)."""
 _NAME_WORD = re.compile(r"[^\W\d_][\w'’.-]*")
 _LETTERS = re.compile(r"[^\W\d_]+")
 """Runs of letters: `Jean-Luc`, `maria.lopez` and `O'Brien` are read as their parts."""
@@ -113,6 +119,8 @@ def _greeted(draft: str) -> tuple[str, str] | None:
     if match is None or any(mark in match["name"] for mark in _SLOT_MARKS):
         return None
     words = _NAME_WORD.findall(match["name"])
+    if match["comma"] and len(words) > _MAX_AFTER_COMMA:
+        return None
     while words and _fold(words[0].rstrip(".")) in _TITLES and len(words) > 1:
         words = words[1:]
     if not words or words[0][0].islower() or _fold(words[0]) in _GENERIC:

@@ -81,7 +81,7 @@ _YES_OR_NO = re.compile(
     r"(?i)\b(?:yes|no|yep|sure|absolutely|definitely|of course|certainly|s[íi]|claro|por supuesto"
     r"|ja|nein|natürlich|gerne|selbstverständlich|oui|non|bien s[ûu]r|volontiers|absolument)\b"
 )
-_STOPWORDS = frozenset(
+_STOPWORDS = frozenset(  # function words and greetings: neither asks nor answers
     """
     about also could does doing have just know like make more need only other some than that
     their them then there these they this those want what when where which while will with
@@ -92,6 +92,8 @@ _STOPWORDS = frozenset(
     diese dieser dieses wann warum welche welcher wissen bitte danke
     avez vous votre vos nous notre peut pouvez pourriez avoir faire est-ce quel quelle
     quels quelles aussi cette dans pour avec merci bonjour savoir
+    dear hola buenos buenas días dias estimado estimada querido querida hallo guten liebe lieber
+    bonsoir salut
     """.split()
 )
 
@@ -115,8 +117,9 @@ def unanswered_question(draft: str, case: CaseInput) -> Iterator[Violation]:
     if not asked or not draft.strip():
         return
     stems = _stems(draft)
+    names = _names(case)
     for question in asked:
-        if not _answers(question, draft, stems):
+        if not _answers(question, draft, stems, names):
             yield Violation(
                 code="unanswered_question",
                 severity=SEVERITY["unanswered_question"],
@@ -127,15 +130,26 @@ def unanswered_question(draft: str, case: CaseInput) -> Iterator[Violation]:
             )
 
 
-def _answers(question: str, draft: str, stems: frozenset[str]) -> bool:
+def _answers(question: str, draft: str, stems: frozenset[str], names: frozenset[str]) -> bool:
     if _PRICE.search(question):
         return bool(HINT.search(draft) and MONEY.search(draft)) or bool(_PRICE_ANSWER.search(draft))
     if _WHEN.search(question) or MEETING.search(question):
         return bool(_WHEN_ANSWER.search(draft))
-    wanted = _stems(question)
+    wanted = _stems(question) - names
     if not wanted or wanted & stems:
         return True
     return not _OPEN.search(question) and bool(_YES_OR_NO.search(draft))
+
+
+def _names(case: CaseInput) -> frozenset[str]:
+    """The lead's and the signer's names and companies: no question asks about them.
+
+    "Hi Grace, how long…" asks nothing about Grace, and a draft signed by Grace answers nothing
+    by her name.
+    """
+    said = [case.lead.get(key) for key in ("first_name", "last_name", "company")]
+    said.append(case.client_settings.get("signature"))
+    return _stems(" ".join(text for text in said if isinstance(text, str)))
 
 
 def _stems(text: str) -> frozenset[str]:

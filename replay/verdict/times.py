@@ -21,7 +21,7 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Iterator, Mapping, Sequence
-from datetime import date, tzinfo
+from datetime import UTC, date, datetime, tzinfo
 from typing import Any, NamedTuple
 
 import orjson
@@ -39,7 +39,7 @@ without a clock time is reported as a warning: "a call on Friday" may be a promi
 rather than a booking, and it commits the client to no slot. A past date is always critical."""
 
 _MEETING = re.compile(
-    r"\b(?:call|meet|chat|demo|appointment|visit|walk-?through|consult|talk|speak|catch\s+up"
+    r"\b(?:call|meet|chat|demo|appointment|visit|walk-?through|consult(?:ation|as?)\b|talk|speak|catch\s+up"
     r"|hop\s+on|stop\s+by|come\s+(?:by|out|over)|swing\s+by|drop\s+by|schedul|book|slot|session"
     r"|zoom|available|availability|free\b|works?\s+for|llamad|llamar|reuni|cita|hablar|vernos"
     r"|visita|charla|disponib|termin|gespräch|telefonat|anruf|treffen|sprechen|besprechung"
@@ -121,7 +121,7 @@ def unoffered_time(draft: str, case: CaseInput) -> Iterator[Violation]:
     if not proposals:
         return
     zone = dates.zone_of(case.lead.get("timezone"))
-    today = case.inbound.sent_at.astimezone(zone).date()
+    today = _local_date(case.inbound.sent_at, zone)
     availability = _availability(orjson.dumps(case.client_settings, option=orjson.OPT_SORT_KEYS))
     judged = bool(availability.windows or availability.mentions)
     offers: list[_Slot] | None = None
@@ -139,7 +139,9 @@ def unoffered_time(draft: str, case: CaseInput) -> Iterator[Violation]:
         if not judged:
             continue
         if offers is None:
-            resolved = (_resolve(m, today, zone) for m in _offered_mentions(case, availability))
+            resolved = (
+                _resolve(m, on, zone) for m, on in _offered(case, availability, today, zone)
+            )
             offers = [offer for offer in resolved if offer is not None]
         if _supported(slot, offers, availability.windows):
             continue
@@ -223,13 +225,28 @@ def _resolve(mention: dates.Mention, today: date, zone: tzinfo) -> _Slot | None:
 # --- what the case offers -----------------------------------------------------------------------
 
 
-def _offered_mentions(case: CaseInput, availability: _Availability) -> Iterator[dates.Mention]:
-    """Every day and time the inbound, the thread and the client settings state."""
-    texts = [case.inbound.subject or "", case.inbound.body]
-    texts += [part for m in case.thread for part in (m.subject or "", m.body or "")]
-    for text in texts:
-        yield from dates.mentions(text)
-    yield from availability.mentions
+def _local_date(at: datetime, zone: tzinfo) -> date:
+    """The lead's date at `at`; a timestamp without a zone is UTC, as the source reads it."""
+    return (at if at.tzinfo else at.replace(tzinfo=UTC)).astimezone(zone).date()
+
+
+def _offered(
+    case: CaseInput, availability: _Availability, today: date, zone: tzinfo
+) -> Iterator[tuple[dates.Mention, date]]:
+    """Every day and time the inbound and the client settings state, and the thread offers.
+
+    Each with the date it is read from: a thread message's "tomorrow" is the day after it was
+    sent, not the day after the inbound. The lead's inbound offers every day it names; an
+    earlier message offers what it proposes, read as a draft is ("I'll get back to you
+    tomorrow" offers no meeting tomorrow).
+    """
+    for text in (case.inbound.subject or "", case.inbound.body):
+        yield from ((mention, today) for mention in dates.mentions(text))
+    for message in case.thread:
+        sent = _local_date(message.sent_at, zone)
+        for text in (message.subject or "", message.body or ""):
+            yield from ((m, sent) for m in dates.mentions(text) if _proposes(text, m))
+    yield from ((mention, today) for mention in availability.mentions)
 
 
 @functools.lru_cache(maxsize=256)
