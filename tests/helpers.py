@@ -93,6 +93,13 @@ def injected(base_url: str, plan: dict[str, Any]) -> str:
         return http.post("/chat/completions", content=orjson.dumps(body)).headers["x-stub-injected"]
 
 
+def warning_kinds() -> frozenset[str]:
+    """The injected mistakes whose check is a warning: they never regress a case on their own."""
+    from replay.verdict.checks import SEVERITY
+
+    return frozenset(code for code, severity in SEVERITY.items() if severity == "warning")
+
+
 def check_except_questions(draft: str, case: Any, *args: Any, **kwargs: Any) -> list[Any]:
     """`checks.check` without `unanswered_question`, for tables that pin the other checks.
 

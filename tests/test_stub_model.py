@@ -21,9 +21,9 @@ import pytest
 from openai import AsyncOpenAI
 
 from replay.devtools.drafting import production_request, write_draft
+from replay.devtools.mistakes import MISTAKES
 from replay.devtools.stub_model import (
     FAULTS,
-    MISTAKES,
     MODELS,
     StubOptions,
     StubServer,
@@ -42,6 +42,8 @@ SETTINGS = {
     "signature": "Ann, Greenleaf Lawns",
     "persona": "Ann, a friendly advisor at Greenleaf Lawns",
 }
+AVAILABLE = SETTINGS | {"availability": ["Monday-Friday 09:00-17:00"]}
+"""A client that states when it meets: a draft may propose no other time."""
 INBOUNDS = (
     "How much is the premium yard plan?",
     "Could we schedule a call on Tuesday?",
@@ -62,10 +64,16 @@ FAULT_ERRORS: dict[str, type[Exception]] = {
 }
 
 
-def messages(inbound: str, *, channel: str = "email", first_name: str = "Dan") -> list[Any]:
+def messages(
+    inbound: str,
+    *,
+    channel: str = "email",
+    first_name: str = "Dan",
+    settings: dict[str, Any] = SETTINGS,
+) -> list[Any]:
     lead = {"first_name": first_name, "last_name": "Reyes", "company": "Acme"}
     request = production_request(
-        client_settings=SETTINGS,
+        client_settings=settings,
         lead=lead,
         channel=channel,
         thread=[],
@@ -80,14 +88,15 @@ def messages(inbound: str, *, channel: str = "email", first_name: str = "Dan") -
 
 
 def many_requests() -> list[list[Any]]:
-    """Distinct prompts over every intent, both channels and several leads."""
+    """Distinct prompts: every intent, both channels, several leads, availability stated or not."""
     names = ("Dan", "Maria", "Lee", "Priya", "Omar", "Yuki", "Sofia", "Kofi", "Ines", "Tariq",
              "Mei", "Jonas")  # fmt: skip
     return [
-        messages(inbound, channel=channel, first_name=name)
+        messages(inbound, channel=channel, first_name=name, settings=settings)
         for inbound in INBOUNDS
         for channel in ("email", "sms")
         for name in names
+        for settings in (SETTINGS, AVAILABLE)
     ]
 
 
@@ -115,10 +124,17 @@ def has_evidence(mistake: str, text: str, sent: list[Any]) -> bool:
     if mistake == "wrong_signature":
         return text.endswith(company) and not text.endswith(signature)
     if mistake == "wrong_name":
-        greeted = re.match(r"(?:Hi|Hello|Hey) (\w+)[,!]", text)
+        greeted = re.match(r"(?:Hi|Hello|Hey|Good to hear from you,) (\w+)[,!.]", text)
         return greeted is not None and greeted[1].casefold() not in prompt.casefold()
     if mistake == "language_mismatch":
         return text.startswith("Hola") and "gracias por tu mensaje" in text
+    if mistake == "unoffered_time":
+        offered = re.search(r"would (\w+day) at (\d+):00 suit you", text)
+        return offered is not None and (
+            offered[1] in ("Saturday", "Sunday") or int(offered[2]) not in range(9, 17)
+        )
+    if mistake == "unanswered_question":
+        return "?" in sent[-1]["content"] and "I will get back to you shortly." in text
     return any(str(urlsplit(u).hostname) not in prompt for u in URL.findall(text))
 
 

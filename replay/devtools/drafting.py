@@ -43,6 +43,7 @@ __all__ = [
     "production_request",
     "read_facts",
     "render",
+    "reply_language",
     "write_draft",
 ]
 
@@ -94,14 +95,13 @@ def write_draft(messages: Sequence[Mapping[str, Any]], *, style: Style = "origin
 def draft_parts(messages: Sequence[Mapping[str, Any]], *, style: Style = "original") -> DraftParts:
     """Write the draft for `messages` as parts; `render` lays them out.
 
-    The draft is in the language the prompt asks for, else in the inbound's when its words
-    plainly tell it, else in English.
+    The draft is in `reply_language`.
     """
     context, inbound, digest, offer = _read(messages)
     facts = read_facts(context)
     pick = _Picker(digest, variant=style == "variant")
     said = _SUBJECT_LINE.sub("", inbound)
-    language = facts.language or guess_language(said, tuple(WORDINGS.values())) or "en"
+    language = _language(facts, said, messages)
     wording = WORDINGS[language]
     intent = detect_intent(said, language)
     sentences = _body(intent, facts, inbound.lower(), pick, wording, offer)
@@ -121,6 +121,28 @@ def draft_parts(messages: Sequence[Mapping[str, Any]], *, style: Style = "origin
         signature=facts.signature,
     )
     return _fit(parts, sentences)
+
+
+def reply_language(messages: Sequence[Mapping[str, Any]]) -> str:
+    """The language a draft for `messages` is written in.
+
+    The one the prompt asks for, else the inbound's when its words plainly tell it, else the
+    conversation's (a short "Danke, passt." tells little), else English.
+    """
+    context, inbound, _, _ = _read(messages)
+    return _language(read_facts(context), _SUBJECT_LINE.sub("", inbound), messages)
+
+
+def _language(facts: Facts, said: str, messages: Sequence[Mapping[str, Any]]) -> str:
+    wordings = tuple(WORDINGS.values())
+    if facts.language:
+        return facts.language
+    turns = (
+        content_text(m.get("content"))
+        for m in messages
+        if m.get("role") not in ("system", "developer")
+    )
+    return guess_language(said, wordings) or guess_language("\n".join(turns), wordings) or "en"
 
 
 def render(parts: DraftParts) -> str:

@@ -457,6 +457,8 @@ class _ClientBuilder:
         self.rows = rows
         self.special: dict[str, list[str]] = {}
         self._last_at: int | None = None
+        self._offered: set[str] = set()
+        """Leads offered meeting times."""
         rows["clients"].append((self.client_id, self.name, orjson.dumps(self.settings).decode()))
 
     def build(self, jobs: int, *, demo: bool, last: bool) -> None:
@@ -757,10 +759,13 @@ class _ClientBuilder:
 
         The times are 1-6 days after the request, on the client's open days and hours, in the
         lead's timezone: restated by weekday alone, each still names the day it was offered for.
+        A lead offered times before is always offered new ones: a later request answered from
+        the old offer would restate times already past.
         """
         rng = self.rng
-        if rng.random() >= 0.75:
+        if rng.random() >= 0.75 and convo.lead.id not in self._offered:
             return []
+        self._offered.add(convo.lead.id)
         today = timestamp(turn.at).astimezone(ZoneInfo(convo.lead.zone)).date()
         open_days: dict[date, list[phrases.Window]] = {}
         for day in (today + timedelta(days=n) for n in range(1, 7)):

@@ -20,7 +20,7 @@ import orjson
 
 from replay.devtools import generator
 from replay.devtools.drafting import write_draft
-from replay.devtools.stub_model import MISTAKES, inject_mistake
+from replay.devtools.mistakes import MISTAKES, inject_mistake
 
 SEED = 7
 """The fixture seed of the built-in set: the same N gives the same items."""

@@ -135,7 +135,7 @@ WORDING = Wording(
         "el los las por para con una es su sus nos gracias hola usted muy pero qué cómo cuánto "
         "cuál está estoy estamos podemos podría podríamos tengo tiene tienen hay del al más ya "
         "mi lo sobre también este esta ahora mismo parece quiero favor vale buenos días "
-        "semana momento creo otra otro".split()
+        "semana momento creo otra otro me interesa mensajes saludo dejen enviarme".split()
     ),
     marks=re.compile(r"[¿¡ñáíóú]"),
     item_stopwords=frozenset({"para", "plan", "completa", "completo", "media", "tratamiento"}),

@@ -7,7 +7,7 @@ body) can be asked for by model name, by server option or by request header. The
 `x-stub-injected` header names the mistake a `replay-variant` draft carries, so tests can check
 that every injected mistake is caught. Plain h11 over an anyio listener, not a web framework:
 a broken response has to be broken exactly as asked. Rate limits live in `stub_limits`, the
-Files and Batches endpoints in `stub_batches`.
+Files and Batches endpoints in `stub_batches`, the mistakes `replay-variant` makes in `mistakes`.
 """
 
 from __future__ import annotations
@@ -15,11 +15,9 @@ from __future__ import annotations
 import argparse
 import hashlib
 import hmac
-import itertools
 import logging
 import math
 import random
-import re
 import signal
 import subprocess
 import sys
@@ -36,12 +34,9 @@ import anyio.from_thread
 import h11
 import orjson
 
-from replay.devtools import judging
+from replay.devtools import judging, mistakes
 from replay.devtools.drafting import (
-    LENGTH_LIMITS,
     content_text,
-    detect_intent,
-    read_facts,
     write_draft,
 )
 from replay.devtools.stub_batches import Batches
@@ -50,33 +45,6 @@ from replay.devtools.stub_limits import RateLimits, request_cost
 Fault = Literal["429", "500", "hang", "malformed", "truncated", "content-type"]
 FAULTS: tuple[Fault, ...] = get_args(Fault)
 """Values of the `x-stub-fault` request header, in the order option rates are checked."""
-Mistake = Literal[
-    "unsupported_price",
-    "unresolved_placeholder",
-    "channel_length",
-    "unsupported_link",
-    "truncated",
-    "repeated_text",
-    "wrong_signature",
-    "wrong_name",
-    "language_mismatch",
-]
-MISTAKES: tuple[Mistake, ...] = get_args(Mistake)
-"""What `replay-variant` may put into a draft, as named by the `x-stub-injected` header."""
-SHAPE_MISTAKES: tuple[Mistake, ...] = ("truncated", "repeated_text", "wrong_signature")
-"""Mistakes of the draft's shape rather than its facts: one draft in 16 carries one of them."""
-NAME_MISTAKES: tuple[Mistake, ...] = ("wrong_name",)
-"""A greeting of someone the case never names: NAME_BAND's drafts (1 in 32) that greet by name."""
-NAME_BAND = range(16, 24)
-LANGUAGE_MISTAKES: tuple[Mistake, ...] = ("language_mismatch",)
-"""A reply in Spanish to an English inbound: LANGUAGE_BAND's drafts (1 in 32) where the inbound
-says enough to tell its language."""
-LANGUAGE_BAND = range(24, 32)
-"""Carved out of the fact mistakes' band like NAME_BAND: a request in it that cannot take the
-mistake keeps the one it carried before."""
-"""Values of a request digest's first byte that greet a stranger where the draft greets the
-lead by name; every other request keeps the mistake it carried before the band was carved out
-of the fact mistakes' (0-47), and one that does not greet by name keeps its fact mistake."""
 FAULT_MODELS: Mapping[str, Fault] = {f"fail-{fault}": fault for fault in FAULTS}
 Oddity = Literal["surrogate", "huge", "usage"]
 ODDITIES: tuple[Oddity, ...] = get_args(Oddity)
@@ -92,29 +60,9 @@ MODELS: tuple[str, ...] = (
 CREATED = 1_767_225_600
 """The fixed `created` time of every response and model (2026-01-01, UTC)."""
 MAX_BODY_BYTES = 64 * 1024 * 1024
+_log = logging.getLogger(__name__)
 _RATES = ("rate_429", "rate_500", "rate_hang", "rate_malformed", "rate_truncated",
           "rate_content_type")  # fmt: skip
-_PRICE = re.compile(r"\$\s?(\d[\d,]*(?:\.\d+)?)")
-_SUBJECT_LINE = re.compile(r"\A[ \t]*subject:[^\n]*\n+", re.IGNORECASE)
-_PADDING = ("Thanks again for getting in touch with us.",
-            "We really appreciate you taking the time to write.",
-            "Everyone on our team is glad to help however we can.",
-            "It is always good to hear from people in your area.",
-            "We have been doing this work for many years now.",
-            "Most of our customers find us through friends and neighbours.",
-            "Feel free to pass this note along to anyone it may help.")  # fmt: skip
-"""Distinct sentences, together longer than an SMS: padding never says anything twice."""
-_FACT_MISTAKES = tuple(
-    m for m in MISTAKES if m not in SHAPE_MISTAKES + NAME_MISTAKES + LANGUAGE_MISTAKES
-)
-_OTHER_SIGNERS = ("Mark Jensen", "Olivia Brandt", "Tom Fischer")
-"""Names a `wrong_signature` draft signs with: the first that its prompt does not mention."""
-_CUT_AFTER = re.compile(r"(?<=\s)[a-z][a-z']*(?= [a-z])")
-"""A lowercase word the sentence goes on after: where a `truncated` draft stops."""
-_OTHER_GREETED = ("Mark", "Olivia", "Greta", "Boris", "Nadine")
-"""Names a `wrong_name` draft greets: the first that its prompt does not mention (none of them
-a nickname of another first name)."""
-_log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -596,17 +544,10 @@ def _completion(
         text = judging.answer(model, messages)
     else:
         text = write_draft(messages, style="variant" if model == "replay-variant" else "original")
-    if model == "replay-variant" and digest[0] < 64 and not judging.is_judge_request(payload):
-        # 3 drafts in 16 carry a fact mistake (the same one for the same request as ever, or
-        # in NAME_BAND a stranger's name where the draft greets by name), 1 in 16 a shape
-        # mistake: 1 in 4 in all.
-        kinds = SHAPE_MISTAKES if digest[0] >= 48 else _FACT_MISTAKES
-        preferred = NAME_MISTAKES if digest[0] in NAME_BAND else kinds
-        preferred = LANGUAGE_MISTAKES if digest[0] in LANGUAGE_BAND else preferred
-        text, injected = inject_mistake(
-            messages, text, choice=digest[1], kinds=preferred, fallback=kinds
-        )
-        if injected == "truncated":
+    if model == "replay-variant" and not judging.is_judge_request(payload):
+        text, mistake = mistakes.choose(messages, text, digest)
+        injected = mistake or "none"
+        if mistake == "truncated":
             finish_reason = "length"  # what a real endpoint says of a draft cut by max_tokens
     if odd == "huge":
         text = (text + " ") * (HUGE_CHARS // (len(text) + 1) + 1)
@@ -641,198 +582,6 @@ def _completion(
         reply.body = reply.body.replace(quoted, quoted[:-1] + b' \\ud83d"', 1)
     reply.injected, reply.truncated = injected, truncated
     return reply
-
-
-def inject_mistake(
-    messages: Sequence[Mapping[str, Any]],
-    draft: str,
-    *,
-    choice: int,
-    kinds: Sequence[Mistake] = MISTAKES,
-    fallback: Sequence[Mistake] = (),
-) -> tuple[str, Mistake]:
-    """Put one mistake a real model makes into `draft`, picked by `choice` among those that apply.
-
-    Picked among `kinds`, else among `fallback`, else among all but `wrong_name` (added last:
-    a request that falls back makes the mistake it made before it existed).
-
-    A price or a link never goes into a reply to an opt-out (that would also ignore the opt-out:
-    two mistakes), and a reply is lengthened only on SMS. Other edits keep the channel's length
-    limit, by cutting words of the draft rather than the mistake. A cut-off, looped or re-signed
-    draft applies only where the draft has a place for it (a sentence to cut or repeat, a
-    signature to change) within the limit; `_completion` answers a cut-off one with
-    `finish_reason: "length"`. A stranger is greeted only where the draft greets the lead by
-    name (`Hi Dan,`).
-    """
-    texts = [content_text(m.get("content")) for m in messages]
-    roles = [str(m.get("role", "")) for m in messages]
-    inbound_at = max((i for i, role in enumerate(roles) if role == "user"), default=-1)
-    context = [t for t, role in zip(texts, roles, strict=True) if role in ("system", "developer")]
-    context = context or [t for i, t in enumerate(texts) if i != inbound_at]
-    facts = read_facts("\n".join(context))
-    inbound = texts[inbound_at] if inbound_at >= 0 else ""
-    opt_out = detect_intent(_SUBJECT_LINE.sub("", inbound)) == "opt_out"
-    prompt = "\n".join(texts)
-    limit = LENGTH_LIMITS.get(facts.channel)
-    head, tail = _split_closing(draft, facts.signature)
-    # Drafts of the mistakes that rewrite the draft, None where it offers no place for one.
-    shaped: dict[Mistake, str | None] = {
-        "truncated": _truncated(head),
-        "repeated_text": _repeated(head, tail, limit),
-        "wrong_signature": _resigned(head, tail, facts.signature, prompt, limit),
-        "wrong_name": _renamed(head, tail, facts.first_name, prompt, limit),
-        "language_mismatch": _in_spanish(tail, facts.first_name, inbound, limit),
-    }
-    applicable = [
-        mistake
-        for mistake in MISTAKES
-        if (mistake != "channel_length" or facts.channel == "sms")
-        and not (opt_out and mistake in ("unsupported_price", "unsupported_link"))
-        and shaped.get(mistake, "") is not None
-    ]
-    applicable = (
-        [m for m in applicable if m in kinds]
-        or [m for m in applicable if m in fallback]
-        or [m for m in applicable if m not in NAME_MISTAKES + LANGUAGE_MISTAKES]
-    )
-    mistake = applicable[choice % len(applicable)]
-    reshaped = shaped.get(mistake)
-    if reshaped is not None:
-        return reshaped, mistake
-    addition = ""
-
-    def joined() -> str:
-        return f"{head} {addition}{tail}" if addition else head + tail
-
-    if mistake == "unsupported_price":
-        stated = {_amount(m[1]) for m in _PRICE.finditer(prompt)}
-        price = next(
-            p for p in ("$9,999", "$8,888", "$12,345", "$77,777") if _amount(p) not in stated
-        )
-        addition = f"We also offer a premium bundle for {price}."
-    elif mistake == "unsupported_link":
-        domain = next(d for d in ("promo.example.net", "offers.example.org", "deals.example.com")
-                      if d not in prompt.lower())  # fmt: skip
-        addition = f"See our current offer here: https://{domain}/deal"
-    elif mistake == "unresolved_placeholder":
-        name = facts.first_name
-        if name and re.search(rf"\b{re.escape(name)}\b", head):
-            head = re.sub(rf"\b{re.escape(name)}\b", "{first_name}", head, count=1)
-        else:
-            addition = "Thanks again, {first_name}."
-    else:
-        limit = None
-        padding = itertools.cycle(_PADDING)
-        while len(joined()) <= LENGTH_LIMITS["sms"]:
-            addition = f"{addition} {next(padding)}".strip()
-    while limit is not None and len(joined()) > limit and " " in head:
-        head = head.rsplit(" ", 1)[0].rstrip(",;:")
-    return joined(), mistake
-
-
-def _truncated(head: str) -> str | None:
-    """The draft cut off mid-sentence, after a closed sentence or line, as a token limit cuts.
-
-    Only after a lowercase word the sentence goes on from: a cut inside a price, link or name
-    would be a second mistake. The cut depends on the draft alone, as every other mistake
-    does: two requests that differ only in sampling make the same mistake the same way.
-    """
-    points = [
-        match.end()
-        for match in _CUT_AFTER.finditer(head)
-        if re.search(r"[.!?]\s|\n", head[: match.start()])
-    ]
-    return head[: points[len(points) // 2]] if points else None
-
-
-def _repeated(head: str, tail: str, limit: int | None) -> str | None:
-    """The draft with its last sentence of 6+ words said twice, as a looping model does."""
-    for line in reversed(head.splitlines()):
-        for sentence in reversed(re.split(r"(?<=[.!?])\s+", line)):
-            if len(sentence.split()) >= 6 and sentence[-1:] in ".!?":
-                looped = head.replace(sentence, f"{sentence} {sentence}", 1) + tail
-                return looped if limit is None or len(looped) <= limit else None
-    return None
-
-
-def _resigned(
-    head: str, tail: str, signature: str | None, prompt: str, limit: int | None
-) -> str | None:
-    """The draft signed by another person of the same company, where it signs at all.
-
-    An SMS signs after a dash, which reads as a signature only after a closed sentence.
-    """
-    if not signature or not tail.rstrip().endswith(signature):
-        return None
-    if not tail.startswith("\n") and head.rstrip()[-1:] not in ".!?":
-        return None
-    _, comma, company = signature.partition(",")
-    known = prompt.casefold()
-    other = next(n for n in _OTHER_SIGNERS if not any(w.casefold() in known for w in n.split()))
-    resigned = head + tail.rstrip().removesuffix(signature) + other + comma + company
-    return resigned if limit is None or len(resigned) <= limit else None
-
-
-def _renamed(
-    head: str, tail: str, first_name: str | None, prompt: str, limit: int | None
-) -> str | None:
-    """The draft greeting a first name its prompt never mentions instead of the lead's.
-
-    Only where the draft greets the lead by name: `Hi Dan,` becomes `Hi Mark,`.
-    """
-    if not first_name:
-        return None
-    greeting = re.match(rf"(?:Hi|Hello|Hey) {re.escape(first_name)}(?=[,!])", head)
-    if greeting is None:
-        return None
-    known = set(re.findall(r"\w+", prompt.casefold()))
-    other = next(n for n in _OTHER_GREETED if n.casefold() not in known)
-    renamed = head.replace(first_name, other, 1) + tail
-    return renamed if limit is None or len(renamed) <= limit else None
-
-
-MIN_TOLD_WORDS = 12
-_ENGLISH = frozenset(
-    "the and you your to for with we are this that would our have please thanks thank let know "
-    "if any just what when how there be of it is on at can".split()
-)
-"""English's commonest words: an inbound with four of them (counted each time) is plainly
-English, as the language check reads plain text."""
-
-
-def _in_spanish(tail: str, first_name: str | None, inbound: str, limit: int | None) -> str | None:
-    """The draft answered in Spanish, its sign-off kept, where the inbound is plainly English.
-
-    Only an inbound of MIN_TOLD_WORDS words or more with four of English's commonest: a shorter
-    one does not tell its language surely, and the check rightly stays silent on it.
-    """
-    words = re.findall(r"[a-z']+", _SUBJECT_LINE.sub("", inbound).lower())
-    if len(words) < MIN_TOLD_WORDS or sum(word in _ENGLISH for word in words) < 4:
-        return None
-    hello = f"Hola {first_name}," if first_name else "Hola,"
-    body = (
-        "Muchas gracias por tu mensaje. Nuestro equipo revisa tu consulta y te escribe muy "
-        "pronto con todos los detalles que necesitas."
-    )
-    spanish = f"{hello} {body}{tail}" if tail.startswith(" - ") else f"{hello}\n\n{body}{tail}"
-    return spanish if limit is None or len(spanish) <= limit else None
-
-
-def _split_closing(draft: str, signature: str | None) -> tuple[str, str]:
-    """Split a draft before its sign-off (email, LinkedIn) or its SMS signature."""
-    if "\n\n" in draft:
-        head, sep, tail = draft.rpartition("\n\n")
-        return head, sep + tail
-    suffix = f" - {signature}" if signature else None
-    if suffix and draft.endswith(suffix):
-        return draft[: -len(suffix)], suffix
-    return draft, ""
-
-
-def _amount(price: str) -> str:
-    """A money amount without `$`, thousands separators or zero cents: `$1,200.00` is `1200`."""
-    digits = price.lstrip("$ ").replace(",", "")
-    return digits.removesuffix(".00").removesuffix(".0")
 
 
 if __name__ == "__main__":
