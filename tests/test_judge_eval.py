@@ -37,7 +37,7 @@ def _value(record: dict[str, Any], metric: str) -> float:
 def test_the_numbers_tell_the_honest_the_biased_the_sloppy_and_the_broken_judge_apart(
     capsys: pytest.CaptureFixture[str], stub: StubServer
 ) -> None:
-    """The built-in set: each misbehaviour of the local judges shows in its own number."""
+    """The built-in set: each misbehaviour of the local judges shows in its own numbers."""
     generated = ("--generated", str(ITEMS))
     honest = _measured(capsys, "replay-judge", *generated)
     biased = _measured(capsys, "judge-prefers-a", *generated)
@@ -66,10 +66,13 @@ def test_the_numbers_tell_the_honest_the_biased_the_sloppy_and_the_broken_judge_
     assert _value(biased, "agreement") == pytest.approx(ties, abs=1e-4)
     assert honest["metrics"]["agreement"]["low"] > biased["metrics"]["agreement"]["high"]
 
-    # The sloppy judge answers prose first: right in the end, but only when told twice.
+    # The sloppy judge answers prose first and, corrected, prefers the longer draft: it needs
+    # correcting every time, and a made-up price or a padded SMS reads as "more thorough".
     assert _value(sloppy, "corrected") == 1.0
     assert honest["metrics"]["corrected"]["high"] < sloppy["metrics"]["corrected"]["low"]
-    assert sloppy["confusion"] == honest["confusion"], "its corrected answers are the honest ones"
+    assert honest["metrics"]["agreement"]["low"] > sloppy["metrics"]["agreement"]["high"]
+    assert honest["metrics"]["precision"]["low"] > sloppy["metrics"]["precision"]["high"]
+    assert sloppy["metrics"]["position_bias"]["count"] == 0, "sloppy, not position-biased"
 
     # A judge that never answers in the schema is unscored throughout, and agrees with nothing.
     assert _value(broken, "unscored") == 1.0

@@ -6,7 +6,8 @@ then policy (a leftover placeholder, a question or offer after an opt-out), then
 answers the question, names a next step and fits the channel. It never looks at the labels, so
 both orders agree. Other judge models misbehave on purpose, for tests: one always prefers A
 (a position-biased judge), one answers prose, one answers JSON that breaks the schema, and
-one answers prose first and valid JSON when corrected.
+one is sloppy: it answers prose first and, once corrected, prefers the longer draft on every
+criterion, the verbosity bias real judges show.
 """
 
 from __future__ import annotations
@@ -50,7 +51,18 @@ def answer(model: str, messages: Sequence[Mapping[str, Any]]) -> str:
     if model == "judge-prefers-a":
         return _dump(dict.fromkeys(CRITERIA, "A"), "A", "Draft A is better.")
     prompt = content_text(messages[1].get("content")) if len(messages) > 1 else ""
+    if model == "judge-sloppy":
+        return _longer(prompt)
     return _honest(prompt)
+
+
+def _longer(prompt: str) -> str:
+    """The sloppy judge's verdict: the longer draft is the more thorough one."""
+    sections = _sections(prompt)
+    a, b = (len(sections.get(f"Draft {label}", "")) for label in ("A", "B"))
+    preferred = "tie" if a == b else ("A" if a > b else "B")
+    rationale = "Both drafts are as thorough." if a == b else f"Draft {preferred} is more thorough."
+    return _dump(dict.fromkeys(CRITERIA, preferred), preferred, rationale)
 
 
 def _honest(prompt: str) -> str:
