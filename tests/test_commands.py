@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
+import asyncpg
 import orjson
 import pytest
 
@@ -41,6 +42,40 @@ def test_fixtures_reject_a_bad_count(capsys: pytest.CaptureFixture[str], empty_d
         2,
         "replay: --clients must be a positive integer, got 'zero'\n",
     )
+
+
+async def test_fixtures_speak_the_languages_asked_for_in_turn(
+    capsys: pytest.CaptureFixture[str], empty_db: str
+) -> None:
+    """`--languages en,es` makes every other client Spanish; its settings say so."""
+    args = ("--jobs-per-client", "40", "--clients", "3", "--languages", " EN, es")
+    result = run_cli(capsys, "fixtures", "--database-url", empty_db, *args)
+    assert result.code == 0, result.err
+    conn = await asyncpg.connect(empty_db)
+    try:
+        rows = await conn.fetch("SELECT name, settings FROM clients")
+    finally:
+        await conn.close()
+    languages = sorted(orjson.loads(row["settings"]).get("language", "en") for row in rows)
+    assert languages == ["en", "en", "es"]
+
+
+@pytest.mark.parametrize(
+    ("value", "error"),
+    [
+        ("en,pt", "replay: --languages must be among en, es, de, fr, got 'pt'\n"),
+        ("english", "replay: --languages must be comma-separated two-letter language codes, "
+                    "such as en,es, got 'english'\n"),
+    ],
+)  # fmt: skip
+def test_fixtures_reject_a_language_they_do_not_speak(
+    capsys: pytest.CaptureFixture[str], empty_db: str, value: str, error: str
+) -> None:
+    """An unknown or malformed language is a one-line usage error, and nothing is written."""
+    result = run_cli(capsys, "fixtures", "--database-url", empty_db, "--languages", value)
+    assert (result.code, result.err) == (2, error)
+    again = run_cli(capsys, "fixtures", "--database-url", empty_db, "--jobs-per-client", "40")
+    assert again.code == 0, "the refused call left no table behind"
 
 
 def test_clients_lists_every_fixture_client(

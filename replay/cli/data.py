@@ -77,6 +77,16 @@ def fixtures_command(
     seed: Annotated[
         int, typer.Option("--seed", parser=rules.integer, metavar="N", help="Same seed, same data.")
     ] = 7,
+    languages: Annotated[
+        str,
+        typer.Option(
+            "--languages",
+            parser=rules.language_codes,
+            metavar="CODES",
+            help="Languages the clients speak, in turn: en, es, de, fr (en,es: every other "
+            "client Spanish).",
+        ),
+    ] = "en",
     reset: Annotated[
         bool, typer.Option("--reset", help="Drop every table of the database first.")
     ] = False,
@@ -86,7 +96,12 @@ def fixtures_command(
         raise UsageError("fixtures needs --database-url (it writes, so it never uses DATABASE_URL)")
     summary = anyio.run(
         lambda: prepare.install_fixtures(
-            database_url, clients=clients, jobs_per_client=jobs_per_client, seed=seed, reset=reset
+            database_url,
+            clients=clients,
+            jobs_per_client=jobs_per_client,
+            seed=seed,
+            languages=tuple(languages.split(",")),
+            reset=reset,
         )
     )
     print(text.fixtures_text(summary))

@@ -285,6 +285,14 @@ def http_url(value: object) -> str:
     return text
 
 
+def language_codes(value: object) -> str:
+    """Comma-separated two-letter language codes (`en,es`), normalized: lowercase, no spaces."""
+    codes = [code.strip().lower() for code in _text(value).split(",")]
+    if not codes or not all(len(code) == 2 and code.isascii() and code.isalpha() for code in codes):
+        raise Rejected("comma-separated two-letter language codes, such as en,es", value)
+    return ",".join(codes)
+
+
 def database_url(value: object) -> str:
     """A Postgres URL whose ports are TCP ports; a wrong one is shown alone, never the URL.
 

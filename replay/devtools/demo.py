@@ -1,6 +1,7 @@
 """`scripts/demo`: an embedded Postgres, a local model server, and the commands a user types.
 
-It loads fixtures, then runs clients, preflight, a dry run and a live replay.
+It loads fixtures (three English clients, then a Spanish, a German and a French one), then runs
+clients, preflight, a dry run and live replays.
 
 Each step prints the exact command it runs, so the demo doubles as a tutorial.
 """
@@ -79,14 +80,18 @@ def main() -> int:
             "--database-url",
             url,
             "--reset",
+            "--clients",
+            "6",
+            "--languages",
+            "en,en,en,es,de,fr",
         )
         if loaded.returncode != 0:
             return loaded.returncode
-        client = re.search(r"^client (\S+)", loaded.stdout, re.MULTILINE)
-        if client is None:
-            print("demo: the fixtures printed no client id", file=sys.stderr)
+        clients = re.findall(r"^client (\S+)", loaded.stdout, re.MULTILINE)
+        if len(clients) < 4:
+            print("demo: the fixtures printed too few client ids", file=sys.stderr)
             return 1
-        client_id = client.group(1)
+        client_id, spanish = clients[0], clients[3]
         os.environ["DATABASE_URL"] = url
         config = ROOT / "demo-replay.toml"
         # The local models cost nothing; priced like a small hosted model, the demo shows spend.
@@ -153,8 +158,20 @@ def main() -> int:
             "rescore",
             str(_artifact(attributed)),
         )
-        codes = (before, after, compared, attributed, rescored)
-        expected = tuple(done.returncode for done in codes) == (0, 1, 1, 1, 1)
+        other = _step(
+            "a Spanish client: the same checks read Spanish, German and French (a slot outside "
+            "the client's hours, a question left unanswered, a stranger greeted)",
+            "--client-id",
+            spanish,
+            "--limit",
+            "40",
+            "--concurrency",
+            "3",
+            "--model",
+            "replay-variant",
+        )
+        codes = (before, after, compared, attributed, rescored, other)
+        expected = tuple(done.returncode for done in codes) == (0, 1, 1, 1, 1, 1)
         print(
             "\ndemo: the baseline passed and the gate caught the variant's regressions"
             if expected

@@ -282,7 +282,7 @@ def _client_specs(
     unknown = [language for language in languages if language not in LOCALES]
     if unknown or not languages:
         raise UsageError(
-            f"languages must be among {', '.join(LOCALES)}, got {(unknown or [''])[0]!r}"
+            f"--languages must be among {', '.join(LOCALES)}, got {(unknown or [''])[0]!r}"
         )
     master = random.Random(seed)
     order = master.sample(corpus.BUSINESSES, len(corpus.BUSINESSES))

@@ -67,7 +67,13 @@ async def check(database: DatabaseConfig, artifacts_dir: Path, client_id: str | 
 
 
 async def install_fixtures(
-    dsn: str, *, clients: int, jobs_per_client: int, seed: int, reset: bool
+    dsn: str,
+    *,
+    clients: int,
+    jobs_per_client: int,
+    seed: int,
+    languages: tuple[str, ...] = ("en",),
+    reset: bool,
 ) -> FixtureSummary:
     """Create the reference schema and load seeded fixtures: the only command that writes."""
     from replay.devtools import generator  # only this command needs the generator and its corpus
@@ -79,7 +85,12 @@ async def install_fixtures(
         raise preflight.database_failure(exc, target, defaults.CONNECT_TIMEOUT_S) from None
     try:
         return await generator.install(
-            conn, clients=clients, jobs_per_client=jobs_per_client, seed=seed, reset=reset
+            conn,
+            clients=clients,
+            jobs_per_client=jobs_per_client,
+            seed=seed,
+            languages=languages,
+            reset=reset,
         )
     finally:
         await conn.close()
