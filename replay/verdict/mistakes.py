@@ -61,7 +61,10 @@ _DASH_SIGNATURE = re.compile(
     r"[.!?…)\"'”’]\s+[-\u2013\u2014]\s*(?P<name>(?:[^\n.!?]|\.(?=[ \t]*[^\s.!?]))+)$"
 )
 """An SMS signature after a closed sentence: `… See you then. - Anna Berg, Acme`; a stop inside
-it is an abbreviation (`Praxis Dr. Weiß`)."""
+it is an abbreviation (`Praxis Dr. Weiß`). Searched in the draft's last SIGNATURE_SPAN
+characters only: a signature is short, and a stop may go on, so a whole long draft of
+`x. - Y. ` would take quadratic time."""
+SIGNATURE_SPAN = 200
 _NAME_SEGMENT = re.compile(r"\s*(?:[,;|(]|\s[-\u2013\u2014]\s)\s*")
 """Where a signature's name ends and a title, company or phone begins."""
 _WORD = re.compile(r"[^\W\d_][\w'’.-]*")
@@ -125,7 +128,7 @@ def _open_tail(draft: str, settings: Mapping[str, Any]) -> str | None:
         return None
     if _SIGNOFF_LINE.match(line) or _signs_off(_SIGNOFF_INLINE.match(line)):
         return None
-    if _signs_off(_DASH_SIGNATURE.search(text)):
+    if _signs_off(_DASH_SIGNATURE.search(text[-SIGNATURE_SPAN:])):
         return None
     if head.strip() and _is_name_line(line):
         return None
@@ -255,7 +258,7 @@ def _signed_name(draft: str) -> str | None:
         if _SIGNOFF_LINE.match(line):
             after = lines[index + 1] if index + 1 < len(lines) else ""
             return _name_segment(after) if after and _is_name_line(after) else None
-    dashed = _DASH_SIGNATURE.search(draft.rstrip())
+    dashed = _DASH_SIGNATURE.search(draft.rstrip()[-SIGNATURE_SPAN:])
     if dashed is not None and _signs_off(dashed):
         return _name_segment(dashed["name"])
     return None

@@ -57,6 +57,9 @@ _NOT_PROPOSED = re.compile(
 """Before a day or hour, these make it a deadline or the past, not a proposal ("stop by" and
 "come by" are visits, not deadlines)."""
 _SENTENCE_END = re.compile(r"[.!?\n](?=\s|$)")
+SENTENCE_SPAN = 300
+"""How far around a day its sentence is read for a meeting word: a long message of many days
+is read in time linear in its length."""
 _AVAILABILITY_KEY = re.compile(
     r"(?i)avail|hours|slots?\b|schedule|opening|horario|disponib|öffnungszeit|sprechzeit"
     r"|horaire|créneau"
@@ -183,10 +186,12 @@ def _proposes(draft: str, mention: dates.Mention) -> bool:
         return False
     if mention.clock is not None:
         return True
-    stops = [m.end() for m in _SENTENCE_END.finditer(draft, 0, mention.start)]
-    start = stops[-1] if stops else 0
-    end_match = _SENTENCE_END.search(draft, mention.start + len(mention.text))
-    end = end_match.start() if end_match else len(draft)
+    after = mention.start + len(mention.text)
+    low, high = max(0, mention.start - SENTENCE_SPAN), min(len(draft), after + SENTENCE_SPAN)
+    stops = [m.end() for m in _SENTENCE_END.finditer(draft, low, mention.start)]
+    start = stops[-1] if stops else low
+    end_match = _SENTENCE_END.search(draft, after, high)
+    end = end_match.start() if end_match else high
     return _MEETING.search(draft, start, end) is not None
 
 
