@@ -156,6 +156,7 @@ CLEAN = [
     pytest.param("Great. Here are the two options:", SETTINGS, id="colon"),
     pytest.param("Great. See you **Monday.**", SETTINGS, id="markdown-emphasis-after-a-stop"),
     pytest.param("Sounds good", SETTINGS, id="one-line-fragment"),
+    pytest.param("\u200d\ufe0f", SETTINGS, id="only-joiners"),
     pytest.param("Hi Maria, see you Monday - Dana Reyes, BrightPeak Roofing", SETTINGS,
                  id="sms-signature-after-an-open-sentence"),
     pytest.param("Hi Maria,\n\nSee you Monday!\n\nThanks!\n\nThanks!", SETTINGS,

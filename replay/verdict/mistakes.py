@@ -114,8 +114,8 @@ def truncated(
 def _open_tail(draft: str, settings: Mapping[str, Any]) -> str | None:
     """The unclosed end of `draft` (at most its last 60 characters), or None if it closes."""
     text = draft.rstrip(_MARKUP)
-    if not text:
-        return None
+    if not text.rstrip(_EMOJI_TAIL):
+        return None  # nothing but markup and joiners: nothing was said, so nothing was cut
     last = text.rstrip(_EMOJI_TAIL)[-1]
     if last in _CLOSERS or unicodedata.category(last) in ("So", "Sk"):
         return None
