@@ -13,7 +13,7 @@ from replay.devtools.generator import FixtureSummary
 from replay.devtools.stub_model import StubServer
 from replay.models import JudgeContext
 from replay.run import judge
-from tests.helpers import replay_to, run_cli
+from tests.helpers import injected, replay_to, run_cli
 
 
 def _judged(artifact: dict[str, Any]) -> list[dict[str, Any]]:
@@ -347,3 +347,35 @@ def test_a_judge_url_without_http_and_a_host_is_refused_without_its_password(
         f"replay: --judge-base-url must be an http(s):// URL with a host, got {shown!r}"
     )
     assert "pw" not in result.err
+
+
+def test_the_judge_decides_whether_a_dropped_question_went_unanswered(
+    capsys: pytest.CaptureFixture[str], stub: StubServer, fixture_db: str, fixtures: FixtureSummary
+) -> None:
+    """A question the variant left unanswered, as the judge's `answers` criterion decides it.
+
+    Confirmed and critical where the judge agrees in both orders that the original answers
+    better; not reported where it finds the drafts answer alike.
+    """
+    seen = {"confirmed": 0, "overruled": 0}
+    for index, client in enumerate(fixtures.clients):
+        args = ("--model", "replay-variant", "--judge-model", "replay-judge", "--limit", "120")
+        _, artifact = replay_to(
+            capsys, fixture_db, client.id, f"run{index}.json", "--no-gate", *args
+        )
+        for case in artifact["cases"]:
+            if case["outcome"] is None:
+                continue
+            mistake = injected(stub.base_url, case["plan"])
+            if mistake != "unanswered_question" or not case["judge"]["orders"]:
+                continue
+            answers = case["judge"]["criteria"].get("answers")
+            new = [v for v in case["invariants"]["new"] if v["code"] == "unanswered_question"]
+            if answers == "original":
+                seen["confirmed"] += 1
+                assert new and {v["severity"] for v in new} == {"critical"}
+                assert case["verdict"] == "regressed" and case["regression_kind"] == "invariant"
+            elif answers in ("tie", "new") and case["judge"]["verdict"] != "unscored":
+                seen["overruled"] += 1
+                assert new == [], "the judge found the drafts answer alike"
+    assert seen["confirmed"] > 0 and seen["overruled"] > 0, seen

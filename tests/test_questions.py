@@ -6,8 +6,16 @@ from datetime import UTC, datetime
 
 import pytest
 
-from replay.models import CaseInput, InboundMessage
+from replay.models import (
+    CaseError,
+    CaseInput,
+    InboundMessage,
+    InvariantChanges,
+    Judgement,
+    JudgeOrder,
+)
 from replay.verdict import policy
+from replay.verdict import questions as questions_check
 from replay.verdict.checks import InvariantConfig, check
 from replay.verdict.questions import questions
 
@@ -105,3 +113,58 @@ def test_a_question_the_new_draft_drops_is_new_but_never_regresses_alone() -> No
 def test_the_check_can_be_switched_off() -> None:
     config = InvariantConfig(disabled=frozenset({"unanswered_question"}))
     assert check("Thanks!", _case("How much is an inspection?"), config) == []
+
+
+# --- the judge decides where it runs -------------------------------------------------------------
+
+
+def _judgement(*answers: str | None, error: bool = False) -> Judgement:
+    """A judgement whose orders said `answers` (per order: original, new, tie; None: unscored).
+
+    The original is draft A in the first order and draft B in the second, as the judge asks.
+    """
+    orders = []
+    for original_is, said in zip(("A", "B"), answers, strict=False):
+        other = "B" if original_is == "A" else "A"
+        label = {"original": original_is, "new": other, "tie": "tie", None: None}[said]
+        orders.append(
+            JudgeOrder(
+                original_is=original_is,
+                preferred=None if label is None else "tie",
+                criteria={} if label is None else {"answers": label},
+            )
+        )
+    return Judgement(
+        model="j", rubric_version="1", rubric_hash="h", verdict="tie", orders=orders,
+        error=CaseError(error_class="judge_error", message="judge unreachable") if error else None,
+    )  # fmt: skip
+
+
+def _dropped() -> InvariantChanges:
+    case = _case("What warranty comes with the roof repair?")
+    original = check("Hi Ana, every repair has a 5-year warranty.", case)
+    return policy.changes(original, check("Hi Ana, thanks for writing.", case))
+
+
+@pytest.mark.parametrize(
+    ("judgement", "expected"),
+    [
+        (_judgement("original", "original"), [("unanswered_question", "critical")]),
+        (_judgement("tie", "tie"), []),
+        (_judgement("new", "new"), []),
+        (_judgement("original", "tie"), [("unanswered_question", "warning")]),
+        (_judgement("original", None), [("unanswered_question", "warning")]),
+        (_judgement("original", "original", error=True), [("unanswered_question", "warning")]),
+        (None, [("unanswered_question", "warning")]),
+    ],
+    ids=["confirmed", "answered-alike", "answered-better", "orders-disagree", "unscored",
+         "judge-error", "no-judge"],
+)  # fmt: skip
+def test_the_judge_s_answers_criterion_decides_where_it_gives_one(
+    judgement: Judgement | None, expected: list[tuple[str, str]]
+) -> None:
+    """Agreed in both orders the judge confirms (critical) or overrules; else the warning stands."""
+    weighed = questions_check.weigh(_dropped(), judgement)
+    assert [(v.code, v.severity) for v in weighed.new] == expected
+    regressed = policy.decide(invariants=weighed, judgement=judgement).verdict == "regressed"
+    assert regressed is (expected == [("unanswered_question", "critical")])

@@ -25,7 +25,7 @@ from replay.run import pricing
 from replay.run.pipelines import openai as openai_pipeline
 from replay.run.runner import Execution
 from replay.verdict import checks as draft_checks
-from replay.verdict import policy, textdiff
+from replay.verdict import policy, questions, textdiff
 
 
 def planned(item: Case | InvalidCase, config: RunConfig) -> CaseResult:
@@ -134,6 +134,7 @@ def assess(
         else [],
         draft_checks.check(draft, case.input, checks, context=context, finish_reason=finish_reason),
     )
+    found = questions.weigh(found, judgement)
     decision = policy.decide(comparison=comparison, invariants=found, judgement=judgement)
     return Assessment(comparison, found, decision)
 

@@ -12,7 +12,8 @@
 | change class `identical` or `whitespace` | `unchanged` |
 | change class `minor` or `rewritten`, or no original to compare with | `changed` |
 
-Warnings never decide a verdict; they are reported. A case with both a new and a fixed critical
+Warnings never decide a verdict; they are reported (an unanswered question the judge confirmed
+arrives here as critical: `questions.weigh`). A case with both a new and a fixed critical
 violation is `regressed`: a fix does not pay for a new failure, and neither does it pay for a
 draft the judge found worse. A judge's tie (the orders disagreed), `unscored` (no valid answer)
 or `error` (unreachable) leaves the deterministic verdict as it is.

@@ -16,8 +16,11 @@ regression on its own:
 
 Like every check it runs on the original too: a question neither draft answers is
 pre-existing, so what is reported new is a question the original answered and the new draft
-does not. Where a judge runs, its `answers` criterion weighs the same thing with the meaning
-this method cannot see.
+does not. Where a judge runs, its `answers` criterion decides instead (`weigh`): agreed in both
+orders that the original answers better, the new unanswered questions are confirmed and
+critical, a regression; agreed that the drafts answer alike or the new one better, the lexical
+reading is overruled and they are not reported. A judge that failed, went unscored or whose
+orders disagree decides nothing, and the lexical warning stands.
 """
 
 from __future__ import annotations
@@ -27,16 +30,17 @@ import re
 import unicodedata
 from collections.abc import Iterator, Mapping
 
-from replay.models import CaseInput, Severity, Violation
+from replay.models import CaseInput, InvariantChanges, Judgement, Severity, Violation
 from replay.verdict.money import HINT, MONEY
 from replay.verdict.optout import MEETING
 
-__all__ = ["CODES", "SEVERITY", "questions", "unanswered_question"]
+__all__ = ["CODES", "SEVERITY", "questions", "unanswered_question", "weigh"]
 
 CODES: tuple[str, ...] = ("unanswered_question",)
 """The codes of this module, in the order `checks.check` reports them."""
 SEVERITY: Mapping[str, Severity] = dict.fromkeys(CODES, "warning")
-"""A warning: "answered" is read from words, not meaning, so it informs and never gates."""
+"""A warning: "answered" is read from words, not meaning, so it informs and never gates (unless
+a judge confirms it: `weigh`)."""
 MIN_WORDS = 3
 
 _QUOTED = re.compile(
@@ -128,6 +132,38 @@ def unanswered_question(draft: str, case: CaseInput) -> Iterator[Violation]:
                 detail="the inbound asks this and the draft's words answer it nowhere "
                 "(a lexical reading: a warning)",
             )
+
+
+def weigh(changes: InvariantChanges, judgement: Judgement | None) -> InvariantChanges:
+    """The new unanswered questions as the judge's `answers` criterion decides them, if it does."""
+    said = _judged_answers(judgement)
+    if said is None or not any(v.code == "unanswered_question" for v in changes.new):
+        return changes
+    kept = []
+    for violation in changes.new:
+        if violation.code != "unanswered_question":
+            kept.append(violation)
+        elif said == "original":
+            detail = (
+                "the inbound asks this, the draft's words answer it nowhere, and the judge "
+                "found the original answers better in both orders"
+            )
+            kept.append(violation.model_copy(update={"severity": "critical", "detail": detail}))
+    return changes.model_copy(update={"new": kept})
+
+
+def _judged_answers(judgement: Judgement | None) -> str | None:
+    """Which draft the judge found answers better in both orders (`tie`: alike), else None."""
+    if judgement is None or judgement.error is not None or not judgement.orders:
+        return None
+    said = set()
+    for order in judgement.orders:
+        preference = order.criteria.get("answers")
+        if order.preferred is None or preference is None:
+            return None  # an unscored order: no decision
+        said.add("tie" if preference == "tie" else
+                 "original" if preference == order.original_is else "new")  # fmt: skip
+    return said.pop() if len(said) == 1 else None
 
 
 def _answers(question: str, draft: str, stems: frozenset[str], names: frozenset[str]) -> bool:
