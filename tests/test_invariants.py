@@ -6,12 +6,11 @@ from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-import orjson
 import pytest
 
-from replay.devtools import corpus
-from replay.devtools.drafting import Style, detect_intent, production_request, write_draft
-from replay.devtools.generator import TABLES, generate
+from replay.devtools import corpus, faithful
+from replay.devtools.drafting import Style, detect_intent, write_draft
+from replay.devtools.generator import generate
 from replay.devtools.mistakes import MISTAKES, inject_mistake
 from replay.models import CaseInput, InboundMessage, ThreadMessage
 from replay.verdict import checks
@@ -357,39 +356,8 @@ def test_codes_are_the_designed_ones() -> None:
 
 def _fixture_cases() -> Iterator[tuple[CaseInput, list[dict[str, Any]]]]:
     """Succeeded jobs of generated fixtures, as the case view reads them, with their prompts."""
-    dataset = generate(clients=2, jobs_per_client=40, seed=5)
-    rows = {t: [dict(zip(cols, r, strict=True)) for r in dataset.rows[t]] for t, cols in TABLES}
-    settings = {c["id"]: orjson.loads(c["settings"]) for c in rows["clients"]}
-    leads = {lead["id"]: lead for lead in rows["leads"]}
-    messages = sorted(rows["messages"], key=lambda m: m["sent_at"])
-    by_id = {m["id"]: m for m in messages}
-    for job in rows["draft_jobs"]:
-        inbound = by_id[job["trigger_message_id"]]
-        if job["status"] != "succeeded" or inbound["body"] is None:
-            continue
-        before = [
-            m
-            for m in messages
-            if m["lead_id"] == job["lead_id"] and m["sent_at"] < inbound["sent_at"]
-        ][-20:]
-        lead = leads[job["lead_id"]]
-        case = CaseInput(
-            case_id=job["id"], client_id=job["client_id"], lead_id=job["lead_id"],
-            channel=inbound["channel"], job_created_at=job["enqueued_at"],
-            inbound=InboundMessage(id=inbound["id"], subject=inbound["subject"],
-                                   body=inbound["body"], sent_at=inbound["sent_at"]),
-            thread=[ThreadMessage(message_id=m["id"], direction=m["direction"],
-                                  channel=m["channel"], subject=m["subject"], body=m["body"],
-                                  sent_at=m["sent_at"]) for m in before],
-            lead={k: lead[k] for k in ("first_name", "last_name", "email", "phone", "company")},
-            client_settings=settings[job["client_id"]],
-        )  # fmt: skip
-        request = production_request(
-            client_settings=case.client_settings, lead=case.lead, channel=case.channel,
-            thread=[m.model_dump() for m in case.thread], inbound_subject=case.inbound.subject,
-            inbound_body=case.inbound.body, model="m", temperature=0.0, max_tokens=400,
-        )  # fmt: skip
-        yield case, request["messages"]
+    for item in faithful.cases(generate(clients=2, jobs_per_client=40, seed=5)):
+        yield item.case, item.messages
 
 
 @pytest.fixture(scope="module")
