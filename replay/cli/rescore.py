@@ -32,6 +32,7 @@ from replay.errors import UsageError
 from replay.models import RunArtifact
 from replay.report import text
 from replay.run import app
+from replay.run.finished import Finished
 
 Artifact = Annotated[Path, typer.Argument(metavar="ARTIFACT", help="A live run artifact (.json).")]
 Out = Annotated[
@@ -139,8 +140,11 @@ def _rescore(
     out: Path | None,
 ) -> int:
     """Decide the run again, print its summary and where it went; the gate's exit code."""
-    done, outcome = anyio.run(
-        lambda: app.rescore_run(
+
+    async def rescored() -> tuple[str | None, list[str], Finished]:
+        # Only what is printed leaves the event loop: asyncio's runner may repr the main task's
+        # result on the way out, and a 20,000-case artifact takes seconds to repr.
+        done, outcome = await app.rescore_run(
             path,
             old,
             checks=resolve.checks(toml),
@@ -150,13 +154,17 @@ def _rescore(
             out=out,
             prices=resolve.prices(toml),
         )
-    )
-    if done.artifact.summary is not None:  # always: a rescored run has its totals
-        print(text.summary_text(done.artifact.summary, done.artifact.gate))
+        summary = done.artifact.summary  # always there: a rescored run has its totals
+        said = None if summary is None else text.summary_text(summary, done.artifact.gate)
+        return said, list(done.notes), outcome
+
+    said, notes, outcome = anyio.run(rescored)
+    if said is not None:
+        print(said)
     print(f"artifact: {outcome.artifact}")
     if outcome.report is not None:
         print(f"report: {outcome.report}")
-    for note in done.notes:
+    for note in notes:
         print(f"replay: note: {note}", file=sys.stderr)
     for warning in outcome.warnings:
         print(f"replay: warning: {warning}", file=sys.stderr)
