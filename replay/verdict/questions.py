@@ -197,6 +197,7 @@ def _stems(text: str) -> frozenset[str]:
     )
 
 
+@functools.lru_cache(maxsize=65536)
 def _fold(word: str) -> str:
     decomposed = unicodedata.normalize("NFKD", word.casefold())
     return "".join(char for char in decomposed if not unicodedata.combining(char))
