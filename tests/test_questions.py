@@ -46,6 +46,7 @@ def _unanswered(draft: str, inbound: str) -> list[str]:
         ("Was kostet die Inspektion?\n\nAm Montag schrieb Dana:\nPasst Ihnen Dienstag?",
          ("Was kostet die Inspektion?",)),
         ("Sounds good, see you then.", ()),
+        ("Grazie.\n\nIl giorno lun 3 nov, Ana ha scritto:\nPuò venire martedì?", ()),
     ],
 )  # fmt: skip
 def test_questions_are_sentences_ending_in_a_question_mark(

@@ -24,6 +24,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from lingua import Language, LanguageDetector, LanguageDetectorBuilder
 
 from replay.models import CaseInput, Severity, Violation
+from replay.verdict import quoting
 
 __all__ = ["CODES", "LANGUAGES", "SEVERITY", "detected", "language_mismatch"]
 
@@ -50,15 +51,7 @@ MAX_CHARS = 2000
 """Only a text's first characters are read: they tell its language, and lingua's time grows
 with the length (an inbound with a pasted attachment can be megabytes)."""
 
-_QUOTED = re.compile(
-    r"^[ \t]*>.*$"
-    r"|^[ \t]*(?:on|el|am|le|il|em|op)\b[^\n]{0,200}(?:wrote|escribió|schrieb|a écrit"
-    r"|ha scritto|escreveu|schreef)\s*:[\s\S]*"
-    r"|^[ \t]*-{2,}[ \t]*(?:original message|mensaje original|ursprüngliche nachricht"
-    r"|message d'origine)[\s\S]*"
-    r"|^-- ?$[\s\S]*",
-    re.IGNORECASE | re.MULTILINE,
-)
+_QUOTED = re.compile(rf"{quoting.QUOTED_PATTERN}|^-- ?$[\s\S]*", re.IGNORECASE | re.MULTILINE)
 """Quoted earlier messages, reply headers and what follows them, and a `-- ` signature."""
 _LINK = re.compile(r"(?i)https?://\S+|www\.\S+")
 _EMAIL = re.compile(r"[\w.%+-]+@[\w-]+(?:\.[\w-]+)+")

@@ -9,6 +9,8 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
+from replay.verdict import quoting
+
 _OPT_OUT = re.compile(
     r"\bunsubscrib|\bopt(?:ing)?[ -]?out\b|\btake me off\b|\bleave me alone\b|\blose my number\b"
     r"|\bremove (?:me|my (?:number|e-?mail|details|info|address|name))\b"
@@ -43,10 +45,8 @@ the common ways to unsubscribe or ask not to be written to again are."""
 
 
 _NOT_ASKING = re.compile(
-    r"^>.*$|^(?:on|el|am|le) [^\n]{0,200} (?:wrote|escribió|schrieb|a écrit)[^\n]{0,100}:[\s\S]*"
-    r"|^-{2,} ?(?:original message|mensaje original|ursprüngliche nachricht"
-    r"|message d'origine)[\s\S]*"
-    r"|\b(?:reply|text|send|respond|responde|responda|envía|antworten sie|senden sie"
+    quoting.QUOTED_PATTERN
+    + r"|\b(?:reply|text|send|respond|responde|responda|envía|antworten sie|senden sie"
     r"|répondez|r[ée]pondre|envoyez)(?: with| con| mit| par)? \W?(?:stop|baja)\W?"
     r" (?:to|para|pour|um|zum)\b[^\n]*",
     re.MULTILINE | re.IGNORECASE,

@@ -31,6 +31,7 @@ import unicodedata
 from collections.abc import Iterator, Mapping
 
 from replay.models import CaseInput, InvariantChanges, Judgement, Severity, Violation
+from replay.verdict import quoting
 from replay.verdict.money import HINT, MONEY
 from replay.verdict.optout import MEETING
 
@@ -43,13 +44,6 @@ SEVERITY: Mapping[str, Severity] = dict.fromkeys(CODES, "warning")
 a judge confirms it: `weigh`)."""
 MIN_WORDS = 3
 
-_QUOTED = re.compile(
-    r"^[ \t]*>.*$"
-    r"|^[ \t]*(?:on|el|am|le)\b[^\n]{0,200}(?:wrote|escribió|schrieb|a écrit)[^\n]{0,100}:[\s\S]*"
-    r"|^[ \t]*-{2,}[ \t]*(?:original message|mensaje original|ursprüngliche nachricht"
-    r"|message d'origine)[\s\S]*",
-    re.IGNORECASE | re.MULTILINE,
-)
 _QUESTION = re.compile(r"(?:^|(?<=[.!?\n]))[^.!?\n]*\?")
 _WORD = re.compile(r"[^\W\d_]+")
 _PRICE = re.compile(
@@ -105,7 +99,7 @@ _STOPWORDS = frozenset(  # function words and greetings: neither asks nor answer
 @functools.lru_cache(maxsize=4096)
 def questions(inbound: str) -> tuple[str, ...]:
     """The direct questions of an inbound message, as written, its quoted parts left out."""
-    text = _QUOTED.sub(" ", inbound)
+    text = quoting.QUOTED.sub(" ", inbound)
     found = []
     for match in _QUESTION.finditer(text):
         sentence = " ".join(match[0].split())
