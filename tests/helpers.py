@@ -93,6 +93,46 @@ def injected(base_url: str, plan: dict[str, Any]) -> str:
         return http.post("/chat/completions", content=orjson.dumps(body)).headers["x-stub-injected"]
 
 
+def replay_variant(
+    capsys: pytest.CaptureFixture[str], base_url: str, db: str, clients: list[str], limit: int
+) -> tuple[dict[str, str], dict[str, dict[str, Any]]]:
+    """Replay each client's last `limit` cases through `replay-variant`, ungated.
+
+    Returns the mistake the local model server injected into each case (`none` for a faithful
+    rewording), from a dry run's planned requests, and each case of the live runs.
+    """
+    mistakes: dict[str, str] = {}
+    cases: dict[str, dict[str, Any]] = {}
+    for index, client in enumerate(clients):
+        args = ("--model", "replay-variant", "--limit", str(limit))
+        _, dry = replay_to(capsys, db, client, f"dry{index}.json", "--dry-run", *args)
+        planned = [case for case in dry["cases"] if case["plan"]]
+        mistakes |= {case["case_id"]: injected(base_url, case["plan"]) for case in planned}
+        result, live = replay_to(capsys, db, client, f"live{index}.json", "--no-gate", *args)
+        assert result.code == 0, result.err
+        cases |= {case["case_id"]: case for case in live["cases"]}
+    return mistakes, cases
+
+
+def assert_caught(mistakes: dict[str, str], cases: dict[str, dict[str, Any]]) -> None:
+    """Each injected mistake is reported under its own code; a faithful rewording never regresses.
+
+    A critical one regresses the case as new; a warning is found, new where the original
+    answered and pre-existing where it did not, and never regresses on its own.
+    """
+    for case_id, code in mistakes.items():
+        case = cases[case_id]
+        said = (case["outcome"]["text"], case["reasons"])
+        if code == "none":
+            assert case["verdict"] != "regressed", said
+        elif code in warning_kinds():
+            found = case["invariants"]["new"] + case["invariants"]["pre_existing"]
+            assert code in {v["code"] for v in found}, (code, *said)
+        else:
+            assert case["verdict"] == "regressed", (code, *said)
+            assert code in {v["code"] for v in case["invariants"]["new"]}, (code, *said)
+
+
 def warning_kinds() -> frozenset[str]:
     """The injected mistakes whose check is a warning: they never regress a case on their own."""
     from replay.verdict.checks import SEVERITY
