@@ -4,8 +4,8 @@ For each faithful generated draft: the violations the checks raise (none should 
 then, for each kind of mistake the local model server makes, the draft with that mistake put in
 where it has a place for one, and whether the checks report it as new against the faithful
 draft. A question left unanswered is a mistake only where the faithful draft answered one.
-Prints a table per language; exits 1 when a faithful draft has a critical violation or an
-injected mistake goes uncaught.
+Prints a table per language; exits 1 when a faithful draft has a critical violation, an
+injected mistake goes uncaught, or a kind is made nowhere (nothing measured is no pass).
 
     scripts/catch-rate [--per-language N] [--seed S]
 """
@@ -80,19 +80,25 @@ def main() -> int:
         print(f"  warning  {language} {code}: {n}")
     print(f"\n{'mistake':<24}" + "".join(f"{lang:>14}" for lang in LANGUAGES) + f"{'all':>16}")
     for kind in MISTAKES:
-        cells = [f"{caught[(lang, kind)]}/{made[(lang, kind)]}" for lang in LANGUAGES]
-        total = f"{sum(caught[(lang, kind)] for lang in LANGUAGES)}/" + str(
-            sum(made[(lang, kind)] for lang in LANGUAGES)
-        )
+        cells = [_cell(caught[(lang, kind)], made[(lang, kind)]) for lang in LANGUAGES]
+        total = _cell(*(sum(c[(lang, kind)] for lang in LANGUAGES) for c in (caught, made)))
         print(f"{kind:<24}" + "".join(f"{cell:>14}" for cell in cells) + f"{total:>16}")
-    print("(caught/made: reported new against the faithful draft)")
+    print("(caught/made: reported new against the faithful draft; n/a: no draft had a place)")
+    unmade = [kind for kind in MISTAKES if not any(made[(lang, kind)] for lang in LANGUAGES)]
+    for never in unmade:
+        print(f"not measured: no draft had a place for {never}")
     print(
         "unanswered_question not made where the faithful draft already answers no question: "
         + ", ".join(f"{lang} {already[lang]}" for lang in LANGUAGES)
     )
-    for language, kind, text in missed[:10]:
-        print(f"missed {language} {kind}: {text!r}")
-    return 1 if critical or missed else 0
+    for language, missed_kind, text in missed[:10]:
+        print(f"missed {language} {missed_kind}: {text!r}")
+    return 1 if critical or missed or unmade else 0
+
+
+def _cell(caught: int, made: int) -> str:
+    """`caught/made`, or `n/a` where nothing was made: not measured, not a perfect score."""
+    return f"{caught}/{made}" if made else "n/a"
 
 
 def _answers_none(case: CaseInput, violations: list[Violation]) -> bool:
